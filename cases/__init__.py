@@ -1,0 +1,1 @@
+"""Case workflow: states and moves, assignment, encrypted notes, the triage queue."""

@@ -1,0 +1,115 @@
+"""Cases, the record of their moves, and encrypted notes."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.workflow import CaseState, Outcome
+from encryption.fields import EncryptedTextField
+
+
+class Case(models.Model):
+    request = models.OneToOneField(
+        "intake.HelpRequest",
+        on_delete=models.PROTECT,
+        related_name="case",
+        verbose_name=_("request"),
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=CaseState.choices, default=CaseState.NEW
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assigned to"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="case_state_idx"),
+            # Monthly reports count resolutions by the month of resolved_at.
+            models.Index(fields=["resolved_at", "outcome"], name="case_resolved_idx"),
+            models.Index(fields=["assigned_to", "state"], name="case_assignee_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=CaseState.values), name="case_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome="") | models.Q(outcome__in=Outcome.values),
+                name="case_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=CaseState.RESOLVED) | ~models.Q(outcome=""),
+                name="case_resolved_has_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference} ({self.state})"
+
+
+class CaseEvent(models.Model):
+    """One entry in a case's history: its creation, its import, or a move."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        IMPORTED = "imported", _("Imported")
+        MOVED = "moved", _("Moved")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.MOVED)
+    from_state = models.CharField(
+        _("from state"), max_length=16, choices=CaseState.choices, blank=True
+    )
+    to_state = models.CharField(_("to state"), max_length=16, choices=CaseState.choices)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_state or '-'} → {self.to_state}"
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = EncryptedTextField(_("note"))
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"

@@ -1,0 +1,93 @@
+"""
+Everything that changes a case. A state move happens here and only here, in a
+transaction that locks the case, so the state machine is enforced once.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseEvent
+from cases.workflow import DONE_STATES, CaseState, Outcome, is_allowed
+
+
+class CaseError(Exception):
+    """A domain rule refused the change; the message is fit to show a person."""
+
+
+class IllegalMove(CaseError):
+    pass
+
+
+class OutcomeRequired(CaseError):
+    pass
+
+
+class StaleCase(CaseError):
+    """The case changed since the person looked at it."""
+
+
+def move_case(
+    case: Case,
+    to_state: str,
+    *,
+    actor: AbstractBaseUser | None,
+    outcome: str = "",
+    expected_state: str | None = None,
+) -> Case:
+    """
+    Move a case to `to_state` and record the move.
+
+    `expected_state` is the state the person saw when they chose the move; if
+    someone else moved the case in between, nothing changes and StaleCase is
+    raised. Moving to `resolved` needs an outcome; moving away from it (reopening)
+    clears the outcome so that the resolution no longer counts in reports.
+    """
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        _check_move(locked, to_state, outcome, expected_state)
+        from_state = locked.state
+        now = timezone.now()
+        locked.state = to_state
+        if to_state == CaseState.RESOLVED:
+            locked.outcome = outcome
+            locked.resolved_at = now
+        elif from_state == CaseState.RESOLVED and to_state == CaseState.IN_PROGRESS:
+            locked.outcome = ""
+            locked.resolved_at = None
+        locked.closed_at = now if to_state in DONE_STATES else None
+        locked.save(update_fields=["state", "outcome", "resolved_at", "closed_at", "updated_at"])
+        CaseEvent.objects.create(
+            case=locked,
+            kind=CaseEvent.Kind.MOVED,
+            from_state=from_state,
+            to_state=to_state,
+            outcome=locked.outcome if to_state == CaseState.RESOLVED else "",
+            actor=actor,
+            at=now,
+        )
+    # The caller's object reflects the move as well.
+    for field in ("state", "outcome", "resolved_at", "closed_at", "updated_at"):
+        setattr(case, field, getattr(locked, field))
+    return case
+
+
+def _check_move(case: Case, to_state: str, outcome: str, expected_state: str | None) -> None:
+    if expected_state is not None and case.state != expected_state:
+        raise StaleCase(
+            _("This case was moved to “%(state)s” in the meantime; nothing was changed.")
+            % {"state": CaseState(case.state).label}
+        )
+    if to_state not in CaseState.values:
+        raise IllegalMove(_("“%(state)s” is not a case state.") % {"state": to_state})
+    if not is_allowed(case.state, to_state):
+        raise IllegalMove(
+            _("A case cannot move from “%(from)s” to “%(to)s”.")
+            % {"from": CaseState(case.state).label, "to": CaseState(to_state).label}
+        )
+    if to_state == CaseState.RESOLVED:
+        if not outcome:
+            raise OutcomeRequired(_("Choose an outcome to resolve the case."))
+        if outcome not in Outcome.values:
+            raise IllegalMove(_("“%(outcome)s” is not an outcome.") % {"outcome": outcome})

@@ -1,0 +1,250 @@
+"""
+Settings for the intake and case-tracking system.
+
+Every value that differs between machines comes from the environment, read
+once here (see the configuration table in README.md). The defaults are the
+embedded development set-up: SQLite, Celery tasks run in-process, local-memory
+cache. With DEBUG off the development keys are refused, so a server can never
+run on keys that are published in this repository.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Published in the repository on purpose: usable only with DEBUG on.
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0000000000000000"  # noqa: S105
+DEVELOPMENT_ENCRYPTION_KEY = "dev-only-encryption-key-never-use-in-production-00000000000"
+MINIMUM_KEY_LENGTH = 32
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+DEBUG = _env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY") or DEVELOPMENT_ENCRYPTION_KEY
+ENCRYPTION_OLD_KEYS = _env_list("ENCRYPTION_OLD_KEYS")
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
+INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
+
+
+def _refuse_development_keys() -> None:
+    """Stop a production start on keys that anyone can read in the repository."""
+    generate = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    problems = []
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        problems.append("SECRET_KEY is the development key: set SECRET_KEY")
+    if ENCRYPTION_KEY == DEVELOPMENT_ENCRYPTION_KEY:
+        problems.append("ENCRYPTION_KEY is the development key: set ENCRYPTION_KEY")
+    if SECRET_KEY == ENCRYPTION_KEY:
+        problems.append("SECRET_KEY and ENCRYPTION_KEY are equal: they must be different keys")
+    for name, value in (("SECRET_KEY", SECRET_KEY), ("ENCRYPTION_KEY", ENCRYPTION_KEY)):
+        if len(value) < MINIMUM_KEY_LENGTH:
+            problems.append(f"{name} is shorter than {MINIMUM_KEY_LENGTH} characters")
+    if problems:
+        raise ImproperlyConfigured(
+            "Refusing to start with DEBUG off: "
+            + "; ".join(problems)
+            + f". Generate each key with: {generate}"
+        )
+
+
+if not DEBUG:
+    _refuse_development_keys()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "core",
+    "encryption",
+    "intake",
+    "cases",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.SiteLanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Single-file database for a newcomer's machine: wait for a busy writer
+    # rather than fail, and never keep a connection across threads.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tropa",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Russian first: the public form never follows Accept-Language (Tor Browser
+# always sends en-US), only the visitor's own choice of language.
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Field encryption: our wrapper (encryption/fields.py) derives its keys from
+# ENCRYPTION_KEY. django-cryptography would otherwise fall back to SECRET_KEY
+# for its own default key, which must never protect stored data.
+CRYPTOGRAPHY_KEY = ENCRYPTION_KEY
+CRYPTOGRAPHY_SALT = "tropa-field-encryption"
+
+# Celery: with no REDIS_URL every task runs in-process, so a newcomer needs no
+# broker. Task arguments are ids and months only; results hold no content.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+
+# Sessions and cookies. Staff sessions end on browser close and after a short
+# idle time; every request refreshes the idle clock.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = STAFF_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Transport and browser security.
+SECURE_SSL_REDIRECT = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = []
+
+# Logs never carry request bodies, client addresses or user agents; errors go
+# to stderr only, never to e-mail (AdminEmailHandler would mail request data).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

@@ -1,0 +1,1 @@
+"""Site-wide pieces: language choice, health check, base layout."""

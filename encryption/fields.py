@@ -1,0 +1,120 @@
+"""
+Encrypted model fields: our one wrapper around django-cryptography.
+
+Values are AES-256-CBC encrypted and HMAC-SHA256 authenticated with
+django-cryptography's Fernet framing, under keys derived from ENCRYPTION_KEY.
+Two deliberate departures from the library's defaults:
+
+* its signer would authenticate with SECRET_KEY; ours uses a key derived from
+  ENCRYPTION_KEY, so rotating SECRET_KEY never makes stored data unreadable;
+* text is stored as UTF-8, not pickled, so reading the database never runs
+  pickle.loads on what is found there.
+
+Reading tries the current key, then each old key, which is what makes key
+rotation possible (`rotate_encryption_key` rewrites values under the current
+key). An empty value is stored as NULL, which is also what a purge leaves.
+"""
+
+from functools import cache
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db import models
+from django.dispatch import receiver
+from django_cryptography.core.signing import BadSignature, FernetSigner
+from django_cryptography.fields import EncryptedMixin
+from django_cryptography.utils.crypto import FernetBytes, InvalidToken
+
+from encryption.keys import key_materials
+
+
+class UndecryptableValue(Exception):
+    """A stored value that none of the configured keys can open."""
+
+
+class Keyring:
+    """Encrypts under the current key and decrypts under any configured key."""
+
+    def __init__(self) -> None:
+        self._ciphers = [
+            FernetBytes(material.cipher, signer=FernetSigner(material.mac))
+            for material in key_materials()
+        ]
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        return self._ciphers[0].encrypt(plaintext)
+
+    def decrypt(self, token: bytes) -> bytes:
+        for cipher in self._ciphers:
+            try:
+                return cipher.decrypt(token)
+            except (BadSignature, InvalidToken):
+                continue
+        # The token itself is never put in the message: it is still ciphertext,
+        # but it has no business in a log.
+        raise UndecryptableValue(
+            "An encrypted value could not be opened with ENCRYPTION_KEY or any of "
+            "ENCRYPTION_OLD_KEYS. Is the right key configured?"
+        )
+
+    def is_current(self, token: bytes) -> bool:
+        """Whether the current key opens this value (rotation skips those)."""
+        try:
+            self._ciphers[0].decrypt(token)
+        except (BadSignature, InvalidToken):
+            return False
+        return True
+
+
+@cache
+def keyring() -> Keyring:
+    return Keyring()
+
+
+@receiver(setting_changed)
+def _forget_keyring(setting: str, **kwargs: Any) -> None:
+    if setting in {"ENCRYPTION_KEY", "ENCRYPTION_OLD_KEYS"}:
+        keyring.cache_clear()
+
+
+class EncryptedTextField(EncryptedMixin, models.TextField):
+    """
+    A text column stored encrypted. Only `isnull` lookups are possible: the
+    database cannot compare what it cannot read.
+    """
+
+    base_class = models.TextField
+    wasinstance = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["null"] = True
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        # Bypass the library's deconstruct, which points migrations at its own
+        # field factory; migrations must only name this module.
+        return models.Field.deconstruct(self)
+
+    def clone(self):
+        _name, _path, args, kwargs = self.deconstruct()
+        return self.__class__(*args, **kwargs)
+
+    def _dump(self, value: str) -> bytes:
+        return keyring().encrypt(value.encode("utf-8"))
+
+    def _load(self, value: bytes) -> str:
+        return keyring().decrypt(value).decode("utf-8")
+
+    def get_db_prep_value(self, value: Any, connection, prepared: bool = False) -> Any:
+        if value is None or value == "":
+            return None
+        return self._dump(str(value))
+
+    get_db_prep_save = get_db_prep_value
+
+    def from_db_value(self, value: Any, *args: Any, **kwargs: Any) -> str:
+        if value is None:
+            return ""
+        return self._load(bytes(value))

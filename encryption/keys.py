@@ -1,0 +1,56 @@
+"""
+Key material derived from ENCRYPTION_KEY and ENCRYPTION_OLD_KEYS.
+
+Each configured secret yields three independent keys through HKDF-SHA256: one
+for AES, one for the HMAC that authenticates each ciphertext, one for contact
+fingerprints. Deriving separate keys means a fingerprint never reveals anything
+about the cipher keys, and the same secret can safely serve all three.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+_SALT = b"tropa/encryption/v1"
+
+
+@dataclass(frozen=True, repr=False)
+class KeyMaterial:
+    """Keys derived from one secret. repr is disabled so keys never reach a log."""
+
+    cipher: bytes
+    mac: bytes
+    fingerprint: bytes
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose).derive(
+        secret.encode("utf-8")
+    )
+
+
+def derive_key_material(secret: str) -> KeyMaterial:
+    return KeyMaterial(
+        cipher=_derive(secret, b"field-cipher"),
+        mac=_derive(secret, b"field-mac"),
+        fingerprint=_derive(secret, b"contact-fingerprint"),
+    )
+
+
+@cache
+def key_materials() -> tuple[KeyMaterial, ...]:
+    """The current key first, then every old key still accepted for reading."""
+    secrets = [settings.ENCRYPTION_KEY]
+    secrets += [old for old in settings.ENCRYPTION_OLD_KEYS if old not in secrets]
+    return tuple(derive_key_material(secret) for secret in secrets)
+
+
+@receiver(setting_changed)
+def _forget_keys(setting: str, **kwargs) -> None:
+    if setting in {"ENCRYPTION_KEY", "ENCRYPTION_OLD_KEYS"}:
+        key_materials.cache_clear()

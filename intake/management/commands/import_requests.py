@@ -1,0 +1,47 @@
+"""`manage.py import_requests FILE.csv`: historical requests, all or nothing."""
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from intake.importing import COLUMNS, ImportFailed, import_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Import historical help requests from a UTF-8 CSV file with the columns "
+        + ",".join(COLUMNS)
+        + ". A file with any invalid row imports nothing; references already stored are skipped."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", type=Path, help="path to the CSV file")
+
+    def handle(self, *args, file: Path, verbosity: int = 1, **options) -> None:
+        if not file.is_file():
+            raise CommandError(f"{file}: no such file")
+        started = time.monotonic()
+        progress = self._progress if verbosity >= 1 else None
+        try:
+            summary = import_file(file, progress=progress)
+        except ImportFailed as failure:
+            for error in failure.errors:
+                self.stderr.write(f"{file.name}: {error}")
+            hidden = failure.total_errors - len(failure.errors)
+            if hidden > 0:
+                self.stderr.write(f"... and {hidden} more error(s)")
+            raise CommandError(
+                f"{file.name}: {failure.total_errors} error(s); nothing was imported."
+            ) from None
+        for warning in summary.warnings:
+            self.stderr.write(self.style.WARNING(f"{file.name}: {warning}"))
+        seconds = time.monotonic() - started
+        self.stdout.write(
+            f"Imported {summary.created} request(s) from {file.name}; "
+            f"skipped {summary.skipped} already stored; {summary.rows} row(s) in "
+            f"{seconds:.1f} s."
+        )
+
+    def _progress(self, rows: int, done_bytes: int, total_bytes: int) -> None:
+        self.stderr.write(f"  {rows} rows read ({100 * done_bytes // total_bytes}%)…")

@@ -1,0 +1,86 @@
+"""
+Help requests.
+
+Plaintext columns hold only the coarse slugs of the vocabulary, dates and ids:
+they are what reports are computed from. Everything a person wrote, or that
+could identify someone, is an encrypted field.
+"""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from encryption.fields import EncryptedTextField
+from intake.fields import LegalArticlesField
+from intake.references import new_reference
+from intake.vocabulary import Category, Channel, Language, Location, ServiceStatus, Urgency
+
+
+class HelpRequest(models.Model):
+    reference = models.CharField(
+        _("reference"), max_length=64, unique=True, default=new_reference, editable=False
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    service_status = models.CharField(
+        _("service status"), max_length=20, choices=ServiceStatus.choices
+    )
+    location = models.CharField(_("location"), max_length=20, choices=Location.choices)
+    urgency = models.CharField(
+        _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    legal_articles = LegalArticlesField(_("legal articles"))
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.RUSSIAN
+    )
+
+    contact = EncryptedTextField(_("contact"))
+    alias = EncryptedTextField(_("alias"))
+    narrative = EncryptedTextField(_("narrative"))
+    precise_location = EncryptedTextField(_("precise location"))
+    unit = EncryptedTextField(_("unit"))
+    # HMAC of the normalised contact (encryption.fingerprint): recognises a
+    # repeat requester without the contact in clear.
+    contact_fingerprint = models.CharField(
+        _("contact fingerprint"), max_length=64, blank=True, db_index=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("help request")
+        verbose_name_plural = _("help requests")
+        ordering = ["-received_at"]
+        indexes = [
+            # Monthly reports: a month's rows by received date, with the slugs
+            # they group by, so PostgreSQL can answer from the index alone.
+            models.Index(
+                fields=["received_at", "category", "service_status", "channel"],
+                name="request_month_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=Category.values), name="request_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=Channel.values), name="request_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(service_status__in=ServiceStatus.values),
+                name="request_service_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(location__in=Location.values), name="request_location_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(urgency__in=Urgency.values), name="request_urgency_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never anything but the reference: __str__ ends up in logs and admin.
+        return self.reference
+
+    @property
+    def is_desertion_related(self) -> bool:
+        return self.category in (Category.DESERTION, Category.BORDER_CROSSING)

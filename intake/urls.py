@@ -1,0 +1,11 @@
+"""Public pages: the request form and follow-up by receipt code."""
+
+from django.urls import path
+
+from intake import views
+
+app_name = "intake"
+
+urlpatterns = [
+    path("", views.request_form, name="form"),
+]
