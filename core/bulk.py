@@ -10,19 +10,15 @@ which costs more than encrypting it. Here a load has two steps:
   so what is stored is exactly what the ORM would store;
 * `write_rows` sends them: COPY on PostgreSQL (ids taken from the table's own
   sequence), one multi-row INSERT ... RETURNING per chunk on SQLite.
-
-`BackgroundWriter` runs the writing on a second thread that shares the caller's
-connection and transaction, so the next batch is parsed and encrypted while the
-database stores the last one (both drivers release the GIL while they wait).
 """
 
+import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import connection, models
 
 Adapter = Callable[[Any], Any]
 
@@ -36,6 +32,11 @@ def _adapter(field: models.Field) -> Adapter | None:
         # created_at, one "now" for every row): adapt each only once.
         return lru_cache(maxsize=8192)(connection.ops.adapt_datetimefield_value)
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def adapt_value(model: type[models.Model], field_name: str, value: Any) -> Any:
+    adapt = _adapter(model._meta.get_field(field_name))
+    return value if adapt is None else adapt(value)
 
 
 def adapt_rows(
@@ -54,21 +55,26 @@ def adapt_rows(
 
 
 def write_rows(
-    model: type[models.Model],
-    field_names: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    return_ids: bool = True,
+    model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[int]:
-    """Insert adapted rows; return their new ids in order (unless told not to)."""
+    """Insert adapted rows; return their new ids, in order."""
     if not rows:
         return []
-    columns = [model._meta.get_field(name).column for name in field_names]
+    fields = [model._meta.get_field(name) for name in field_names]
     if connection.vendor == "postgresql":
-        return _copy_postgresql(model, columns, rows, return_ids)
+        return _copy_postgresql(model, fields, rows)
+    columns = [field.column for field in fields]
     if connection.vendor == "sqlite":
         return _insert_returning(model, columns, rows)
-    raise NotImplementedError(f"bulk loads are written for PostgreSQL and SQLite only")
+    raise NotImplementedError("bulk loads are written for PostgreSQL and SQLite only")
+
+
+def in_list(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A `column IN values` condition with the whole list as one parameter, so a
+    long list costs neither thousands of placeholders nor their parsing."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
 
 
 def existing_keys(model: type[models.Model], field_name: str, values: Sequence[str]) -> dict:
@@ -77,44 +83,51 @@ def existing_keys(model: type[models.Model], field_name: str, values: Sequence[s
         return {}
     quote = connection.ops.quote_name
     column = quote(model._meta.get_field(field_name).column)
-    select = f"SELECT {column}, {quote(model._meta.pk.column)} FROM {quote(model._meta.db_table)}"  # noqa: S608
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"{select} WHERE {column} = ANY(%s)", [list(values)])
-            return dict(cursor.fetchall())
-    found: dict = {}
-    chunk = _max_parameters()
-    cursor = _driver_cursor()
-    try:
-        for start in range(0, len(values), chunk):
-            part = values[start : start + chunk]
-            cursor.execute(f"{select} WHERE {column} IN ({', '.join(['?'] * len(part))})", part)
-            found.update(cursor.fetchall())
-    finally:
-        cursor.close()
-    return found
-
-
-def _copy_postgresql(model, columns: list[str], rows, return_ids: bool) -> list[int]:
-    table = model._meta.db_table
-    pk = model._meta.pk.column
-    quote = connection.ops.quote_name
-    ids: list[int] = []
+    condition, params = in_list(column, values)
     with connection.cursor() as cursor:
-        if return_ids:
-            # Ids come from the table's own sequence, so later ORM inserts carry on.
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, pk, len(rows)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-            columns = [pk, *columns]
-            rows = [[pk_value, *row] for pk_value, row in zip(ids, rows, strict=True)]
-        names = ", ".join(quote(column) for column in columns)
-        with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        cursor.execute(
+            f"SELECT {column}, {quote(model._meta.pk.column)} "  # noqa: S608
+            f"FROM {quote(model._meta.db_table)} WHERE {condition}",
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
+def insert_select(
+    model: type[models.Model], field_names: Sequence[str], select: str, params: Sequence[Any]
+) -> None:
+    """Insert rows the database derives itself from a SELECT (trusted SQL only)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {select}", params)
+
+
+def _copy_postgresql(model, fields, rows) -> list[int]:
+    table = model._meta.db_table
+    pk = model._meta.pk
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in [pk.column, *(f.column for f in fields)])
+    with connection.cursor() as cursor:
+        # Ids come from the table's own sequence, so later ORM inserts carry on.
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk.column, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        # Binary COPY: ciphertext goes over the wire as bytes, not as hex text.
+        with cursor.cursor.copy(
+            f"COPY {quote(table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types([_postgresql_type(field) for field in [pk, *fields]])
+            for pk_value, row in zip(ids, rows, strict=True):
+                copy.write_row([pk_value, *row])
     return ids
+
+
+def _postgresql_type(field: models.Field) -> str:
+    """The column's type name as psycopg knows it: "varchar(64)" -> "varchar"."""
+    return field.db_type(connection).split("(")[0]
 
 
 def _insert_returning(model, columns: list[str], rows) -> list[int]:
@@ -150,40 +163,3 @@ def _max_parameters() -> int:
     # Django assumes SQLite's historical 999; the library in use says its own.
     connection.ensure_connection()
     return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-
-
-class BackgroundWriter:
-    """
-    Runs write jobs, one at a time and in order, on a thread that uses the
-    caller's database connection, and so the caller's transaction. While a job
-    runs the caller must not touch the database; `submit` first waits for the
-    job before it, so there is never more than one in flight. A job's exception
-    is raised in the caller by the next `submit` or by `close`.
-    """
-
-    def __init__(self, on_result: Callable[[Any], None]) -> None:
-        self.on_result = on_result
-        self.shared = connections[DEFAULT_DB_ALIAS]
-        self.shared.ensure_connection()
-        self.shared.inc_thread_sharing()
-        self.executor = ThreadPoolExecutor(max_workers=1, initializer=self._adopt_connection)
-        self.pending: Future | None = None
-
-    def _adopt_connection(self) -> None:
-        connections[DEFAULT_DB_ALIAS] = self.shared
-
-    def submit(self, job: Callable[..., Any], *args: Any) -> None:
-        self.wait()
-        self.pending = self.executor.submit(job, *args)
-
-    def wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            self.on_result(pending.result())
-
-    def close(self) -> None:
-        try:
-            self.wait()
-        finally:
-            self.executor.shutdown(wait=True)
-            self.shared.dec_thread_sharing()

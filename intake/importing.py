@@ -7,26 +7,36 @@ written. After the first bad row nothing more is written, but validation goes
 on to the end so that every bad line is named, and then the transaction is
 rolled back: a file with any bad row stores nothing. A reference that is
 already stored is skipped, so importing the same file twice changes nothing.
+
+Parsing and encryption are the costly part; for large files they run in
+worker processes, chunk by chunk, while this process reads the file and writes
+the prepared chunks in order.
 """
 
 import csv
 import io
+import multiprocessing
+import os
 import re
+import sys
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from cases.workflow import CaseState, Outcome
+from core.processes import start_django_worker
 from intake.fields import normalise_articles
 from intake.models import HelpRequest
-from core.bulk import BackgroundWriter
 from intake.services import (
-    BatchResult,
     PreparedBatch,
     RequestRecord,
     prepare_batch,
@@ -202,33 +212,46 @@ class _RowParser:
         return moment
 
 
-def _parsed_rows(
-    path: Path, warnings: list[str], progress: Progress | None = None
-) -> Iterator[tuple[int, RequestRecord | None, list[RowError]]]:
-    """Yield (line, record, errors) per data row; the header is line 1."""
-    total_bytes = max(1, path.stat().st_size)
-    try:
-        with path.open("rb") as raw:
-            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-            header = _check_header(next(reader, None))
-            extra = [name for name in header if name not in COLUMNS]
-            if extra:
-                warnings.append(f"ignored unknown column(s): {', '.join(extra)}")
-            parser = _RowParser(header)
-            start = reader.line_num + 1
-            for line, row in enumerate(reader, start=2):
-                if row:  # blank lines are skipped but keep their number
-                    record, errors = parser.parse(row, line)
-                    if start != line:
-                        errors = [RowError(e.line, e.column, e.message, start) for e in errors]
-                    yield line, record, errors
+class _Reader:
+    """
+    Reads the CSV file in chunks of raw rows. Decoding happens here, parsing in
+    `prepare_chunk`, so that a large file's rows can be parsed elsewhere.
+    """
+
+    def __init__(self, path: Path, progress: Progress | None) -> None:
+        self.path = path
+        self.progress = progress
+        self.total_bytes = max(1, path.stat().st_size)
+        self.warnings: list[str] = []
+        self.error: RowError | None = None
+        self.header: list[str] = []
+
+    def chunks(self) -> Iterator[list[tuple[int, int, list[str]]]]:
+        """Lists of (line, file line, fields); the header is line 1."""
+        try:
+            with self.path.open("rb") as raw:
+                reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+                self.header = _check_header(next(reader, None))
+                extra = [name for name in self.header if name not in COLUMNS]
+                if extra:
+                    self.warnings.append(f"ignored unknown column(s): {', '.join(extra)}")
+                chunk: list[tuple[int, int, list[str]]] = []
                 start = reader.line_num + 1
-                if progress and (line - 1) % 10_000 == 0:
-                    progress(line - 1, raw.tell(), total_bytes)
-    except UnicodeDecodeError:
-        yield 0, None, [RowError(0, "", "the file is not valid UTF-8")]
-    except csv.Error as error:
-        yield 0, None, [RowError(0, "", f"the file is not valid CSV: {error}")]
+                for line, row in enumerate(reader, start=2):
+                    if row:  # blank lines are skipped but keep their number
+                        chunk.append((line, start, row))
+                    start = reader.line_num + 1
+                    if len(chunk) >= BATCH_SIZE:
+                        yield chunk
+                        chunk = []
+                    if self.progress and (line - 1) % 10_000 == 0:
+                        self.progress(line - 1, raw.tell(), self.total_bytes)
+                if chunk:
+                    yield chunk
+        except UnicodeDecodeError:
+            self.error = RowError(0, "", "the file is not valid UTF-8")
+        except csv.Error as error:
+            self.error = RowError(0, "", f"the file is not valid CSV: {error}")
 
 
 def _check_header(header: list[str] | None) -> list[str]:
@@ -241,101 +264,152 @@ def _check_header(header: list[str] | None) -> list[str]:
     return header
 
 
-class _Importer:
-    """
-    Collects validated rows into batches. Each batch is prepared (fingerprints,
-    encryption) here and written by a BackgroundWriter, so the next batch is
-    parsed and encrypted while the database stores this one. Once an error is
-    seen nothing more is written.
-    """
-
-    def __init__(self) -> None:
-        self.summary = ImportSummary()
-        self.errors: list[RowError] = []
-        self.total_errors = 0
-        self.batch: dict[str, tuple[int, RequestRecord]] = {}
-        # Rows stored by this import get ids above the watermark: meeting one
-        # of them again under a later line means the file repeats a reference.
-        self.watermark = HelpRequest.objects.aggregate(top=Max("pk"))["top"] or 0
-        self.writer = BackgroundWriter(on_result=self._written)
-
-    def fail(self, errors: list[RowError]) -> None:
-        self.total_errors += len(errors)
-        self.errors.extend(errors[: max(0, MAX_REPORTED_ERRORS - len(self.errors))])
-        self.batch = {}
-
-    def add(self, line: int, record: RequestRecord) -> None:
-        if self.total_errors:
-            return  # nothing more is written once the file is known to be bad
-        if record.reference in self.batch:
-            self.fail([_repeated(line, record.reference)])
-            return
-        self.batch[record.reference] = (line, record)
-        if len(self.batch) >= BATCH_SIZE:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.batch or self.total_errors:
-            return
-        lines = {reference: line for reference, (line, _record) in self.batch.items()}
-        prepared = prepare_batch([record for _line, record in self.batch.values()])
-        self.batch = {}
-        self.writer.submit(_write, prepared, lines)
-
-    def _written(self, outcome: tuple[BatchResult, dict[str, int]]) -> None:
-        result, lines = outcome
-        repeats = [
-            _repeated(lines[reference], reference)
-            for reference, pk in result.existing.items()
-            if pk > self.watermark
-        ]
-        if repeats:
-            self.fail(repeats)
-        self.summary.created += result.created
-        self.summary.skipped += len(result.existing)
-
-    def finish(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self.writer.close()
+@dataclass
+class PreparedChunk:
+    rows: int
+    errors: list[RowError]
+    total_errors: int
+    batch: PreparedBatch | None
+    lines: dict[str, int]  # reference -> line, to name a repeated reference
 
 
-def _write(prepared: PreparedBatch, lines: dict[str, int]) -> tuple[BatchResult, dict[str, int]]:
-    return write_batch(prepared), lines
+def prepare_chunk(header: list[str], chunk: list[tuple[int, int, list[str]]]) -> PreparedChunk:
+    """Parse and validate raw rows and, if all are good, encrypt them for writing."""
+    parser = _RowParser(header)
+    errors: list[RowError] = []
+    total_errors = 0
+    records: list[RequestRecord] = []
+    lines: dict[str, int] = {}
+    for line, file_line, row in chunk:
+        record, row_errors = parser.parse(row, line)
+        if not row_errors and record.reference in lines:
+            row_errors = [_repeated(line, record.reference)]
+        if row_errors:
+            total_errors += len(row_errors)
+            if file_line != line:
+                row_errors = [RowError(e.line, e.column, e.message, file_line) for e in row_errors]
+            errors.extend(row_errors[: max(0, MAX_REPORTED_ERRORS - len(errors))])
+            continue
+        lines[record.reference] = line
+        records.append(record)
+    batch = None if total_errors else prepare_batch(records)
+    return PreparedChunk(len(chunk), errors, total_errors, batch, lines)
 
 
 def _repeated(line: int, reference: str) -> RowError:
     return RowError(line, "reference", f"{reference!r} appears on an earlier line of the file")
 
 
-def import_file(path: Path, progress: Progress | None = None) -> ImportSummary:
-    """Import the whole file or, if any row is bad, nothing (ImportFailed)."""
-    with transaction.atomic():
+class _Importer:
+    """Writes prepared chunks in file order until the first error, then only counts."""
+
+    def __init__(self) -> None:
+        self.summary = ImportSummary()
+        self.errors: list[RowError] = []
+        self.total_errors = 0
+        # Rows stored by this import get ids above the watermark: meeting one
+        # of them again under a later line means the file repeats a reference.
+        self.watermark = HelpRequest.objects.aggregate(top=Max("pk"))["top"] or 0
+
+    def fail(self, errors: list[RowError], total: int) -> None:
+        self.total_errors += total
+        self.errors.extend(errors[: max(0, MAX_REPORTED_ERRORS - len(self.errors))])
+
+    def take(self, chunk: PreparedChunk) -> None:
+        self.summary.rows += chunk.rows
+        if chunk.total_errors:
+            self.fail(chunk.errors, chunk.total_errors)
+        if self.total_errors:
+            return  # nothing more is written once the file is known to be bad
+        result = write_batch(chunk.batch)
+        repeats = [
+            _repeated(chunk.lines[reference], reference)
+            for reference, pk in result.existing.items()
+            if pk > self.watermark
+        ]
+        self.fail(repeats, len(repeats))
+        self.summary.created += result.created
+        self.summary.skipped += len(result.existing)
+
+
+def import_file(
+    path: Path, progress: Progress | None = None, workers: int | None = None
+) -> ImportSummary:
+    """
+    Import the whole file or, if any row is bad, nothing (ImportFailed).
+
+    Large files are parsed and encrypted by `workers` processes (by default
+    one per core but one, up to four; 0 does it all here) while this process
+    reads and writes, in file order.
+    """
+    reader = _Reader(path, progress)
+    if workers is None:
+        workers = _default_workers(reader.total_bytes)
+    with transaction.atomic(), _preparers(workers) as pool:
         importer = _Importer()
-        try:
-            for line, record, errors in _parsed_rows(path, importer.summary.warnings, progress):
-                importer.summary.rows += 1
-                if errors:
-                    importer.fail(errors)
-                else:
-                    importer.add(line, record)
-        finally:
-            importer.finish()
+        pending: deque[Future] = deque()
+        for chunk in reader.chunks():
+            pending.append(pool.submit(prepare_chunk, reader.header, chunk))
+            # A bounded window keeps memory flat: reading never runs far ahead.
+            if len(pending) > 2 * max(1, workers):
+                importer.take(pending.popleft().result())
+        while pending:
+            importer.take(pending.popleft().result())
+        if reader.error:
+            importer.fail([reader.error], 1)
         if importer.total_errors:
-            transaction.set_rollback(True)
             raise ImportFailed(importer.errors, importer.total_errors)
+    importer.summary.warnings = reader.warnings
     return importer.summary
 
 
-def validate_file(path: Path) -> int:
-    """Check every row without storing anything; returns the number of rows."""
-    errors: list[RowError] = []
-    total = rows = 0
-    for _line, _record, row_errors in _parsed_rows(path, []):
-        rows += 1
-        total += len(row_errors)
-        errors.extend(row_errors[: max(0, MAX_REPORTED_ERRORS - len(errors))])
-    if total:
-        raise ImportFailed(errors, total)
-    return rows
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
+
+
+def _default_workers(size: int) -> int:
+    if size < PARALLEL_FROM_BYTES:
+        return 0  # starting a process costs more than it saves
+    # One core stays with this process (reading, writing) and the database.
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+class _InProcess(Executor):
+    """The executor interface, run on the spot: small files need no processes."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _can_spawn() -> bool:
+    # A spawned process re-imports the parent's __main__ from its file; a
+    # parent reading its program from stdin has none to offer.
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    return bool(main_file) and Path(main_file).is_file()
+
+
+@contextmanager
+def _preparers(workers: int) -> Iterator[Executor]:
+    if workers < 1 or not _can_spawn():
+        yield _InProcess()
+        return
+    # Fresh processes (spawn), never forks: a fork would share this process's
+    # open database connection. They get the keys and time zone in use here.
+    worker_settings = {
+        "ENCRYPTION_KEY": settings.ENCRYPTION_KEY,
+        "ENCRYPTION_OLD_KEYS": settings.ENCRYPTION_OLD_KEYS,
+        "TIME_ZONE": settings.TIME_ZONE,
+    }
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=start_django_worker,
+        initargs=(worker_settings,),
+    )
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -11,8 +11,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent
-from core.bulk import adapt_rows, existing_keys, write_rows
 from cases.workflow import DONE_STATES, CaseState
+from core.bulk import (
+    adapt_rows,
+    adapt_value,
+    existing_keys,
+    in_list,
+    insert_select,
+    write_rows,
+)
 from encryption.fingerprint import contact_fingerprint
 from intake.models import HelpRequest
 from intake.references import new_reference
@@ -141,22 +148,17 @@ class PreparedBatch:
     references: list[str]
     requests: list[list]
     cases: list[list]
-    events: list[list]
+    imported_at: object  # as the database stores it
 
 
 def prepare_batch(records: Sequence[RequestRecord]) -> PreparedBatch:
     """The CPU-heavy half of storing a batch; touches no database."""
     now = timezone.now()
-    imported = CaseEvent.Kind.IMPORTED.value
     return PreparedBatch(
         references=[record.reference for record in records],
         requests=adapt_rows(HelpRequest, REQUEST_COLUMNS, [_request_row(r) for r in records]),
         cases=adapt_rows(Case, CASE_COLUMNS, [_case_row(r, now) for r in records]),
-        events=adapt_rows(
-            CaseEvent,
-            EVENT_COLUMNS,
-            [(None, imported, "", r.state, r.outcome, now) for r in records],
-        ),
+        imported_at=adapt_value(CaseEvent, "at", now),
     )
 
 
@@ -174,12 +176,15 @@ def write_batch(batch: PreparedBatch) -> BatchResult:
         CASE_COLUMNS,
         [[pk, *batch.cases[i][1:]] for pk, i in zip(request_ids, fresh, strict=True)],
     )
-    write_rows(
-        CaseEvent,
-        EVENT_COLUMNS,
-        [[pk, *batch.events[i][1:]] for pk, i in zip(case_ids, fresh, strict=True)],
-        return_ids=False,
-    )
+    if case_ids:
+        # Each case's `imported` event follows from the case row itself.
+        condition, params = in_list("id", case_ids)
+        insert_select(
+            CaseEvent,
+            EVENT_COLUMNS,
+            f"SELECT id, %s, '', state, outcome, %s FROM cases_case WHERE {condition}",  # noqa: S608
+            [CaseEvent.Kind.IMPORTED.value, batch.imported_at, *params],
+        )
     return BatchResult(created=len(request_ids), existing=existing)
 
 

@@ -6,12 +6,13 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases.models import Case, CaseEvent
 from encryption.fingerprint import contact_fingerprint
-from intake.importing import COLUMNS, ImportFailed, validate_file
+from intake.importing import COLUMNS, ImportFailed, import_file
 from intake.models import HelpRequest
 from tests.csvdata import csv_row, write_csv
 
@@ -51,7 +52,11 @@ def test_it_imports_every_row_with_its_case(tmp_path):
     assert case.closed_at == case.resolved_at
     assert HelpRequest.objects.get(reference="HIST-000006").case.closed_at is None
     assert HelpRequest.objects.get(reference="HIST-000007").legal_articles == []
-    assert CaseEvent.objects.filter(kind="imported").count() == 7
+    events = CaseEvent.objects.filter(kind="imported")
+    assert events.count() == 7
+    event = events.get(case=case)
+    assert (event.from_state, event.to_state, event.outcome) == ("", "closed", "left_country")
+    assert abs((timezone.now() - event.at).total_seconds()) < 60
 
 
 def test_importing_the_same_file_twice_changes_nothing(tmp_path):
@@ -152,6 +157,34 @@ def test_dates_may_carry_an_offset_or_be_plain_dates(tmp_path):
     assert second.case.resolved_at.isoformat() == "2024-03-01T08:00:00+00:00"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_store_exactly_what_a_single_process_stores(tmp_path, settings):
+    # Workers must encrypt under the key in use here, not one from the environment.
+    settings.ENCRYPTION_KEY = "a-key-set-only-in-this-test-" + "w" * 30
+    rows = [csv_row(n) for n in range(1, 5001)]
+    rows[10]["narrative"] = "многострочный\nрассказ, с запятой"
+    summary = import_file(write_csv(tmp_path / "in.csv", rows), workers=2)
+
+    assert (summary.rows, summary.created) == (5000, 5000)
+    stored = HelpRequest.objects.get(reference="HIST-000011")
+    assert stored.narrative == "многострочный\nрассказ, с запятой"
+    assert stored.case.state == "closed"
+    assert CaseEvent.objects.count() == 5000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_refuse_a_bad_file_as_a_whole(tmp_path):
+    rows = [csv_row(n) for n in range(1, 5001)]
+    rows[4321]["urgency"] = "yesterday"
+    with pytest.raises(ImportFailed) as failure:
+        import_file(write_csv(tmp_path / "in.csv", rows), workers=2)
+
+    assert [str(e) for e in failure.value.errors] == [
+        "line 4323, column urgency: 'yesterday' is not one of low, normal, high, critical"
+    ]
+    assert HelpRequest.objects.count() == 0
+
+
 def test_it_shows_progress_on_large_files(tmp_path):
     path = write_csv(tmp_path / "in.csv", [csv_row(n) for n in range(1, 10_001)])
     out, err = run_import(path)
@@ -171,14 +204,15 @@ fuzz_numbers = itertools.count(1)
 @given(values=st.fixed_dictionaries({column: text for column in COLUMNS}))
 def test_any_row_is_either_imported_or_refused_with_its_column_named(tmp_path, values):
     path = write_csv(tmp_path / "fuzz.csv", [values])
+    before = HelpRequest.objects.count()
     try:
-        validate_file(path)
+        import_file(path)
     except ImportFailed as failure:
         for error in failure.errors:
             assert error.column in (*COLUMNS, "")
             assert str(error).startswith("line ")
+        assert HelpRequest.objects.count() == before
     else:
-        run_import(path)
         assert HelpRequest.objects.filter(reference=values["reference"].strip()).exists()
 
 

@@ -17,14 +17,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path, help="path to the CSV file")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help=(
+                "processes that parse and encrypt beside this one; 0 does everything here "
+                "(default: 0 under 4 MB, else one per core but one)"
+            ),
+        )
 
-    def handle(self, *args, file: Path, verbosity: int = 1, **options) -> None:
+    def handle(self, *args, file: Path, workers: int | None, verbosity: int = 1, **options) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file")
+        if workers is not None and workers < 0:
+            raise CommandError(f"--workers must be 0 or more, not {workers}")
         started = time.monotonic()
         progress = self._progress if verbosity >= 1 else None
         try:
-            summary = import_file(file, progress=progress)
+            summary = import_file(file, progress=progress, workers=workers)
         except ImportFailed as failure:
             for error in failure.errors:
                 self.stderr.write(f"{file.name}: {error}")
