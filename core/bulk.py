@@ -74,7 +74,7 @@ def in_list(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     long list costs neither thousands of placeholders nor their parsing."""
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [list(values)]
-    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]  # noqa: S608
 
 
 def existing_keys(model: type[models.Model], field_name: str, values: Sequence[str]) -> dict:
