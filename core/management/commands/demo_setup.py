@@ -29,5 +29,5 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nDemo account (password renewed on every start):\n"
             f"  admin    user demo-admin    password {password}\n"
-            "  Django admin: http://127.0.0.1:8000/admin/\n"
+            "  Django admin: /admin/ on the address below\n"
         )
