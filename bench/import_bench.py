@@ -19,15 +19,14 @@ import json
 import os
 import random
 import resource
-import secrets
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import fresh_postgres, production_env, run_child
 
 COLUMNS = [
     "reference",
@@ -104,38 +103,11 @@ def child(csv_path: Path, rows: int, workers: int | None) -> dict:
     return {"rows": rows, "floor_s": floor, "import_s": imported, "peak_mb": peak_mb}
 
 
-def run_child(csv_path: Path, rows: int, database_url: str, workers: int | None) -> dict:
-    # Production settings: with DEBUG on, Django's debug cursor would format
-    # every statement for its query log, which is not what a server pays.
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "ENCRYPTION_KEY": secrets.token_urlsafe(48),
-    }
-    env.pop("REDIS_URL", None)
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", str(csv_path), "--rows", str(rows)]
-        + (["--workers", str(workers)] if workers is not None else []),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    if result.returncode != 0:
-        sys.exit(f"benchmark child failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def postgres_database(admin_url: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+def import_child(csv_path: Path, rows: int, database_url: str, workers: int | None) -> dict:
+    args = [str(csv_path), "--rows", str(rows)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    return run_child(__file__, args, production_env(database_url))
 
 
 def main() -> None:
@@ -162,8 +134,8 @@ def main() -> None:
             if database == "sqlite":
                 url = f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
             else:
-                url = postgres_database(args.postgres_url, "bench_import")
-            result = run_child(csv_path, args.rows, url, args.workers)
+                url = fresh_postgres("bench_import", args.postgres_url)
+            result = import_child(csv_path, args.rows, url, args.workers)
             import_rate = result["rows"] / result["import_s"]
             floor_rate = result["rows"] / result["floor_s"]
             print(

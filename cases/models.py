@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.workflow import CaseState, Outcome
+from cases.workflow import OPEN_STATES, CaseState, Outcome
 from encryption.fields import EncryptedTextField
 
 
@@ -28,6 +28,8 @@ class Case(models.Model):
         verbose_name=_("assigned to"),
     )
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, blank=True)
+    # The request's urgency as a rank (0 = critical): the queue sorts by it.
+    priority = models.PositiveSmallIntegerField(_("priority"), default=2)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -36,7 +38,18 @@ class Case(models.Model):
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        permissions = [
+            ("read_case_content", _("Can read the decrypted content of cases")),
+            ("view_statistics", _("Can see monthly figures and reports")),
+            ("export_statistics", _("Can export anonymised statistics")),
+        ]
         indexes = [
+            # The triage queue: open cases, most urgent and oldest first.
+            models.Index(
+                fields=["priority", "created_at"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="case_queue_idx",
+            ),
             models.Index(fields=["state", "created_at"], name="case_state_idx"),
             # Monthly reports count resolutions by the month of resolved_at.
             models.Index(fields=["resolved_at", "outcome"], name="case_resolved_idx"),

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseEvent
+from audit.services import record
+from cases.models import Case, CaseEvent, CaseNote
 from cases.workflow import DONE_STATES, CaseState, Outcome, is_allowed
 
 
@@ -67,6 +68,13 @@ def move_case(
             actor=actor,
             at=now,
         )
+        record(
+            "case.move",
+            actor=actor,
+            target=locked.request.reference,
+            from_state=from_state,
+            to_state=to_state,
+        )
     # The caller's object reflects the move as well.
     for field in ("state", "outcome", "resolved_at", "closed_at", "updated_at"):
         setattr(case, field, getattr(locked, field))
@@ -91,3 +99,29 @@ def _check_move(case: Case, to_state: str, outcome: str, expected_state: str | N
             raise OutcomeRequired(_("Choose an outcome to resolve the case."))
         if outcome not in Outcome.values:
             raise IllegalMove(_("“%(outcome)s” is not an outcome.") % {"outcome": outcome})
+
+
+def assign_case(case: Case, assignee: AbstractBaseUser | None, *, actor: AbstractBaseUser) -> Case:
+    """Give the case to `assignee` (None: nobody). Recorded in the audit log."""
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(assigned_to=assignee, updated_at=timezone.now())
+        case.assigned_to = assignee
+        record(
+            "case.assign",
+            actor=actor,
+            target=case.request.reference,
+            assignee=assignee.get_username() if assignee else "",
+        )
+    return case
+
+
+def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
+    """An encrypted note on the case; the audit log records that it was written, not what."""
+    body = body.strip()
+    if not body:
+        raise CaseError(_("A note cannot be empty."))
+    with transaction.atomic():
+        note = CaseNote.objects.create(case=case, author=author, body=body)
+        Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+        record("case.note", actor=author, target=case.request.reference, note=note.pk)
+    return note

@@ -94,8 +94,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "core",
     "encryption",
+    "audit",
+    "accounts",
     "intake",
     "cases",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +128,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.staff",
             ],
         },
     },
@@ -205,6 +209,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+
+# Staff sign-in: one door (/staff/login/), a second factor for everyone, and a
+# lock after repeated wrong passwords or codes.
+LOGIN_URL = "/staff/login/"
+SIGN_IN_FAILURE_LIMIT = 5
+SIGN_IN_LOCK_MINUTES = 15
+# The label an authenticator app shows: neutral, since phones get searched.
+OTP_TOTP_ISSUER = "Tropa"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 # Sessions and cookies. Staff sessions end on browser close and after a short
 # idle time; every request refreshes the idle clock.

@@ -23,7 +23,7 @@ from core.bulk import (
 from encryption.fingerprint import contact_fingerprint
 from intake.models import HelpRequest
 from intake.references import new_reference
-from intake.vocabulary import Language
+from intake.vocabulary import URGENCY_RANK, Language
 
 
 @dataclass
@@ -76,7 +76,11 @@ def create_request(record: RequestRecord) -> HelpRequest:
     with transaction.atomic():
         help_request = record.help_request()
         help_request.save()
-        case = Case.objects.create(request=help_request, created_at=help_request.received_at)
+        case = Case.objects.create(
+            request=help_request,
+            priority=URGENCY_RANK[help_request.urgency],
+            created_at=help_request.received_at,
+        )
         CaseEvent.objects.create(
             case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=timezone.now()
         )
@@ -99,6 +103,7 @@ CASE_COLUMNS = (
     "request",
     "state",
     "outcome",
+    "priority",
     "resolved_at",
     "closed_at",
     "created_at",
@@ -134,6 +139,7 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
         None,
         record.state,
         record.outcome,
+        URGENCY_RANK[record.urgency],
         record.resolved_at,
         closed_at,
         record.received_at,

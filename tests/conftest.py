@@ -24,3 +24,57 @@ def uses_postgres() -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Strong hashing is Django's business; tests only need passwords to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def alice(db):
+    """A caseworker."""
+    from tests.staffing import make_staff
+
+    return make_staff("alice", "caseworker")
+
+
+@pytest.fixture
+def bob(db):
+    """Another caseworker."""
+    from tests.staffing import make_staff
+
+    return make_staff("bob", "caseworker")
+
+
+@pytest.fixture
+def carol(db):
+    """A coordinator."""
+    from tests.staffing import make_staff
+
+    return make_staff("carol", "coordinator")
+
+
+@pytest.fixture
+def dave(db):
+    """An admin."""
+    from tests.staffing import make_staff
+
+    return make_staff("dave", "admin")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Tests read English messages; tests/test_translations.py checks the Russian."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client(client):
+    """pytest-django's client, having chosen English with the language switch."""
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client

@@ -8,6 +8,7 @@ from factory.django import DjangoModelFactory
 from cases.models import Case
 from encryption.fingerprint import contact_fingerprint
 from intake.models import HelpRequest
+from intake.vocabulary import URGENCY_RANK
 
 
 class UserFactory(DjangoModelFactory):
@@ -41,3 +42,4 @@ class CaseFactory(DjangoModelFactory):
 
     request = factory.SubFactory(HelpRequestFactory)
     created_at = factory.SelfAttribute("request.received_at")
+    priority = factory.LazyAttribute(lambda case: URGENCY_RANK[case.request.urgency])

@@ -7,13 +7,21 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.roles import Role
+from accounts.services import create_staff, renew_credentials
 from intake.models import HelpRequest
+
+DEMO_ACCOUNTS = {
+    "demo-caseworker": Role.CASEWORKER,
+    "demo-coordinator": Role.COORDINATOR,
+    "demo-admin": Role.ADMIN,
+}
 
 
 class Command(BaseCommand):
     help = (
-        "Seed demo data into an empty database and (re)create the demo accounts, printing "
-        "how to log in. Development only: refuses to run with DEBUG off."
+        "Seed demo data into an empty database and (re)create one demo account per role, "
+        "printing how to sign in. Development only: refuses to run with DEBUG off."
     )
 
     def handle(self, *args, **options) -> None:
@@ -21,13 +29,20 @@ class Command(BaseCommand):
             raise CommandError("demo_setup creates accounts with printed passwords: DEBUG only.")
         if not HelpRequest.objects.exists():
             call_command("seed_demo", stdout=self.stdout, stderr=self.stderr, verbosity=0)
-        password = secrets.token_urlsafe(12)
-        user, _created = get_user_model().objects.get_or_create(username="demo-admin")
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
         self.stdout.write(
-            "\nDemo account (password renewed on every start):\n"
-            f"  admin    user demo-admin    password {password}\n"
-            "  Django admin: /admin/ on the address below\n"
+            "\nDemo accounts, renewed on every start. Sign in at /staff/login/ with the "
+            "password, then one of the backup codes (each works once) or a code from an "
+            "authenticator app that scanned the otpauth:// link.\n"
         )
+        for username, role in DEMO_ACCOUNTS.items():
+            password = secrets.token_urlsafe(12)
+            existing = get_user_model().objects.filter(username=username).first()
+            if existing:
+                staff = renew_credentials(existing, password, actor="demo_setup")
+            else:
+                staff = create_staff(username, role, password, actor="demo_setup")
+            self.stdout.write(
+                f"  {role:<12} user {username:<17} password {password}\n"
+                f"               backup codes {' '.join(staff.backup_codes[:3])}\n"
+                f"               {staff.otpauth_uri}\n"
+            )

@@ -1,0 +1,21 @@
+"""Staff sign-in and account management, under /staff/."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", views.sign_in, name="sign_in"),
+    path("verify/", views.verify, name="verify"),
+    path("enrol/", views.enrol, name="enrol"),
+    path("logout/", views.sign_out, name="sign_out"),
+    path("security/", views.security, name="security"),
+    path("no-role/", views.no_role, name="no_role"),
+    path("accounts/", views.staff_list, name="staff_list"),
+    path("accounts/new/", views.staff_new, name="staff_new"),
+    path("accounts/<int:pk>/reset-device/", views.staff_reset_device, name="staff_reset_device"),
+    path("accounts/<int:pk>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
+    path("accounts/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
+]

@@ -1,0 +1,92 @@
+"""Audit entries and the head of their chain."""
+
+import hashlib
+import json
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(Exception):
+    """Audit entries are never changed or deleted."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """One thing that happened. `target` is a reference or a username, never content."""
+
+    seq = models.PositiveBigIntegerField(_("number"), unique=True, editable=False)
+    at = models.DateTimeField(_("at"), editable=False)
+    actor = models.CharField(_("actor"), max_length=150, blank=True, editable=False)
+    action = models.CharField(_("action"), max_length=40, editable=False)
+    target = models.CharField(_("target"), max_length=150, blank=True, editable=False)
+    detail = models.JSONField(_("detail"), default=dict, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["action", "at"], name="audit_action_idx"),
+            models.Index(fields=["actor", "at"], name="audit_actor_idx"),
+            models.Index(fields=["target"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target}".strip()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def compute_hash(self) -> str:
+        """SHA-256 over the previous hash and every field, in a fixed form."""
+        payload = json.dumps(
+            {
+                "seq": self.seq,
+                "at": self.at.isoformat(),
+                "actor": self.actor,
+                "action": self.action,
+                "target": self.target,
+                "detail": self.detail,
+                "prev": self.prev_hash,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=True,
+        )
+        return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+class ChainHead(models.Model):
+    """
+    The one row that says where the chain ends. Appending updates it first, so
+    concurrent appends queue behind its lock instead of forking the chain, and
+    deleting the last entries is caught because the head still names them.
+    """
+
+    seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"head at #{self.seq}"

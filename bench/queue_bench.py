@@ -1,0 +1,144 @@
+"""
+Triage queue and case page: server time and query count at scale, on PostgreSQL.
+
+For each size (default 100,000 and 1,000,000 cases) a fresh database is filled
+with requests and cases shaped like real work (most cases closed, a few
+percent open in every open state, some assigned), then a signed-in caseworker
+requests the pages through Django's test client with production settings.
+Reported per page: p50, p95 and max server time in ms, and queries per request.
+
+    python dev.py bench queue_bench [--sizes 100000,1000000] [--requests 100]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import fresh_postgres, production_env, run_child, summary_ms
+
+# Rows are generated in SQL: the queue never decrypts, so encrypted columns stay empty
+# (the one case whose page is measured gets real encrypted content).
+FILL_SQL = """
+INSERT INTO intake_helprequest
+    (reference, received_at, channel, category, service_status, location, urgency,
+     legal_articles, language, contact_fingerprint)
+SELECT 'BQ-' || lpad(n::text, 8, '0'),
+       now() - (n % 1460) * interval '1 day' - (n % 86400) * interval '1 second',
+       (ARRAY['web','telegram','signal','email','phone','other'])[1 + n % 6],
+       (ARRAY['desertion','border_crossing','consultation','consultation'])[1 + n % 4],
+       (ARRAY['mobilised','contract_wartime','conscript','civilian'])[1 + n % 4],
+       (ARRAY['home_country','front_line','abroad'])[1 + n % 3],
+       (ARRAY['low','normal','high','critical'])[1 + (n / 7) % 4],
+       '338', 'ru', ''
+FROM generate_series(1, %(rows)s) AS n;
+
+INSERT INTO cases_case
+    (request_id, state, outcome, priority, resolved_at, closed_at, created_at, updated_at,
+     assigned_to_id)
+SELECT r.id,
+       CASE WHEN r.id % 100 < 4 THEN (ARRAY['new','triaged','in_progress','waiting'])[1 + r.id % 4]
+            WHEN r.id % 100 < 8 THEN 'rejected' ELSE 'closed' END,
+       CASE WHEN r.id % 100 >= 8 THEN 'consultation_given' ELSE '' END,
+       CASE r.urgency WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+       CASE WHEN r.id % 100 >= 8 THEN r.received_at + interval '10 days' END,
+       CASE WHEN r.id % 100 >= 4 THEN r.received_at + interval '10 days' END,
+       r.received_at, now(),
+       CASE WHEN r.id % 3 = 0 THEN %(worker)s END
+FROM intake_helprequest r;
+"""
+
+SCENARIOS = {
+    "queue": "/staff/",
+    "queue mine": "/staff/?assignee=mine",
+    "queue critical desertion": "/staff/?urgency=critical&category=desertion",
+    "queue page 20": "/staff/?page=20",
+}
+
+
+def child(rows: int, requests: int) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from intake.services import RequestRecord, create_request
+    from tests.staffing import make_staff, sign_in
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)  # production static files
+    worker = make_staff("bench-worker", "caseworker")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            FILL_SQL.replace("%(rows)s", str(rows)).replace("%(worker)s", str(worker.user.pk))
+        )
+    fill_s = time.perf_counter() - started
+    # What autovacuum does on a live server after a bulk load.
+    connection.ensure_connection()
+    connection.connection.autocommit = True
+    with connection.connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    measured = create_request(
+        RequestRecord(
+            received_at=django.utils.timezone.now(),
+            channel="web", category="desertion", service_status="mobilised",
+            location="front_line", urgency="critical", legal_articles=["338"],
+            contact="@bench_contact", narrative="A narrative to decrypt. " * 40,
+            unit="unit 00000", precise_location="somewhere",
+        )
+    )  # fmt: skip
+
+    # As behind the TLS reverse proxy, which sets this header.
+    client = Client(HTTP_X_FORWARDED_PROTO="https")
+    sign_in(client, worker)
+    scenarios = dict(SCENARIOS, **{"case page": f"/staff/cases/{measured.reference}/"})
+    results = {}
+    for name, url in scenarios.items():
+        client.get(url)  # warm caches and connections
+        samples, queries = [], 0
+        for _ in range(requests):
+            with CaptureQueriesContext(connection) as captured:
+                begun = time.perf_counter()
+                response = client.get(url)
+                samples.append(time.perf_counter() - begun)
+            assert response.status_code == 200, (url, response.status_code)
+            queries = len(captured)
+        results[name] = {**summary_ms(samples), "queries": queries}
+    return {"rows": rows, "fill_s": fill_s, "results": results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.requests)))
+        return
+
+    print(f"{'cases':>10}  {'page':<26} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'queries':>8}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        url = fresh_postgres("bench_queue", args.postgres_url)
+        result = run_child(
+            __file__, [str(size), "--requests", str(args.requests)], production_env(url)
+        )
+        for name, numbers in result["results"].items():
+            print(
+                f"{size:>10,}  {name:<26} {numbers['p50']:>7.1f} {numbers['p95']:>7.1f} "
+                f"{numbers['max']:>7.1f} {numbers['queries']:>8}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The caseworkers' pages: the triage queue and the case page with its actions."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import staff_required
+from accounts.roles import Role, has_role, home_url
+from cases import services
+from cases.access import get_case_for
+from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm
+from cases.selectors import QueueFilters, QueuePage, triage_queue
+from cases.workflow import CaseState, Outcome, allowed_moves
+
+PAGE_SIZE = 50
+
+
+@never_cache
+@require_GET
+@staff_required()
+def queue(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, Role.CASEWORKER):
+        return redirect(home_url(request.user))
+    form = QueueFilterForm(request.GET or None)
+    filters = QueueFilters(**form.cleaned_data) if form.is_valid() else QueueFilters()
+    page = QueuePage(triage_queue(request.user, filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/queue.html",
+        {"form": form, "page": page, "query": query.urlencode(), "states": CaseState},
+    )
+
+
+def caseworkers():
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.CASEWORKER, is_active=True)
+        .order_by("username")
+        .only("id", "username")
+    )
+
+
+@never_cache
+@require_GET
+@staff_required(Role.CASEWORKER)
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request, reference)
+    moves = [
+        {"state": state, "label": CaseState(state).label, "needs_outcome": state == "resolved"}
+        for state in allowed_moves(case.state)
+    ]
+    return render(
+        request,
+        "cases/case.html",
+        {
+            "case": case,
+            "help_request": case.request,
+            "events": case.events.select_related("actor").order_by("at", "pk"),
+            "notes": case.notes.select_related("author").order_by("created_at", "pk"),
+            "moves": moves,
+            "outcomes": Outcome.choices,
+            "caseworkers": caseworkers(),
+            "note_form": NoteForm(),
+        },
+    )
+
+
+@require_POST
+@staff_required(Role.CASEWORKER)
+def case_move(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request, reference, reading=False)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("This move was not understood; nothing was changed."))
+        return redirect("cases:detail", reference=reference)
+    try:
+        services.move_case(
+            case,
+            form.cleaned_data["to_state"],
+            actor=request.user,
+            outcome=form.cleaned_data["outcome"],
+            expected_state=form.cleaned_data["expected_state"],
+        )
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request, _("Moved to “%(state)s”.") % {"state": CaseState(case.state).label}
+        )
+    return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@staff_required(Role.CASEWORKER)
+def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request, reference, reading=False)
+    form = AssignForm(request.POST)
+    choice = form.cleaned_data["assignee"] if form.is_valid() else None
+    if choice == "me":
+        assignee = request.user
+    elif choice == "":
+        assignee = None
+    else:
+        assignee = caseworkers().filter(pk=choice if (choice or "").isdigit() else 0).first()
+        if assignee is None:
+            messages.error(request, _("Choose a caseworker; nothing was changed."))
+            return redirect("cases:detail", reference=reference)
+    services.assign_case(case, assignee, actor=request.user)
+    if assignee:
+        messages.success(request, _("Assigned to %(name)s.") % {"name": assignee.get_username()})
+    else:
+        messages.success(request, _("The case is unassigned."))
+    return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@staff_required(Role.CASEWORKER)
+def case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request, reference, reading=False)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_note(case, form.cleaned_data["body"], author=request.user)
+        except services.CaseError as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("Note saved."))
+    else:
+        messages.error(request, " ".join(form.errors.get("body", [])))
+    return redirect("cases:detail", reference=reference)

@@ -1,0 +1,1 @@
+"""Monthly aggregate reports and the coordinators' dashboard."""

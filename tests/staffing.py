@@ -1,0 +1,57 @@
+"""Staff accounts for tests, and signing them in through the real pages."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+PASSWORD = "a long and correct test password"
+
+
+class Staff:
+    def __init__(self, user, device, backup_codes):
+        self.user = user
+        self.device = device
+        self.backup_codes = backup_codes
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+
+def make_staff(username: str, *roles: str, enrolled: bool = True) -> Staff:
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, is_staff="admin" in roles
+    )
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    device = codes = None
+    if enrolled:
+        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        static = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+        codes = [f"code{n:04d}" for n in range(10)]
+        StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+    return Staff(user, device, codes)
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """The code an authenticator shows now, or for the next time step if this
+    one was already used (the device refuses a step twice)."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    step = max(totp.t(), device.last_t + 1)
+    totp.time = step * device.step + device.t0
+    return f"{totp.token():0{device.digits}d}"
+
+
+def enter_password(client, username: str, password: str = PASSWORD):
+    return client.post("/staff/login/", {"username": username, "password": password})
+
+
+def sign_in(client, staff: Staff):
+    """Password, then a TOTP code: a fully verified staff session."""
+    enter_password(client, staff.username)
+    response = client.post("/staff/verify/", {"code": totp_code(staff.device)})
+    assert response.status_code == 302, response.content[:500]
+    return response

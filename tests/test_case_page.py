@@ -1,0 +1,166 @@
+"""The case page: decrypted content for caseworkers only, every read audited, moves."""
+
+import pytest
+from django.db import connection
+
+from audit.models import AuditEntry
+from cases.models import Case, CaseEvent, CaseNote
+from tests.factories import CaseFactory
+from tests.staffing import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def case():
+    return CaseFactory(
+        request__narrative="I was told to go back to the front",
+        request__contact="@soldier_handle",
+        request__unit="unit 01234",
+    )
+
+
+def url(case, action: str = "") -> str:
+    return f"/staff/cases/{case.request.reference}/{action + '/' if action else ''}"
+
+
+def test_a_caseworker_reads_the_request(client, alice, case):
+    sign_in(client, alice)
+    body = client.get(url(case)).content.decode()
+
+    assert "I was told to go back to the front" in body
+    assert "@soldier_handle" in body
+    assert "unit 01234" in body
+
+
+def test_every_read_is_audited(client, alice, case):
+    sign_in(client, alice)
+    client.get(url(case))
+    client.get(url(case))
+
+    views = AuditEntry.objects.filter(action="case.view", target=case.request.reference)
+    assert views.count() == 2
+    assert {entry.actor for entry in views} == {"alice"}
+
+
+def test_a_coordinator_cannot_read_any_narrative(client, carol, case):
+    sign_in(client, carol)
+    response = client.get(url(case))
+
+    assert response.status_code == 403
+    assert b"I was told to go back" not in response.content
+    assert not AuditEntry.objects.filter(action="case.view").exists()
+
+
+def test_an_unknown_reference_is_404(client, alice):
+    sign_in(client, alice)
+
+    assert client.get("/staff/cases/GL-NOPE-NOPE/").status_code == 404
+
+
+def test_it_offers_one_button_per_allowed_move(client, alice, case):
+    sign_in(client, alice)
+    body = client.get(url(case)).content.decode()
+
+    assert 'name="to_state" value="triaged"' in body
+    assert 'name="to_state" value="rejected"' in body
+    assert 'name="to_state" value="resolved"' not in body
+
+
+def test_a_move_is_made_and_recorded(client, alice, case):
+    sign_in(client, alice)
+    response = client.post(url(case, "move"), {"to_state": "triaged", "expected_state": "new"})
+
+    assert response.status_code == 302
+    assert Case.objects.get(pk=case.pk).state == "triaged"
+    assert CaseEvent.objects.get(case=case).actor == alice.user
+    assert AuditEntry.objects.get(action="case.move").detail == {
+        "from_state": "new",
+        "to_state": "triaged",
+    }
+
+
+def test_a_move_from_a_stale_page_changes_nothing_and_says_why(client, alice, case):
+    sign_in(client, alice)
+    client.post(url(case, "move"), {"to_state": "triaged", "expected_state": "new"})
+    response = client.post(
+        url(case, "move"), {"to_state": "rejected", "expected_state": "new"}, follow=True
+    )
+
+    assert Case.objects.get(pk=case.pk).state == "triaged"
+    assert "in the meantime; nothing was changed" in response.content.decode()
+
+
+def test_an_illegal_move_changes_nothing_and_says_why(client, alice, case):
+    sign_in(client, alice)
+    response = client.post(
+        url(case, "move"), {"to_state": "closed", "expected_state": "new"}, follow=True
+    )
+
+    assert Case.objects.get(pk=case.pk).state == "new"
+    assert "cannot move from" in response.content.decode()
+
+
+def test_resolving_asks_for_the_outcome(client, alice):
+    case = CaseFactory(state="in_progress")
+    sign_in(client, alice)
+    refused = client.post(
+        url(case, "move"), {"to_state": "resolved", "expected_state": "in_progress"}, follow=True
+    )
+    assert "Choose an outcome" in refused.content.decode()
+    assert Case.objects.get(pk=case.pk).state == "in_progress"
+
+    client.post(
+        url(case, "move"),
+        {"to_state": "resolved", "expected_state": "in_progress", "outcome": "left_country"},
+    )
+    case.refresh_from_db()
+    assert (case.state, case.outcome) == ("resolved", "left_country")
+
+
+def test_assign_to_me_and_reassign(client, alice, bob, case):
+    sign_in(client, alice)
+    client.post(url(case, "assign"), {"assignee": "me"})
+    assert Case.objects.get(pk=case.pk).assigned_to == alice.user
+
+    client.post(url(case, "assign"), {"assignee": str(bob.user.pk)})
+    assert Case.objects.get(pk=case.pk).assigned_to == bob.user
+    assert AuditEntry.objects.filter(action="case.assign").count() == 2
+
+
+def test_reassigning_to_someone_who_is_not_a_caseworker_is_refused(client, alice, carol, case):
+    sign_in(client, alice)
+    client.post(url(case, "assign"), {"assignee": str(carol.user.pk)})
+
+    assert Case.objects.get(pk=case.pk).assigned_to is None
+
+
+def test_a_note_is_encrypted_at_rest_and_its_writing_audited_without_its_text(client, alice, case):
+    sign_in(client, alice)
+    client.post(url(case, "notes"), {"body": "Called back, safe house arranged"})
+
+    assert CaseNote.objects.get(case=case).body == "Called back, safe house arranged"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM cases_casenote")
+        (raw,) = cursor.fetchone()
+    assert b"safe house" not in bytes(raw)
+    entry = AuditEntry.objects.get(action="case.note")
+    assert "safe house" not in str(entry.detail) + entry.target
+    assert "Called back, safe house arranged" in client.get(url(case)).content.decode()
+
+
+def test_an_empty_note_is_refused(client, alice, case):
+    sign_in(client, alice)
+    client.post(url(case, "notes"), {"body": "   "})
+
+    assert not CaseNote.objects.exists()
+
+
+def test_the_page_runs_a_constant_number_of_queries(
+    client, alice, case, django_assert_max_num_queries
+):
+    sign_in(client, alice)
+    for n in range(15):
+        client.post(url(case, "notes"), {"body": f"note {n}"})
+    with django_assert_max_num_queries(20):
+        client.get(url(case))

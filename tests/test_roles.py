@@ -1,0 +1,78 @@
+"""
+Every staff URL, walked as anonymous, password-only, caseworker, coordinator and
+admin. LOGIN: sent to sign in; VERIFY: sent to the second factor; a number: that
+status; a path: redirected there.
+"""
+
+import pytest
+
+from tests.factories import CaseFactory
+from tests.staffing import enter_password, make_staff, sign_in
+
+LOGIN, VERIFY = "login", "verify"
+PERSONAS = ("anonymous", "password_only", "caseworker", "coordinator", "admin")
+
+# (method, url, expected outcome per persona, in the order of PERSONAS)
+MATRIX = [
+    ("get", "/staff/", [LOGIN, VERIFY, 200, "/staff/dashboard/", "/staff/accounts/"]),
+    ("get", "/staff/cases/{ref}/", [LOGIN, VERIFY, 200, 403, 403]),
+    ("post", "/staff/cases/{ref}/move/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
+    ("post", "/staff/cases/{ref}/assign/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
+    ("post", "/staff/cases/{ref}/notes/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
+    ("get", "/staff/dashboard/", [LOGIN, VERIFY, 403, 200, 200]),
+    ("get", "/staff/accounts/", [LOGIN, VERIFY, 403, 403, 200]),
+    ("get", "/staff/accounts/new/", [LOGIN, VERIFY, 403, 403, 200]),
+    (
+        "post",
+        "/staff/accounts/{victim}/reset-device/",
+        [LOGIN, VERIFY, 403, 403, "/staff/accounts/"],
+    ),
+    ("post", "/staff/accounts/{victim}/deactivate/", [LOGIN, VERIFY, 403, 403, "/staff/accounts/"]),
+    ("post", "/staff/accounts/{victim}/unlock/", [LOGIN, VERIFY, 403, 403, "/staff/accounts/"]),
+    ("get", "/staff/audit/", [LOGIN, VERIFY, 403, 403, 200]),
+    ("get", "/staff/security/", [LOGIN, VERIFY, 200, 200, 200]),
+    ("get", "/admin/", [LOGIN, VERIFY, 403, 403, 200]),
+    ("get", "/admin/audit/auditentry/", [LOGIN, VERIFY, 403, 403, 200]),
+]
+
+CASES = [
+    pytest.param(method, url, persona, expected[i], id=f"{persona}-{method}-{url}")
+    for method, url, expected in MATRIX
+    for i, persona in enumerate(PERSONAS)
+]
+
+
+def become(client, persona: str) -> None:
+    if persona == "anonymous":
+        return
+    role = {"password_only": "caseworker"}.get(persona, persona)
+    staff = make_staff(f"{persona}-person", role)
+    if persona == "password_only":
+        enter_password(client, staff.username)
+    else:
+        sign_in(client, staff)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "url", "persona", "expected"), CASES)
+def test_every_staff_url_for_every_persona(client, method, url, persona, expected):
+    case = CaseFactory(request__narrative="narrative behind the door")
+    victim = make_staff("victim", "caseworker")
+    values = {"ref": case.request.reference, "victim": victim.user.pk}
+    become(client, persona)
+
+    response = getattr(client, method)(url.format(**values))
+
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/staff/login/")
+    elif expected == VERIFY:
+        assert response.status_code == 302
+        assert response["Location"] == "/staff/verify/"
+    elif isinstance(expected, int):
+        assert response.status_code == expected
+    else:
+        assert response.status_code == 302
+        assert response["Location"] == expected.format(**values)
+    if persona != "caseworker":
+        assert b"narrative behind the door" not in response.content
