@@ -30,7 +30,7 @@ def production_env(database_url: str, **extra: str) -> dict:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ENCRYPTION_KEY": secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "testserver,localhost",
+        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         **extra,
     }
     env.pop("REDIS_URL", None)

@@ -45,3 +45,12 @@ class NoteForm(forms.Form):
 class AssignForm(forms.Form):
     # "me", "" (nobody) or the id of a caseworker.
     assignee = forms.CharField(required=False, max_length=20)
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message to the requester"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("They read it on the status page with their receipt code."),
+    )

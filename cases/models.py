@@ -34,6 +34,10 @@ class Case(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Set when the requester writes, cleared when a caseworker opens the case.
+    unread_message_at = models.DateTimeField(_("unread message since"), null=True, blank=True)
+    # Set once caseworkers were told about the new request (intake.tasks).
+    notified_at = models.DateTimeField(_("caseworkers notified at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case")
@@ -54,6 +58,16 @@ class Case(models.Model):
             # Monthly reports count resolutions by the month of resolved_at.
             models.Index(fields=["resolved_at", "outcome"], name="case_resolved_idx"),
             models.Index(fields=["assigned_to", "state"], name="case_assignee_idx"),
+            models.Index(
+                fields=["unread_message_at"],
+                condition=models.Q(unread_message_at__isnull=False),
+                name="case_unread_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(notified_at__isnull=True),
+                name="case_unnotified_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

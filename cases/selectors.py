@@ -9,6 +9,7 @@ from django.utils.functional import cached_property
 
 from cases.models import Case
 from cases.workflow import OPEN_STATES
+from intake.models import HelpRequest
 from intake.vocabulary import URGENCY_RANK
 
 # Everything the queue shows; encrypted columns are never even fetched.
@@ -64,3 +65,26 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
     elif filters.assignee == "unassigned":
         cases = cases.filter(assigned_to__isnull=True)
     return cases
+
+
+def cases_with_new_messages(limit: int = 20) -> QuerySet:
+    """Cases, in any state, whose requester wrote since a caseworker last looked."""
+    return (
+        Case.objects.filter(unread_message_at__isnull=False)
+        .order_by("unread_message_at")
+        .values("request__reference", "state", "unread_message_at")[:limit]
+    )
+
+
+def earlier_requests(help_request: HelpRequest, limit: int = 5) -> QuerySet:
+    """Earlier requests from the same contact, recognised by its keyed fingerprint."""
+    if not help_request.contact_fingerprint:
+        return HelpRequest.objects.none()
+    return (
+        HelpRequest.objects.filter(
+            contact_fingerprint=help_request.contact_fingerprint,
+            received_at__lt=help_request.received_at,
+        )
+        .order_by("-received_at")
+        .values("reference", "received_at")[:limit]
+    )

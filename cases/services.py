@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from audit.services import record
 from cases.models import Case, CaseEvent, CaseNote
 from cases.workflow import DONE_STATES, CaseState, Outcome, is_allowed
+from intake.models import RequestMessage
 
 
 class CaseError(Exception):
@@ -125,3 +126,23 @@ def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
         Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
         record("case.note", actor=author, target=case.request.reference, note=note.pk)
     return note
+
+
+def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> RequestMessage:
+    """A message the requester reads with their receipt code; encrypted at rest."""
+    body = body.strip()
+    if not body:
+        raise CaseError(_("A message cannot be empty."))
+    with transaction.atomic():
+        message = RequestMessage.objects.create(
+            request=case.request, sender=RequestMessage.Sender.STAFF, author=author, body=body
+        )
+        Case.objects.filter(pk=case.pk).update(unread_message_at=None, updated_at=timezone.now())
+        record("case.reply", actor=author, target=case.request.reference, message=message.pk)
+    return message
+
+
+def mark_messages_read(case: Case) -> None:
+    """A caseworker opened the case: the requester's messages have been seen."""
+    if case.unread_message_at is not None:
+        Case.objects.filter(pk=case.pk).update(unread_message_at=None)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("cases/<str:reference>/move/", views.case_move, name="move"),
     path("cases/<str:reference>/assign/", views.case_assign, name="assign"),
     path("cases/<str:reference>/notes/", views.case_note, name="note"),
+    path("cases/<str:reference>/reply/", views.case_reply, name="reply"),
 ]

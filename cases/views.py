@@ -12,8 +12,14 @@ from accounts.decorators import staff_required
 from accounts.roles import Role, has_role, home_url
 from cases import services
 from cases.access import get_case_for
-from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm
-from cases.selectors import QueueFilters, QueuePage, triage_queue
+from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
+from cases.selectors import (
+    QueueFilters,
+    QueuePage,
+    cases_with_new_messages,
+    earlier_requests,
+    triage_queue,
+)
 from cases.workflow import CaseState, Outcome, allowed_moves
 
 PAGE_SIZE = 50
@@ -35,7 +41,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/queue.html",
-        {"form": form, "page": page, "query": query.urlencode(), "states": CaseState},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "new_messages": cases_with_new_messages(),
+        },
     )
 
 
@@ -53,6 +64,7 @@ def caseworkers():
 @staff_required(Role.CASEWORKER)
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
+    services.mark_messages_read(case)
     moves = [
         {"state": state, "label": CaseState(state).label, "needs_outcome": state == "resolved"}
         for state in allowed_moves(case.state)
@@ -69,6 +81,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
             "note_form": NoteForm(),
+            "reply_form": ReplyForm(),
+            "thread": case.request.messages.select_related("author").order_by("sent_at", "pk"),
+            "earlier": earlier_requests(case.request),
         },
     )
 
@@ -133,6 +148,25 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
             messages.error(request, str(refusal))
         else:
             messages.success(request, _("Note saved."))
+    else:
+        messages.error(request, " ".join(form.errors.get("body", [])))
+    return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@staff_required(Role.CASEWORKER)
+def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
+    case = get_case_for(request, reference, reading=False)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reply_to_requester(case, form.cleaned_data["body"], author=request.user)
+        except services.CaseError as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(
+                request, _("Message sent. The requester sees it with their receipt code.")
+            )
     else:
         messages.error(request, " ".join(form.errors.get("body", [])))
     return redirect("cases:detail", reference=reference)

@@ -9,6 +9,7 @@ run on keys that are published in this repository.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -53,8 +54,32 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sql
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
 INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h"
+# A ceiling over all senders together, so a flood never buries staff.
+INTAKE_GLOBAL_LIMIT = os.environ.get("INTAKE_GLOBAL_LIMIT", "600/h").strip()
+# Receipt-code lookups: guessing is throttled per sender and overall.
+STATUS_RATE_LIMIT = os.environ.get("STATUS_RATE_LIMIT", "30/h").strip()
+STATUS_GLOBAL_LIMIT = os.environ.get("STATUS_GLOBAL_LIMIT", "3000/h").strip()
+# Behind a reverse proxy every client arrives from 127.0.0.1; the proxy names
+# the client in a header (e.g. HTTP_X_REAL_IP), used only for rate limiting.
+INTAKE_ADDRESS_HEADER = os.environ.get("INTAKE_ADDRESS_HEADER", "").strip()
+# Where "a new request arrived" goes (no content, ever); empty sends nothing.
+INTAKE_NOTIFY_EMAIL = os.environ.get("INTAKE_NOTIFY_EMAIL", "").strip()
+STAFF_URL = os.environ.get("STAFF_URL", "").strip()
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
+
+
+for _name in (
+    "INTAKE_RATE_LIMIT",
+    "INTAKE_GLOBAL_LIMIT",
+    "STATUS_RATE_LIMIT",
+    "STATUS_GLOBAL_LIMIT",
+):
+    if not re.fullmatch(r"0|off|(\d+\s*/\s*\d*\s*[smhd])", globals()[_name].lower() or "0"):
+        raise ImproperlyConfigured(
+            f"{_name} must be a rate such as 10/h (per s, m, h or d) or 0 for no limit, "
+            f"not {globals()[_name]!r}."
+        )
 
 
 def _refuse_development_keys() -> None:
@@ -177,6 +202,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development servers (runserver or gunicorn with DEBUG on) serve static files
+# straight from the source folders; production serves the collected ones.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -209,6 +238,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # Notifications that could not be queued when their request arrived.
+    "notify-pending-cases": {"task": "intake.notify_pending_cases", "schedule": 300.0},
+}
+
+# Outgoing mail (notifications only). Without EMAIL_HOST a development machine
+# prints mail to the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = _env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tropa@localhost")
+if not EMAIL_HOST and DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_SUBJECT_PREFIX = ""
 
 # Staff sign-in: one door (/staff/login/), a second factor for everyone, and a
 # lock after repeated wrong passwords or codes.
@@ -241,7 +286,10 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Same-origin: nothing leaks to other sites, and our own forms keep their Origin
+# header (with "no-referrer" browsers send "Origin: null" and CSRF checks fail).
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = []
@@ -251,11 +299,16 @@ SILENCED_SYSTEM_CHECKS = []
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_client_data": {"()": "core.logging.DropClientData"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_client_data"],
+        },
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -16,6 +16,8 @@ urlpatterns = [
     path("staff/", include("accounts.urls")),
     path("staff/", include("audit.urls")),
     path("staff/", include("reports.urls")),
+    path("staff/", include("intake.staff_urls")),
+    path("api/v1/", include("intake.api_urls")),
     path("staff/", include("cases.urls")),
     path("", include("intake.urls")),
 ]

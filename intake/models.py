@@ -45,6 +45,10 @@ class HelpRequest(models.Model):
     contact_fingerprint = models.CharField(
         _("contact fingerprint"), max_length=64, blank=True, db_index=True, editable=False
     )
+    # The receipt code is never stored: only its first characters, to find the
+    # request, and a slow salted hash of the rest (intake.receipts).
+    receipt_selector = models.CharField(max_length=8, blank=True, db_index=True, editable=False)
+    receipt_hash = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("help request")
@@ -84,3 +88,60 @@ class HelpRequest(models.Model):
     @property
     def is_desertion_related(self) -> bool:
         return self.category in (Category.DESERTION, Category.BORDER_CROSSING)
+
+
+class RequestMessage(models.Model):
+    """One message between the requester (through the receipt code) and caseworkers."""
+
+    class Sender(models.TextChoices):
+        REQUESTER = "requester", _("Requester")
+        STAFF = "staff", _("Caseworker")
+
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(_("from"), max_length=12, choices=Sender.choices)
+    author = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = EncryptedTextField(_("message"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk}"
+
+
+class BotToken(models.Model):
+    """
+    A messaging bot's key to the intake API. Only a SHA-256 of the token is
+    kept: tokens are long random strings, so a fast hash is enough to make a
+    stolen table useless, and each API call stays cheap.
+    """
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, default=Channel.TELEGRAM
+    )
+    prefix = models.CharField(max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bot token")
+        verbose_name_plural = _("bot tokens")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

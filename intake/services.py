@@ -3,13 +3,18 @@ Everything that creates help requests. Each request gets its case in the same
 transaction, so there is never a request without a case or the reverse.
 """
 
+import hashlib
+import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import record
 from cases.models import Case, CaseEvent
 from cases.workflow import DONE_STATES, CaseState
 from core.bulk import (
@@ -21,9 +26,12 @@ from core.bulk import (
     write_rows,
 )
 from encryption.fingerprint import contact_fingerprint
-from intake.models import HelpRequest
+from intake import receipts
+from intake.models import BotToken, HelpRequest, RequestMessage
 from intake.references import new_reference
 from intake.vocabulary import URGENCY_RANK, Language
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,20 +79,100 @@ class RequestRecord:
         return HelpRequest(**values)
 
 
-def create_request(record: RequestRecord) -> HelpRequest:
-    """Store one new request with its case in state `new`."""
+@dataclass
+class Submission:
+    help_request: HelpRequest
+    receipt_code: str  # shown once to the requester, never stored
+
+
+def submit_request(record: RequestRecord) -> Submission:
+    """
+    Store a new request with its case in state `new` and a receipt code for
+    following up, then tell caseworkers (a task that carries only the case id).
+    Either everything is stored or nothing is: a receipt is only ever shown for
+    a stored request.
+    """
+    code = receipts.new_code()
+    selector, secret = receipts.split(code)
+    receipt_hash = receipts.hash_secret(secret)  # slow: outside the transaction
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                help_request = record.help_request()
+                if attempt:
+                    help_request.reference = new_reference()
+                help_request.receipt_selector = selector
+                help_request.receipt_hash = receipt_hash
+                help_request.save()
+                case = _open_case(help_request)
+                transaction.on_commit(partial(announce_new_case, case.pk))
+            return Submission(help_request, code)
+        except IntegrityError:
+            # A random reference collided with an older one: draw another.
+            if attempt == 2 or record.reference:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _open_case(help_request: HelpRequest) -> Case:
+    case = Case.objects.create(
+        request=help_request,
+        priority=URGENCY_RANK[help_request.urgency],
+        created_at=help_request.received_at,
+    )
+    CaseEvent.objects.create(
+        case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=timezone.now()
+    )
+    return case
+
+
+def announce_new_case(case_id: int) -> None:
+    """Queue the notification; if the broker is down, the periodic sweep sends it later."""
+    from intake.tasks import notify_new_case
+
+    try:
+        notify_new_case.delay(case_id)
+    except Exception:
+        logger.warning("could not queue notification for case %s; the sweep retries it", case_id)
+
+
+def find_by_receipt(typed: str) -> HelpRequest | None:
+    """
+    The request this receipt code opens, or None. Every failure takes the time
+    of one hash check, whether the code is malformed, unknown or wrong.
+    """
+    code = receipts.normalise(typed)
+    if code is None:
+        receipts.waste_equal_time()
+        return None
+    selector, secret = receipts.split(code)
+    candidates = HelpRequest.objects.filter(receipt_selector=selector).exclude(receipt_hash="")
+    found = None
+    for candidate in candidates.only("id", "receipt_hash"):
+        if receipts.verify_secret(secret, candidate.receipt_hash):
+            found = candidate
+            break
+    else:
+        receipts.waste_equal_time()
+    return HelpRequest.objects.select_related("case").get(pk=found.pk) if found else None
+
+
+MAX_MESSAGE_LENGTH = 5000
+
+
+def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessage:
+    """A message from the requester: encrypted, and the case shows it as unread."""
+    body = body.strip()
+    if not body:
+        raise ValueError("empty message")
     with transaction.atomic():
-        help_request = record.help_request()
-        help_request.save()
-        case = Case.objects.create(
+        message = RequestMessage.objects.create(
             request=help_request,
-            priority=URGENCY_RANK[help_request.urgency],
-            created_at=help_request.received_at,
+            sender=RequestMessage.Sender.REQUESTER,
+            body=body[:MAX_MESSAGE_LENGTH],
         )
-        CaseEvent.objects.create(
-            case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=timezone.now()
-        )
-    return help_request
+        Case.objects.filter(request=help_request).update(unread_message_at=message.sent_at)
+    return message
 
 
 @dataclass
@@ -97,7 +185,7 @@ class BatchResult:
 REQUEST_COLUMNS = (
     "reference", "received_at", "channel", "category", "service_status", "location",
     "urgency", "legal_articles", "language", "contact", "alias", "narrative",
-    "precise_location", "unit", "contact_fingerprint",
+    "precise_location", "unit", "contact_fingerprint", "receipt_selector", "receipt_hash",
 )  # fmt: skip
 CASE_COLUMNS = (
     "request",
@@ -108,6 +196,7 @@ CASE_COLUMNS = (
     "closed_at",
     "created_at",
     "updated_at",
+    "notified_at",
 )
 EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
@@ -129,6 +218,8 @@ def _request_row(record: RequestRecord) -> tuple:
         record.precise_location,
         record.unit,
         contact_fingerprint(record.contact),
+        "",  # imported requests have no receipt code
+        "",
     )
 
 
@@ -144,6 +235,7 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
         closed_at,
         record.received_at,
         now,
+        now,  # history, not news: nobody is told about imported requests
     )
 
 
@@ -197,3 +289,42 @@ def write_batch(batch: PreparedBatch) -> BatchResult:
 def store_batch(records: Sequence[RequestRecord]) -> BatchResult:
     """Store requests recorded elsewhere (CSV import, demo data) in one go."""
     return write_batch(prepare_batch(records))
+
+
+# --- tokens for the organisation's messaging bots ------------------------------
+
+TOKEN_PREFIX = "tropa_"  # noqa: S105 - a marker, not a secret
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_bot_token(name: str, channel: str, *, actor) -> tuple[BotToken, str]:
+    """A new token; the token itself is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        bot = BotToken.objects.create(
+            name=name,
+            channel=channel,
+            prefix=token[: len(TOKEN_PREFIX) + 6],
+            token_hash=_token_digest(token),
+            created_by=actor,
+        )
+        record("bot.create", actor=actor, target=name, channel=channel)
+    return bot, token
+
+
+def revoke_bot_token(bot: BotToken, *, actor) -> None:
+    with transaction.atomic():
+        BotToken.objects.filter(pk=bot.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        record("bot.revoke", actor=actor, target=bot.name)
+
+
+def bot_for_token(token: str) -> BotToken | None:
+    """The active bot this token belongs to, or None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return BotToken.objects.filter(token_hash=_token_digest(token), revoked_at__isnull=True).first()

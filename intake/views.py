@@ -1,10 +1,153 @@
-"""Public views. Nothing here stores or logs who the visitor is."""
+"""
+Public pages: the request form, the receipt, and follow-up by receipt code.
 
+Nothing here stores or logs who the visitor is. The receipt code travels only
+in POST bodies (never in a URL), and no server-side session is created: each
+follow-up page carries the code in its own form.
+"""
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.ratelimit import Rate, limited
+from intake import receipts
+from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
+from intake.models import HelpRequest
+from intake.services import RequestRecord, find_by_receipt, post_requester_message, submit_request
+from intake.vocabulary import Channel
+
+STATE_WORDS = {
+    "new": gettext_lazy("Received. A caseworker will read it soon."),
+    "triaged": gettext_lazy("A caseworker has read your request and will contact you."),
+    "in_progress": gettext_lazy("We are working on your request."),
+    "waiting": gettext_lazy("We are waiting for your answer or your news."),
+    "resolved": gettext_lazy("We have done what we could for this request."),
+    "closed": gettext_lazy("This request is closed."),
+    "rejected": gettext_lazy("We cannot help with this request."),
+}
+
+
+def too_many(request: HttpRequest, rate_text: str) -> HttpResponse:
+    rate = Rate.parse(rate_text)
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = str(rate.seconds if rate else 3600)
+    return response
+
+
+def record_from(data: dict, *, channel: str, language: str) -> RequestRecord:
+    return RequestRecord(
+        received_at=timezone.now(),
+        channel=channel,
+        category=data["category"],
+        service_status=data["service_status"],
+        location=data["location"],
+        urgency=data["urgency"],
+        legal_articles=list(data["legal_articles"]),
+        language=language,
+        contact=data["contact"].strip(),
+        alias=data["alias"].strip(),
+        narrative=data["narrative"],
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_form(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "intake/form.html", {"form": PublicRequestForm()})
+    form = PublicRequestForm(request.POST)
+    if not form.is_valid():
+        return render(request, "intake/form.html", {"form": form}, status=400)
+    if form.cleaned_data["website"]:
+        # The hidden field is filled: a bot. Said plainly, and nothing stored.
+        return render(request, "intake/refused.html", status=400)
+    if limited(
+        request,
+        "intake",
+        Rate.parse(settings.INTAKE_RATE_LIMIT),
+        Rate.parse(settings.INTAKE_GLOBAL_LIMIT),
+    ):
+        return too_many(request, settings.INTAKE_RATE_LIMIT)
+    submission = submit_request(
+        record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
+    )
+    return render(
+        request, "intake/receipt.html", {"code": receipts.formatted(submission.receipt_code)}
+    )
+
+
+def _status_page(
+    request: HttpRequest, help_request: HelpRequest, code: str, **extra
+) -> HttpResponse:
+    return render(
+        request,
+        "intake/status.html",
+        {
+            "state_words": STATE_WORDS.get(help_request.case.state, ""),
+            "received_at": help_request.received_at,
+            "messages_thread": help_request.messages.order_by("sent_at", "pk"),
+            "code": code,
+            "message_form": extra.pop("message_form", None) or RequesterMessageForm(),
+            **extra,
+        },
+    )
+
+
+def _status_limited(request: HttpRequest) -> bool:
+    return limited(
+        request,
+        "status",
+        Rate.parse(settings.STATUS_RATE_LIMIT),
+        Rate.parse(settings.STATUS_GLOBAL_LIMIT),
+    )
+
+
+def _not_found(request: HttpRequest, form: ReceiptForm) -> HttpResponse:
+    # The same words whatever was wrong: malformed, unknown or mistyped.
+    form.add_error(None, _("No request matches this code. Check it and try again."))
+    return render(request, "intake/status_lookup.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def status(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "intake/status_lookup.html", {"form": ReceiptForm()})
+    if _status_limited(request):
+        return too_many(request, settings.STATUS_RATE_LIMIT)
+    form = ReceiptForm(request.POST)
+    if not form.is_valid():
+        return render(request, "intake/status_lookup.html", {"form": form})
+    help_request = find_by_receipt(form.cleaned_data["code"])
+    if help_request is None:
+        return _not_found(request, form)
+    return _status_page(request, help_request, form.cleaned_data["code"])
+
+
+@never_cache
+@require_POST
+def status_message(request: HttpRequest) -> HttpResponse:
+    if _status_limited(request):
+        return too_many(request, settings.STATUS_RATE_LIMIT)
+    form = RequesterMessageForm(request.POST)
+    code = request.POST.get("code", "")
+    help_request = find_by_receipt(code)
+    if help_request is None:
+        return _not_found(request, ReceiptForm(request.POST))
+    if not form.is_valid():
+        return _status_page(request, help_request, code, message_form=form)
+    post_requester_message(help_request, form.cleaned_data["body"])
+    return _status_page(request, help_request, code, sent=True)
 
 
 @require_GET
-def request_form(request: HttpRequest) -> HttpResponse:
-    return render(request, "intake/form.html")
+def robots(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        "User-agent: *\nDisallow: /staff/\nDisallow: /status/\n", content_type="text/plain"
+    )

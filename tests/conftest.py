@@ -10,6 +10,43 @@ import pytest
 from django.conf import settings as django_settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_task_queue():
+    """Start from an empty broker queue, so no earlier run's tasks interfere."""
+    if django_settings.REDIS_URL:
+        from config.celery import app
+
+        app.control.purge()
+
+
+@pytest.fixture
+def celery_worker_or_eager():
+    """A real Celery worker on the configured Redis (CI); nothing when tasks run
+    eagerly in-process (no REDIS_URL). Tests using it need committed data
+    (django_db(transaction=True)): the worker has its own connection."""
+    if not django_settings.REDIS_URL:
+        yield None
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
+
+
+def wait_for(condition, seconds: float = 15.0) -> bool:
+    """Poll until `condition()` holds: work done by a worker arrives a little later."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(settings):
     """A fresh cache namespace per test, without flushing a shared Redis (which

@@ -1,0 +1,86 @@
+"""
+Rate limits that remember no one.
+
+A sender is counted under a salted hash of their address, held only in the
+cache and only for the length of the window; the salt itself lives in the
+cache and changes every day, so yesterday's counters cannot be linked to
+today's. Beside the per-sender limit (which can be off: behind an onion
+service every client shares one address) a global ceiling protects staff from
+floods either way. If the cache is unreachable the request is allowed and a
+warning is logged: a real request must never be lost to a broken cache.
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SALT_KEY = "ratelimit:salt"
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate | None":
+        """ "10/h" -> 10 per hour; "0" or "" -> no limit."""
+        text = (text or "").strip().lower()
+        if text in ("", "0", "off", "none"):
+            return None
+        match = re.fullmatch(r"(\d+)\s*/\s*(\d*)\s*([smhd])", text)
+        if not match:
+            raise ValueError(f"{text!r} is not a rate such as 10/h")
+        count, multiple, unit = match.groups()
+        return cls(int(count), int(multiple or 1) * UNITS[unit])
+
+
+def _salt() -> str:
+    salt = cache.get(SALT_KEY)
+    if salt is None:
+        cache.add(SALT_KEY, secrets.token_hex(16), timeout=UNITS["d"])
+        salt = cache.get(SALT_KEY)
+    return salt
+
+
+def client_address(request: HttpRequest) -> str:
+    header = settings.INTAKE_ADDRESS_HEADER
+    if header:
+        # Set by our own reverse proxy; the first address is the client's.
+        return request.META.get(header, "").split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _over(key: str, rate: Rate) -> bool:
+    cache.add(key, 0, timeout=rate.seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=rate.seconds)
+        count = 1
+    return count > rate.count
+
+
+def limited(
+    request: HttpRequest, scope: str, per_source: Rate | None, ceiling: Rate | None
+) -> bool:
+    """Count this request; True when it goes over either limit."""
+    try:
+        if ceiling and _over(f"ratelimit:{scope}:all", ceiling):
+            logger.warning("global %s ceiling reached", scope)
+            return True
+        if per_source:
+            source = hashlib.sha256((_salt() + client_address(request)).encode()).hexdigest()
+            return _over(f"ratelimit:{scope}:{source[:32]}", per_source)
+    except Exception:
+        logger.warning("rate limiting is unavailable (cache unreachable): request allowed")
+    return False

@@ -1,0 +1,119 @@
+"""
+The intake API for the organisation's messaging bots.
+
+`POST /api/v1/requests` with `Authorization: Bearer <token>` and a JSON body of
+the form's fields answers 201 with the reference and the receipt code, which
+the bot passes on to the person. Errors are JSON: 400 with field errors, 401
+for a missing or revoked token, 405, 413, 415, 429; never a 500 for bad input.
+Messages are in English: bots are built by developers.
+"""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone, translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from audit.services import record
+from core.ratelimit import Rate, limited
+from intake import receipts
+from intake.forms import ApiRequestForm
+from intake.models import BotToken
+from intake.services import bot_for_token, submit_request
+from intake.views import record_from
+from intake.vocabulary import Language
+
+SCALAR_FIELDS = (
+    "category",
+    "service_status",
+    "location",
+    "urgency",
+    "contact",
+    "alias",
+    "narrative",
+    "language",
+)
+LIST_FIELDS = ("legal_articles",)
+
+
+def _error(status: int, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def _bearer(request: HttpRequest) -> str:
+    scheme, _space, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _shape_errors(body: dict) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name in body:
+        if name not in SCALAR_FIELDS + LIST_FIELDS:
+            errors[name] = ["Unknown field."]
+    for name in SCALAR_FIELDS:
+        if name in body and not isinstance(body[name], str):
+            errors[name] = ["Must be a string."]
+    for name in LIST_FIELDS:
+        value = body.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors[name] = ["Must be a list of strings."]
+    return errors
+
+
+@csrf_exempt
+@never_cache
+def create_request(request: HttpRequest) -> JsonResponse:
+    with translation.override("en"):
+        return _create_request(request)
+
+
+def _create_request(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        response = _error(405, "Use POST.")
+        response["Allow"] = "POST"
+        return response
+    bot = bot_for_token(_bearer(request))
+    if bot is None:
+        response = _error(401, "A valid bot token is required: Authorization: Bearer <token>.")
+        response["WWW-Authenticate"] = 'Bearer realm="intake"'
+        return response
+    if request.content_type != "application/json":
+        return _error(415, "Send the body as application/json.")
+    try:
+        body = json.loads(request.body)
+    except RequestDataTooBig:
+        return _error(413, "The body is too large.")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        return _error(400, "The body must be a JSON object.")
+    errors = _shape_errors(body)
+    form = ApiRequestForm(data=body) if not errors else None
+    if form is not None and not form.is_valid():
+        errors = {
+            field: [e["message"] for e in items]
+            for field, items in form.errors.get_json_data().items()
+        }
+    if errors:
+        # Field names the bot made up are its own text: count them, never record them.
+        known = sorted(name for name in errors if name in SCALAR_FIELDS + LIST_FIELDS)
+        record(
+            "api.refused", actor=f"bot:{bot.name}", fields=known, unknown=len(errors) - len(known)
+        )
+        return _error(400, "Some fields are not valid.", errors=errors)
+    if limited(request, "intake", None, Rate.parse(settings.INTAKE_GLOBAL_LIMIT)):
+        return _error(429, "Too many requests right now; try again later.")
+    language = form.cleaned_data["language"] or Language.RUSSIAN
+    submission = submit_request(
+        record_from(form.cleaned_data, channel=bot.channel, language=language)
+    )
+    reference = submission.help_request.reference
+    BotToken.objects.filter(pk=bot.pk).update(last_used_at=timezone.now())
+    record("api.request", actor=f"bot:{bot.name}", target=reference)
+    return JsonResponse(
+        {"reference": reference, "receipt_code": receipts.formatted(submission.receipt_code)},
+        status=201,
+    )

@@ -1,0 +1,122 @@
+"""
+The request form, shared by the public page and the bot API.
+
+Choices are the stored slugs; their labels are plain words for a person in a
+hurry, not the staff vocabulary. Everything optional says so.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from intake.vocabulary import Category, Language, LegalArticle, Location, ServiceStatus, Urgency
+
+MAX_NARRATIVE = 10_000
+MAX_CONTACT = 200
+MAX_ALIAS = 100
+
+CATEGORY_CHOICES = [
+    (Category.DESERTION, _("I want to leave my unit (AWOL or desertion)")),
+    (Category.BORDER_CROSSING, _("I need to leave the country or cross a border")),
+    (Category.CONSULTATION, _("I need advice (a summons, a contract, my rights)")),
+]
+SERVICE_CHOICES = [
+    (ServiceStatus.CONSCRIPT, _("Conscript, on compulsory service")),
+    (ServiceStatus.MOBILISED, _("Mobilised")),
+    (ServiceStatus.CONTRACT_WARTIME, _("On a contract signed after 24 February 2022")),
+    (ServiceStatus.CONTRACT_PREWAR, _("On a contract signed before 24 February 2022")),
+    (ServiceStatus.VOLUNTEER, _("In a volunteer unit")),
+    (ServiceStatus.CIVILIAN, _("Not serving (for example, I received a summons)")),
+    (ServiceStatus.UNKNOWN, _("I would rather not say")),
+]
+LOCATION_CHOICES = [
+    (Location.FRONT_LINE, _("At or near the front")),
+    (Location.OCCUPIED_TERRITORY, _("In occupied territory of Ukraine")),
+    (Location.HOME_COUNTRY, _("In Russia, away from the front")),
+    (Location.ABROAD, _("Abroad")),
+    (Location.UNKNOWN, _("I would rather not say")),
+]
+URGENCY_CHOICES = [
+    (Urgency.CRITICAL, _("I am in danger right now")),
+    (Urgency.HIGH, _("Urgent: within a day")),
+    (Urgency.NORMAL, _("Within a few days")),
+    (Urgency.LOW, _("Not urgent")),
+]
+ARTICLE_CHOICES = [
+    (LegalArticle.AWOL, _("Article 337: absence without leave")),
+    (LegalArticle.DESERTION, _("Article 338: desertion")),
+    (LegalArticle.REFUSING_ORDERS, _("Article 332: refusing an order")),
+]
+
+
+class RequestForm(forms.Form):
+    category = forms.ChoiceField(
+        label=_("What do you need help with?"), choices=CATEGORY_CHOICES, widget=forms.RadioSelect
+    )
+    service_status = forms.ChoiceField(
+        label=_("Your service"), choices=SERVICE_CHOICES, widget=forms.RadioSelect
+    )
+    location = forms.ChoiceField(
+        label=_("Where are you now, roughly?"),
+        choices=LOCATION_CHOICES,
+        widget=forms.RadioSelect,
+    )
+    urgency = forms.ChoiceField(
+        label=_("How urgent is it?"), choices=URGENCY_CHOICES, widget=forms.RadioSelect
+    )
+    legal_articles = forms.MultipleChoiceField(
+        label=_("Which charges do you fear? (optional)"),
+        choices=ARTICLE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    contact = forms.CharField(
+        label=_("How can we reach you? (optional)"),
+        help_text=_(
+            "A Telegram or Signal username, a number or an e-mail address: any way that is "
+            "safe for you. Without it, follow our answers with your receipt code."
+        ),
+        max_length=MAX_CONTACT,
+        required=False,
+    )
+    alias = forms.CharField(
+        label=_("What should we call you? (optional, not your real name)"),
+        max_length=MAX_ALIAS,
+        required=False,
+    )
+    narrative = forms.CharField(
+        label=_("Tell us about your situation"),
+        help_text=_(
+            "Write only what we need to help. Leave out surnames, unit numbers and exact "
+            "places unless they matter."
+        ),
+        max_length=MAX_NARRATIVE,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": _("Please describe your situation in a few words.")},
+    )
+
+
+class PublicRequestForm(RequestForm):
+    # Left empty by people (it is hidden from them); bots fill it in.
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+
+
+class ApiRequestForm(RequestForm):
+    language = forms.ChoiceField(choices=Language.choices, required=False)
+
+
+class ReceiptForm(forms.Form):
+    code = forms.CharField(
+        label=_("Your receipt code"),
+        max_length=64,
+        help_text=_("Twenty letters and digits, for example K3M9-Q9TX-…; dashes are optional."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+
+class RequesterMessageForm(ReceiptForm):
+    body = forms.CharField(
+        label=_("Your message"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": _("The message is empty.")},
+    )

@@ -1,0 +1,60 @@
+"""
+Telling caseworkers that requests arrived. Tasks take a case id (or nothing):
+the broker holds their arguments in clear, so never content.
+"""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from cases.models import Case
+
+
+def _send_notice(count: int) -> None:
+    # No reference, category or anything else about the requests: mail passes
+    # through servers we do not control.
+    with override(settings.LANGUAGE_CODE):
+        send_mail(
+            subject=_("New requests are waiting"),
+            message=_(
+                "%(count)s new request(s) are waiting in the triage queue. Open the staff "
+                "area to read them: %(url)s"
+            )
+            % {"count": count, "url": (settings.STAFF_URL or "/staff/")},
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[settings.INTAKE_NOTIFY_EMAIL],
+        )
+
+
+def _notify(cases) -> int:
+    """Mark the cases as notified and send one notice; idempotent under retries."""
+    with transaction.atomic():
+        pending = list(
+            cases.filter(notified_at__isnull=True).select_for_update().values_list("pk", flat=True)
+        )
+        if not pending:
+            return 0
+        Case.objects.filter(pk__in=pending).update(notified_at=timezone.now())
+        if settings.INTAKE_NOTIFY_EMAIL:
+            _send_notice(len(pending))
+    return len(pending)
+
+
+@shared_task(
+    name="intake.notify_new_case",
+    autoretry_for=(DatabaseError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_new_case(case_id: int) -> int:
+    return _notify(Case.objects.filter(pk=case_id))
+
+
+@shared_task(name="intake.notify_pending_cases")
+def notify_pending_cases() -> int:
+    """The periodic sweep: cases whose notification could not be queued."""
+    return _notify(Case.objects.all())

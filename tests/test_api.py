@@ -1,0 +1,179 @@
+"""The intake API for messaging bots: tokens, JSON, clear errors, never a 500."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audit.models import AuditEntry
+from intake.models import BotToken, HelpRequest
+from intake.services import create_bot_token, revoke_bot_token
+from tests.staffing import make_staff, sign_in
+
+pytestmark = pytest.mark.django_db
+
+BODY = {
+    "category": "border_crossing",
+    "service_status": "mobilised",
+    "location": "home_country",
+    "urgency": "high",
+    "legal_articles": ["337"],
+    "contact": "@bot_user_1234",
+    "narrative": "Got a summons, want to leave",
+    "language": "ru",
+}
+
+
+@pytest.fixture
+def token():
+    admin = make_staff("api-admin", "admin").user
+    return create_bot_token("telegram-bot", "telegram", actor=admin)[1]
+
+
+def post(client, body, token: str | None = None, content_type="application/json"):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post("/api/v1/requests", data, content_type=content_type, **headers)
+
+
+def test_a_bot_submits_and_gets_a_reference_and_receipt(client, token):
+    response = post(client, BODY, token)
+
+    assert response.status_code == 201
+    answer = response.json()
+    stored = HelpRequest.objects.get()
+    assert answer["reference"] == stored.reference
+    assert (stored.channel, stored.category, stored.contact) == (
+        "telegram",
+        "border_crossing",
+        "@bot_user_1234",
+    )
+    assert stored.case.state == "new"
+    opened = client.post("/status/", {"code": answer["receipt_code"]})
+    assert "Received." in opened.content.decode()
+    assert AuditEntry.objects.filter(action="api.request", actor="bot:telegram-bot").count() == 1
+    assert BotToken.objects.get().last_used_at is not None
+
+
+@pytest.mark.parametrize("bad", [None, "nonsense", "tropa_not-a-real-token"])
+def test_a_missing_or_unknown_token_is_401(client, token, bad):
+    response = post(client, BODY, bad)
+
+    assert response.status_code == 401
+    assert "Bearer" in response["WWW-Authenticate"]
+    assert HelpRequest.objects.count() == 0
+
+
+def test_a_revoked_token_stops_working(client, token):
+    revoke_bot_token(BotToken.objects.get(), actor=None)
+
+    assert post(client, BODY, token).status_code == 401
+
+
+def test_tokens_are_stored_only_as_hashes(token):
+    stored = BotToken.objects.get()
+
+    assert token not in (stored.token_hash, stored.prefix)
+    assert len(stored.token_hash) == 64
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**BODY, "category": "holiday"}, "category"),
+        ({**BODY, "narrative": ""}, "narrative"),
+        ({**BODY, "legal_articles": "337"}, "legal_articles"),
+        ({**BODY, "urgency": 3}, "urgency"),
+        ({**BODY, "extra": "x"}, "extra"),
+        ({k: v for k, v in BODY.items() if k != "location"}, "location"),
+    ],
+)
+def test_bad_values_get_400_with_field_errors(client, token, body, field):
+    response = post(client, body, token)
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert HelpRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize(("raw", "status"), [("{not json", 400), ("[1, 2]", 400), ('"text"', 400)])
+def test_bad_json_is_400(client, token, raw, status):
+    assert post(client, raw, token).status_code == status
+
+
+def test_other_content_types_and_methods_are_refused(client, token):
+    assert (
+        post(client, "a=b", token, content_type="application/x-www-form-urlencoded").status_code
+        == 415
+    )
+    response = client.get("/api/v1/requests", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+def test_a_huge_body_is_refused(client, token, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = post(client, {**BODY, "narrative": "x" * 20_000}, token)
+
+    assert response.status_code == 413
+
+
+def test_the_openapi_description_matches_the_api(client):
+    from openapi_spec_validator import validate
+
+    description = client.get("/api/v1/openapi.json").json()
+    validate(description)
+    schema = description["paths"]["/api/v1/requests"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    assert schema["properties"]["category"]["enum"] == [
+        "desertion",
+        "border_crossing",
+        "consultation",
+    ]
+    assert set(schema["required"]) <= set(BODY)
+
+
+def test_admins_make_and_revoke_tokens_in_the_staff_area(client, dave):
+    sign_in(client, dave)
+    page = client.post("/staff/bots/", {"name": "signal-bot", "channel": "signal"}).content.decode()
+    bot = BotToken.objects.get(name="signal-bot")
+    token = next(
+        word
+        for word in page.replace("<", " ").replace(">", " ").split()
+        if word.startswith("tropa_")
+    )
+    assert post(client, BODY, token).status_code == 201
+
+    client.post(f"/staff/bots/{bot.pk}/revoke/")
+    assert post(client, BODY, token).status_code == 401
+    assert AuditEntry.objects.filter(action="bot.revoke", target="signal-bot").exists()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {}, optional={key: json_values | st.just(value) for key, value in BODY.items()}
+    ),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=bodies)
+def test_no_json_makes_a_500_and_refused_bodies_store_nothing(client, token, body):
+    before = HelpRequest.objects.count()
+    response = post(client, json.dumps(body), token)
+
+    assert response.status_code in (201, 400, 429)
+    expected = before + 1 if response.status_code == 201 else before
+    assert HelpRequest.objects.count() == expected

@@ -1,0 +1,171 @@
+"""The public form: short, safe, clear about what is wrong, never a 500."""
+
+import logging
+
+import pytest
+from django.db import connection
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cases.models import Case, CaseEvent
+from intake.models import HelpRequest
+from tests.intake_helpers import VALID, form_data, receipt_of, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_form_asks_only_what_is_needed_in_plain_words(client):
+    page = client.get("/").content.decode()
+
+    for name in ("category", "service_status", "location", "urgency", "legal_articles",
+                 "contact", "alias", "narrative"):  # fmt: skip
+        assert f'name="{name}"' in page
+    assert "I want to leave my unit" in page
+    assert 'value="border_crossing"' in page  # the slug is the value, never the label
+    assert "unit_number" not in page and "precise_location" not in page
+    assert "What we keep and how we protect it" in page
+
+
+def test_a_valid_request_is_stored_encrypted_with_a_new_case(client):
+    code = submit(client)
+
+    stored = HelpRequest.objects.get()
+    assert (stored.category, stored.urgency, stored.channel) == ("desertion", "critical", "web")
+    assert stored.legal_articles == ["338"]
+    assert stored.narrative == VALID["narrative"]
+    assert stored.language == "en"
+    assert stored.case.state == "new"
+    assert stored.case.priority == 0
+    assert CaseEvent.objects.get(case=stored.case).kind == "created"
+    # Neither the code nor its secret part is stored, only a salted scrypt hash.
+    secret = code.replace("-", "")[4:]
+    assert stored.receipt_selector == code[:4]
+    assert stored.receipt_hash.startswith("scrypt$") and secret not in stored.receipt_hash
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT narrative, contact, alias FROM intake_helprequest")
+        raw = b"".join(bytes(value) for value in cursor.fetchone())
+    for text in (VALID["narrative"], VALID["contact"], "Ivan"):
+        assert text.encode() not in raw
+
+
+def test_the_receipt_is_shown_in_groups_of_four_with_100_bits(client):
+    code = receipt_of(client.post("/", form_data()))
+
+    groups = code.split("-")
+    assert [len(group) for group in groups] == [4, 4, 4, 4, 4]  # 20 × 5 bits
+    assert submit(client) != code
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"category": "tourism"}, "Select a valid choice"),
+        ({"narrative": "   "}, "Please describe your situation"),
+        ({"narrative": "x" * 200_000}, "at most 10000 characters"),
+        ({"urgency": ""}, "This field is required"),
+        ({"legal_articles": ["999"]}, "Select a valid choice"),
+        ({"contact": "c" * 201}, "at most 200 characters"),
+    ],
+)
+def test_invalid_input_is_refused_clearly_and_keeps_what_was_typed(client, change, message):
+    response = client.post("/", form_data(**change))
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert message in body
+    assert VALID["contact"] in body or "contact" in change  # what the person typed is kept
+    assert HelpRequest.objects.count() == 0
+
+
+def test_a_post_without_the_security_token_gets_a_clear_page():
+    response = Client(enforce_csrf_checks=True).post("/", form_data())
+
+    assert response.status_code == 403
+    assert (
+        "Ничего не сохранено" in response.content.decode()
+        or "Nothing was stored" in response.content.decode()
+    )
+    assert HelpRequest.objects.count() == 0
+
+
+def test_a_filled_honeypot_is_refused_and_nothing_stored(client):
+    response = client.post("/", form_data(website="http://spam.example"))
+
+    assert response.status_code == 400
+    assert "automated programs" in response.content.decode()
+    assert HelpRequest.objects.count() == 0
+
+
+def test_the_limit_per_sender_answers_429_and_stores_nothing_more(client, settings):
+    settings.INTAKE_RATE_LIMIT = "3/h"
+    codes = [submit(client) for _ in range(3)]
+    refused = client.post("/", form_data())
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "3600"
+    assert "try again in an hour" in refused.content.decode()
+    assert HelpRequest.objects.count() == len(codes) == 3
+
+
+def test_senders_are_counted_apart(client, settings):
+    settings.INTAKE_RATE_LIMIT = "1/h"
+    assert client.post("/", form_data(), REMOTE_ADDR="192.0.2.1").status_code == 200
+
+    assert client.post("/", form_data(), REMOTE_ADDR="192.0.2.1").status_code == 429
+    assert client.post("/", form_data(), REMOTE_ADDR="192.0.2.2").status_code == 200
+
+
+def test_with_the_per_sender_limit_off_the_global_ceiling_still_holds(client, settings):
+    settings.INTAKE_RATE_LIMIT = "0"
+    settings.INTAKE_GLOBAL_LIMIT = "4/h"
+    statuses = [client.post("/", form_data()).status_code for _ in range(6)]
+
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_an_unreachable_cache_lets_requests_through_and_says_so(client, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with caplog.at_level(logging.WARNING, logger="core.ratelimit"):
+        submit(client)
+
+    assert HelpRequest.objects.count() == 1
+    assert "rate limiting is unavailable" in caplog.text
+
+
+def test_the_page_is_never_cached(client):
+    assert (
+        "no-store" in client.get("/")["Cache-Control"]
+        or "max-age=0" in client.get("/")["Cache-Control"]
+    )
+
+
+form_values = st.fixed_dictionaries(
+    {
+        name: st.one_of(
+            st.text(max_size=50), st.sampled_from(["desertion", "front_line", "338", ""])
+        )
+        for name in [*VALID, "website", "unexpected"]
+    }
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=form_values)
+def test_no_input_makes_a_500_and_rejected_input_stores_nothing(client, data):
+    before = HelpRequest.objects.count()
+    response = client.post("/", data)
+
+    assert response.status_code in (200, 400, 429)
+    if response.status_code == 200:
+        assert HelpRequest.objects.count() == before + 1
+    else:
+        assert HelpRequest.objects.count() == before
+        assert Case.objects.count() == before

@@ -1,0 +1,193 @@
+"""
+The public pages through a real HTTP client against gunicorn on the embedded
+default (a SQLite file, Celery in-process), the way a requester meets them.
+The client sends a distinctive address, user agent and referrer; afterwards
+neither the database file nor the server's logs hold any of them, nor the text.
+"""
+
+import http.cookiejar
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDRESS = "198.51.100.173"
+AGENT = "TraceableAgent/7.7 (unique-test-agent)"
+REFERRER = "https://referrer.example/very-unique-path"
+NARRATIVE = "Через неделю отправляют обратно, помогите уйти"
+CONTACT = "@http_test_contact_4711"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("http")
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "INTAKE_ADDRESS_HEADER": "HTTP_X_REAL_IP",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "4",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    log = (workdir / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield {"base": base, "db": workdir / "db.sqlite3", "log": workdir / "server.log"}
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+class Browser:
+    """urllib with cookies, sending the client details that must leave no trace."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def request(self, path: str, data: dict | None = None, csrf: bool = True):
+        headers = {"User-Agent": AGENT, "Referer": REFERRER, "X-Real-IP": ADDRESS}
+        body = None
+        if data is not None:
+            fields = dict(data)
+            if csrf:
+                fields["csrfmiddlewaretoken"] = self.token(path)
+            body = urllib.parse.urlencode(fields, doseq=True).encode()
+            headers["Origin"] = self.base
+        request = urllib.request.Request(self.base + path, data=body, headers=headers)
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def token(self, path: str) -> str:
+        _status, page = self.request(path)
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def valid_form(**overrides) -> dict:
+    return {
+        "category": "desertion",
+        "service_status": "mobilised",
+        "location": "front_line",
+        "urgency": "high",
+        "legal_articles": ["337", "338"],
+        "contact": CONTACT,
+        "narrative": NARRATIVE,
+        **overrides,
+    }
+
+
+def receipt_in(page: str) -> str | None:
+    match = re.search(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>", page)
+    return match.group(1) if match else None
+
+
+def stored_requests(server) -> int:
+    with sqlite3.connect(server["db"]) as db:
+        return db.execute("SELECT COUNT(*) FROM intake_helprequest").fetchone()[0]
+
+
+def test_the_form_is_russian_and_loads_nothing_from_elsewhere(server):
+    status, page = Browser(server["base"]).request("/")
+
+    assert status == 200
+    assert '<html lang="ru">' in page
+    assert "Попросить о помощи" in page
+    assert "<script" not in page
+    for url in re.findall(r'(?:src|href|action)="([^"]+)"', page):
+        assert url.startswith("/") or url.startswith("#"), url
+
+
+def test_a_receipt_opens_the_status_and_a_wrong_one_does_not(server):
+    browser = Browser(server["base"])
+    status, page = browser.request("/", valid_form())
+    code = receipt_in(page)
+    assert status == 200 and code
+
+    opened = browser.request("/status/", {"code": code.lower().replace("-", " ")})[1]
+    wrong = browser.request("/status/", {"code": "ZZZZ" + code[4:]})[1]
+
+    assert "Получена" in opened or "прочитал" in opened
+    assert "Ни одна заявка" in wrong or "не найдена" in wrong or "Проверьте" in wrong
+
+
+@pytest.mark.parametrize(
+    ("change", "expected_status"),
+    [
+        ({"category": "tourism"}, 400),
+        ({"narrative": "   "}, 400),
+        ({"narrative": "я" * 200_000}, 400),
+    ],
+)
+def test_bad_input_gets_a_clear_answer_and_never_a_500(server, change, expected_status):
+    before = stored_requests(server)
+    status, page = Browser(server["base"]).request("/", valid_form(**change))
+
+    assert status == expected_status
+    assert 'class="error"' in page
+    assert stored_requests(server) == before
+
+
+def test_a_post_without_its_security_token_is_refused_clearly(server):
+    before = stored_requests(server)
+    status, page = Browser(server["base"]).request("/", valid_form(), csrf=False)
+
+    assert status == 403
+    assert "Ничего не сохранено" in page
+    assert stored_requests(server) == before
+
+
+def test_rapid_submissions_hit_the_limit_and_every_receipt_is_stored(server):
+    before = stored_requests(server)
+    browser = Browser(server["base"])
+    results = [browser.request("/", valid_form()) for _ in range(60)]
+
+    receipts = [receipt_in(page) for status, page in results if status == 200]
+    assert all(receipts)
+    assert 0 < len(receipts) < 60
+    assert {status for status, _page in results} == {200, 429}
+    assert stored_requests(server) == before + len(receipts)
+
+
+def test_nothing_of_the_client_or_the_text_is_left_in_clear(server):
+    Browser(server["base"]).request("/", valid_form())
+    time.sleep(0.2)  # let the server flush its log
+
+    blob = server["db"].read_bytes()
+    log = server["log"].read_text(errors="replace")
+    for secret in (NARRATIVE, CONTACT, ADDRESS, AGENT, REFERRER):
+        assert secret.encode() not in blob, secret
+        assert secret not in log, secret
+    assert '"POST / HTTP/1.1" 200' in log  # the log is there, just without the client

@@ -1,0 +1,35 @@
+"""A repeat requester is recognised by their contact's keyed fingerprint."""
+
+import pytest
+
+from intake.models import HelpRequest
+from tests.intake_helpers import submit
+from tests.staffing import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def references_in_order() -> list[str]:
+    return list(HelpRequest.objects.order_by("received_at").values_list("reference", flat=True))
+
+
+def test_the_new_case_links_to_the_earlier_one(client, alice):
+    submit(client, contact="+7 (900) 123-45-67")
+    submit(client, contact="89001234567")
+    first, second = references_in_order()
+    sign_in(client, alice)
+
+    page = client.get(f"/staff/cases/{second}/").content.decode()
+
+    assert "This person wrote before" in page
+    assert f'href="/staff/cases/{first}/"' in page
+    assert "This person wrote before" not in client.get(f"/staff/cases/{first}/").content.decode()
+
+
+def test_no_contact_means_no_match(client, alice):
+    submit(client, contact="")
+    submit(client, contact="")
+    _first, second = references_in_order()
+    sign_in(client, alice)
+
+    assert "This person wrote before" not in client.get(f"/staff/cases/{second}/").content.decode()

@@ -1,0 +1,117 @@
+"""Following up with a receipt code: status in plain words and a message thread."""
+
+import pytest
+from django.db import connection
+
+from audit.models import AuditEntry
+from cases.models import Case
+from intake.models import HelpRequest, RequestMessage
+from tests.intake_helpers import submit
+from tests.staffing import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def open_status(client, code: str):
+    return client.post("/status/", {"code": code})
+
+
+def test_the_code_opens_the_status_in_plain_words(client):
+    code = submit(client)
+    page = open_status(client, code).content.decode()
+
+    assert "Received. A caseworker will read it soon." in page
+    assert "No messages yet" in page
+
+
+@pytest.mark.parametrize(
+    "typing",
+    [
+        str.lower,
+        lambda c: c.replace("-", ""),
+        lambda c: " ".join(c.split("-")),
+        lambda c: c.replace("0", "O").replace("1", "I"),
+    ],
+)
+def test_the_code_is_forgiving_about_how_it_is_typed(client, typing):
+    code = submit(client)
+
+    assert "Received." in open_status(client, typing(code)).content.decode()
+
+
+@pytest.mark.parametrize("wrong", ["", "nonsense", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ", "sel"])
+def test_a_wrong_code_gets_the_same_generic_answer(client, wrong):
+    code = submit(client)
+    if wrong == "sel":
+        wrong = code[:5] + ("A" if code[5] != "A" else "B") + code[6:]  # right selector
+    response = open_status(client, wrong)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "No request matches this code" in body or "required" in body
+    assert "Received." not in body
+
+
+def test_guessing_is_throttled(client, settings):
+    settings.STATUS_RATE_LIMIT = "5/h"
+    for _ in range(5):
+        open_status(client, "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ")
+
+    assert open_status(client, "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ").status_code == 429
+
+
+def test_the_code_never_appears_in_a_url(client):
+    code = submit(client)
+    page = open_status(client, code).content.decode()
+
+    assert f"?code={code}" not in page
+    assert 'method="post" action="/status/message/"' in page
+
+
+def test_a_message_from_the_requester_is_encrypted_and_flagged_for_caseworkers(client):
+    code = submit(client)
+    page = client.post("/status/message/", {"code": code, "body": "I am safe for now"})
+
+    assert "Your message was sent." in page.content.decode()
+    message = RequestMessage.objects.get()
+    assert (message.sender, message.body) == ("requester", "I am safe for now")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM intake_requestmessage")
+        assert b"safe for now" not in bytes(cursor.fetchone()[0])
+    assert Case.objects.get().unread_message_at is not None
+
+
+def test_a_message_with_a_wrong_code_is_not_stored(client):
+    submit(client)
+    client.post("/status/message/", {"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ", "body": "hello"})
+
+    assert not RequestMessage.objects.exists()
+
+
+def test_an_empty_message_is_refused_with_the_reason(client):
+    code = submit(client)
+    page = client.post("/status/message/", {"code": code, "body": "  "}).content.decode()
+
+    assert "The message is empty." in page or "required" in page
+    assert not RequestMessage.objects.exists()
+
+
+def test_a_caseworker_reply_reaches_the_requester(client, alice):
+    code = submit(client)
+    client.post("/status/message/", {"code": code, "body": "Are you there?"})
+    reference = HelpRequest.objects.get().reference
+    staff = type(client)()
+    staff.cookies["django_language"] = "en"
+    sign_in(staff, alice)
+
+    queue = staff.get("/staff/").content.decode()
+    assert "New messages from requesters" in queue and reference in queue
+    case_page = staff.get(f"/staff/cases/{reference}/").content.decode()
+    assert "Are you there?" in case_page
+    staff.post(f"/staff/cases/{reference}/reply/", {"body": "Yes. Call us on Signal."})
+
+    status = open_status(client, code).content.decode()
+    assert "Yes. Call us on Signal." in status
+    assert Case.objects.get().unread_message_at is None
+    assert AuditEntry.objects.filter(action="case.reply", target=reference).exists()
+    assert "Call us" not in str(list(AuditEntry.objects.values_list("detail", flat=True)))
