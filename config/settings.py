@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -241,6 +242,16 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Notifications that could not be queued when their request arrived.
     "notify-pending-cases": {"task": "intake.notify_pending_cases", "schedule": 300.0},
+    # The month that just ended, on the 1st (in TIME_ZONE), then every night the
+    # month so far.
+    "report-previous-month": {
+        "task": "reports.generate_previous_month",
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+    },
+    "report-current-month": {
+        "task": "reports.refresh_current_month",
+        "schedule": crontab(minute=0, hour=3),
+    },
 }
 
 # Outgoing mail (notifications only). Without EMAIL_HOST a development machine

@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.roles import Role
 from accounts.services import create_staff, renew_credentials
 from intake.models import HelpRequest
+from reports.models import MonthlyReport
+from reports.services import months_with_requests, store_report
 
 DEMO_ACCOUNTS = {
     "demo-caseworker": Role.CASEWORKER,
@@ -29,6 +31,11 @@ class Command(BaseCommand):
             raise CommandError("demo_setup creates accounts with printed passwords: DEBUG only.")
         if not HelpRequest.objects.exists():
             call_command("seed_demo", stdout=self.stdout, stderr=self.stderr, verbosity=0)
+        if not MonthlyReport.objects.exists():
+            # What beat would have stored month after month.
+            for month in months_with_requests():
+                store_report(month)
+            self.stdout.write(f"Stored {MonthlyReport.objects.count()} monthly reports.")
         self.stdout.write(
             "\nDemo accounts, renewed on every start. Sign in at /staff/login/ with the "
             "password, then one of the backup codes (each works once) or a code from an "

@@ -1,0 +1,44 @@
+"""Months as the reports know them: "YYYY-MM", bounded in the configured time zone."""
+
+import re
+from datetime import date, datetime
+
+from django.utils import timezone
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class BadMonth(ValueError):
+    """A month that is malformed or in the future; the message says which."""
+
+
+def parse_month(text: str) -> date:
+    """ "2024-01" -> date(2024, 1, 1); refuses anything else, and the future."""
+    match = MONTH.match(text or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise BadMonth(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2024-01.")
+    month = date(int(match.group(1)), int(match.group(2)), 1)
+    if month > current_month():
+        raise BadMonth(f"{text} is in the future: its figures do not exist yet.")
+    return month
+
+
+def label(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def current_month() -> date:
+    return timezone.localdate().replace(day=1)
+
+
+def shift(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def bounds(month: date) -> tuple[datetime, datetime]:
+    """[start, end) of the month as aware datetimes in the configured time zone."""
+    zone = timezone.get_current_timezone()
+    start = datetime(month.year, month.month, 1, tzinfo=zone)
+    following = shift(month, 1)
+    return start, datetime(following.year, following.month, 1, tzinfo=zone)
