@@ -11,4 +11,5 @@ urlpatterns = [
     path("status/", views.status, name="status"),
     path("status/message/", views.status_message, name="status_message"),
     path("robots.txt", views.robots, name="robots"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -147,6 +147,15 @@ def status_message(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; point them at ours."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+@require_GET
 def robots(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         "User-agent: *\nDisallow: /staff/\nDisallow: /status/\n", content_type="text/plain"

@@ -4,4 +4,9 @@ from reports import views
 
 app_name = "reports"
 
-urlpatterns = [path("dashboard/", views.dashboard, name="dashboard")]
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("reports/regenerate/", views.regenerate_all, name="regenerate_all"),
+    path("reports/<str:month>/", views.month_report, name="month"),
+    path("reports/<str:month>/regenerate/", views.regenerate, name="regenerate"),
+]

@@ -1,16 +1,134 @@
-"""The coordinators' dashboard."""
+"""The coordinators' dashboard and the stored monthly reports."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
-from accounts.roles import Role
+from accounts.roles import Role, has_role
+from audit.services import record
+from intake.vocabulary import Category, ServiceStatus
+from reports import charts
+from reports.models import MonthlyReport
+from reports.months import BadMonth, label, parse_month
+from reports.selectors import dashboard as dashboard_data
+from reports.services import months_with_requests
+from reports.tasks import generate_monthly_report
+
+CATEGORY_COLOURS = {
+    Category.DESERTION: "#b3261e",
+    Category.BORDER_CROSSING: "#c77700",
+    Category.CONSULTATION: "#1f6feb",
+}
+STATUS_ORDER = [
+    ServiceStatus.CONTRACT_WARTIME,
+    ServiceStatus.MOBILISED,
+    ServiceStatus.CONTRACT_PREWAR,
+    ServiceStatus.CONSCRIPT,
+    ServiceStatus.VOLUNTEER,
+    ServiceStatus.CIVILIAN,
+    ServiceStatus.UNKNOWN,
+]
+ZERO = {"by_category": {}, "by_service_status": {}}
+
+
+def _category_chart(data) -> charts.SafeString:
+    months = [data.by_month.get(month, ZERO) for month in data.window]
+    series = [
+        charts.Series(
+            key=category,
+            label=str(Category(category).label),
+            colour=colour,
+            values=[report["by_category"].get(category, 0) for report in months],
+        )
+        for category, colour in CATEGORY_COLOURS.items()
+    ]
+    title = _("Requests by category, month by month, over the last 24 months")
+    return charts.stacked_bars(title, [label(m) for m in data.window], series)
+
+
+def _status_totals(data) -> list[tuple[str, int]]:
+    totals = dict.fromkeys(STATUS_ORDER, 0)
+    for month in data.window:
+        for status, count in data.by_month.get(month, ZERO)["by_service_status"].items():
+            totals[status] = totals.get(status, 0) + count
+    return [(str(ServiceStatus(status).label), totals[status]) for status in STATUS_ORDER]
 
 
 @never_cache
 @require_GET
 @staff_required(Role.COORDINATOR, Role.ADMIN)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "reports/dashboard.html")
+    data = dashboard_data()
+    context = {"data": data, "is_admin": has_role(request.user, Role.ADMIN)}
+    if data.latest:
+        statuses = _status_totals(data)
+        context.update(
+            figures=data.latest.data,
+            category_chart=_category_chart(data),
+            category_rows=[
+                (label(month), data.by_month.get(month, ZERO)["by_category"])
+                for month in data.window
+            ],
+            statuses=statuses,
+            status_chart=charts.horizontal_bars(
+                _("Service status of potential deserters over the last 24 months"),
+                statuses,
+                "#6f42c1",
+            ),
+        )
+    return render(request, "reports/dashboard.html", context)
+
+
+def _month_or_404(month: str):
+    try:
+        return parse_month(month)
+    except BadMonth:
+        raise Http404 from None
+
+
+@never_cache
+@require_GET
+@staff_required(Role.COORDINATOR, Role.ADMIN)
+def month_report(request: HttpRequest, month: str) -> HttpResponse:
+    report = MonthlyReport.objects.filter(month=_month_or_404(month)).first()
+    if report is None:
+        raise Http404
+    data = report.data
+    return render(
+        request,
+        "reports/month.html",
+        {
+            "report": report,
+            "figures": data,
+            "is_admin": has_role(request.user, Role.ADMIN),
+        },
+    )
+
+
+@require_POST
+@staff_required(Role.ADMIN)
+def regenerate(request: HttpRequest, month: str) -> HttpResponse:
+    first_day = _month_or_404(month)
+    generate_monthly_report.delay(label(first_day))
+    record("report.regenerate", actor=request.user, target=label(first_day))
+    messages.success(
+        request, _("The report for %(month)s is being regenerated.") % {"month": label(first_day)}
+    )
+    return redirect("reports:dashboard")
+
+
+@require_POST
+@staff_required(Role.ADMIN)
+def regenerate_all(request: HttpRequest) -> HttpResponse:
+    months = [label(month) for month in months_with_requests()]
+    for month in months:
+        generate_monthly_report.delay(month)
+    record("report.regenerate", actor=request.user, target="all", months=len(months))
+    messages.success(
+        request, _("%(count)s monthly reports are being generated.") % {"count": len(months)}
+    )
+    return redirect("reports:dashboard")
