@@ -115,3 +115,11 @@ def client(client):
     """pytest-django's client, having chosen English with the language switch."""
     client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (browser tests screenshot failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
