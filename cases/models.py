@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.workflow import OPEN_STATES, CaseState, Outcome
+from cases.workflow import FINAL_STATES, OPEN_STATES, CaseState, Outcome
 from encryption.fields import EncryptedTextField
 
 
@@ -38,6 +39,13 @@ class Case(models.Model):
     unread_message_at = models.DateTimeField(_("unread message since"), null=True, blank=True)
     # Set once caseworkers were told about the new request (intake.tasks).
     notified_at = models.DateTimeField(_("caseworkers notified at"), null=True, blank=True)
+    # The retention clock (cases.retention): every move, note or message sets it
+    # to now, so a closed case is kept RETENTION_DAYS after its last activity.
+    last_activity_at = models.DateTimeField(
+        _("last activity"), default=timezone.now, db_default=Now()
+    )
+    # When the retention purge erased the case's content; slugs and dates stay.
+    purged_at = models.DateTimeField(_("content erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case")
@@ -67,6 +75,12 @@ class Case(models.Model):
                 fields=["created_at"],
                 condition=models.Q(notified_at__isnull=True),
                 name="case_unnotified_idx",
+            ),
+            # The retention purge: finished cases whose content is still there.
+            models.Index(
+                fields=["last_activity_at"],
+                condition=models.Q(state__in=FINAL_STATES, purged_at__isnull=True),
+                name="case_retention_idx",
             ),
         ]
         constraints = [

@@ -59,7 +59,12 @@ def move_case(
             locked.outcome = ""
             locked.resolved_at = None
         locked.closed_at = now if to_state in DONE_STATES else None
-        locked.save(update_fields=["state", "outcome", "resolved_at", "closed_at", "updated_at"])
+        locked.last_activity_at = now
+        locked.save(
+            update_fields=[
+                "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at"
+            ]
+        )  # fmt: skip
         CaseEvent.objects.create(
             case=locked,
             kind=CaseEvent.Kind.MOVED,
@@ -77,7 +82,7 @@ def move_case(
             to_state=to_state,
         )
     # The caller's object reflects the move as well.
-    for field in ("state", "outcome", "resolved_at", "closed_at", "updated_at"):
+    for field in ("state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at"):
         setattr(case, field, getattr(locked, field))
     return case
 
@@ -123,7 +128,8 @@ def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
         raise CaseError(_("A note cannot be empty."))
     with transaction.atomic():
         note = CaseNote.objects.create(case=case, author=author, body=body)
-        Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+        now = timezone.now()
+        Case.objects.filter(pk=case.pk).update(updated_at=now, last_activity_at=now)
         record("case.note", actor=author, target=case.request.reference, note=note.pk)
     return note
 
@@ -137,7 +143,10 @@ def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> Re
         message = RequestMessage.objects.create(
             request=case.request, sender=RequestMessage.Sender.STAFF, author=author, body=body
         )
-        Case.objects.filter(pk=case.pk).update(unread_message_at=None, updated_at=timezone.now())
+        now = timezone.now()
+        Case.objects.filter(pk=case.pk).update(
+            unread_message_at=None, updated_at=now, last_activity_at=now
+        )
         record("case.reply", actor=author, target=case.request.reference, message=message.pk)
     return message
 

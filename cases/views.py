@@ -13,6 +13,7 @@ from accounts.roles import Role, has_role, home_url
 from cases import services
 from cases.access import get_case_for
 from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
+from cases.retention import purge_date, purged_soon
 from cases.selectors import (
     QueueFilters,
     QueuePage,
@@ -23,6 +24,7 @@ from cases.selectors import (
 from cases.workflow import CaseState, Outcome, allowed_moves
 
 PAGE_SIZE = 50
+PURGE_LIST_SIZE = 20
 
 
 @never_cache
@@ -46,6 +48,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "new_messages": cases_with_new_messages(),
+            "purged_soon": purged_soon(limit=PURGE_LIST_SIZE),
         },
     )
 
@@ -74,6 +77,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "cases/case.html",
         {
             "case": case,
+            "purge_date": purge_date(case),
             "help_request": case.request,
             "events": case.events.select_related("actor").order_by("at", "pk"),
             "notes": case.notes.select_related("author").order_by("created_at", "pk"),

@@ -252,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.refresh_current_month",
         "schedule": crontab(minute=0, hour=3),
     },
+    # Content of cases finished more than RETENTION_DAYS ago is erased daily.
+    "retention-purge": {
+        "task": "cases.purge_expired",
+        "schedule": crontab(minute=30, hour=3),
+    },
 }
 
 # Outgoing mail (notifications only). Without EMAIL_HOST a development machine

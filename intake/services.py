@@ -171,7 +171,10 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
             sender=RequestMessage.Sender.REQUESTER,
             body=body[:MAX_MESSAGE_LENGTH],
         )
-        Case.objects.filter(request=help_request).update(unread_message_at=message.sent_at)
+        # New content restarts the retention clock.
+        Case.objects.filter(request=help_request).update(
+            unread_message_at=message.sent_at, last_activity_at=message.sent_at
+        )
     return message
 
 
@@ -197,6 +200,7 @@ CASE_COLUMNS = (
     "created_at",
     "updated_at",
     "notified_at",
+    "last_activity_at",
 )
 EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
@@ -236,6 +240,7 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
         record.received_at,
         now,
         now,  # history, not news: nobody is told about imported requests
+        closed_at or record.received_at,  # the retention clock of a finished case
     )
 
 

@@ -1,0 +1,42 @@
+"""manage.py purge_expired [--dry-run]: erase the content of expired cases now."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cases.retention import PurgeResult, purge_expired, retention_days
+
+
+class Command(BaseCommand):
+    help = (
+        "Erase every encrypted value (contact, narrative, notes, messages...) of cases "
+        "closed or rejected longer than RETENTION_DAYS ago. Slugs and dates stay, so "
+        "reports do not change."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Say what would be erased; change nothing."
+        )
+        parser.add_argument("--batch-size", type=int, default=500)
+
+    def handle(self, *args, dry_run: bool, batch_size: int, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        days = retention_days()
+
+        def progress(result: PurgeResult) -> None:
+            verb = "found" if dry_run else "erased"
+            self.stderr.write(f"  {result.purged} case(s) {verb} so far")
+
+        result = purge_expired(dry_run=dry_run, batch_size=batch_size, progress=progress)
+        if dry_run:
+            self.stdout.write(
+                f"Would erase the content of {result.purged} case(s) closed or rejected "
+                f"with no activity for {days} days."
+            )
+            for reference in result.references:
+                self.stdout.write(f"  {reference}")
+            return
+        self.stdout.write(
+            f"Erased the content of {result.purged} case(s) ({result.notes} note(s), "
+            f"{result.messages} message(s)); retention is {days} days."
+        )
