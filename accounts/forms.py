@@ -39,3 +39,13 @@ class NewStaffForm(forms.Form):
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("An account with this username already exists."))
         return username
+
+
+class LockdownForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand: every session ends now, mine included, and only admins can sign in."
+        ),
+        required=True,
+        error_messages={"required": _("Tick the box to confirm the lockdown.")},
+    )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import lockdown
 from accounts.models import SignInGuard
 from accounts.roles import Role
 from audit.services import record
@@ -156,6 +157,9 @@ def check_password(request, username: str, password: str):
         raise SignInRefused(LOCKED_MESSAGE)
     authenticated = authenticate(request, username=username, password=password)
     if authenticated is not None:
+        if not lockdown.may_sign_in(authenticated):
+            record("auth.refused", target=username, reason="lockdown")
+            raise SignInRefused(lockdown.REFUSED_MESSAGE)
         record("auth.password_accepted", target=username)
         return authenticated
     if user is not None and user.is_active:

@@ -18,4 +18,5 @@ urlpatterns = [
     path("accounts/<int:pk>/reset-device/", views.staff_reset_device, name="staff_reset_device"),
     path("accounts/<int:pk>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("accounts/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("lockdown/", views.lockdown_page, name="lockdown"),
 ]

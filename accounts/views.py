@@ -23,9 +23,9 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import lockdown, services
 from accounts.decorators import staff_required
-from accounts.forms import CodeForm, NewStaffForm, SignInForm
+from accounts.forms import CodeForm, LockdownForm, NewStaffForm, SignInForm
 from accounts.roles import Role, home_url
 from audit.services import record
 
@@ -85,6 +85,13 @@ def _refuse_locked(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:sign_in")
 
 
+def _refuse_lockdown(request: HttpRequest) -> HttpResponse:
+    record("auth.refused", target=request.user.get_username(), reason="lockdown")
+    auth_logout(request)
+    messages.error(request, str(lockdown.REFUSED_MESSAGE))
+    return redirect("accounts:sign_in")
+
+
 def _complete_sign_in(request: HttpRequest, device, factor: str) -> None:
     otp_login(request, device)
     request.session.cycle_key()
@@ -105,6 +112,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if services.is_locked(user):
             return _refuse_locked(request)
+        if not lockdown.may_sign_in(user):
+            return _refuse_lockdown(request)
         device = services.verify_second_factor(user, form.cleaned_data["code"])
         if device is None:
             if services.register_failure(user, stage="code"):
@@ -142,6 +151,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if services.is_locked(user):
             return _refuse_locked(request)
+        if not lockdown.may_sign_in(user):
+            return _refuse_lockdown(request)
         codes = services.confirm_enrolment(user, form.cleaned_data["code"])
         if codes is None:
             if services.register_failure(user, stage="enrolment"):
@@ -275,3 +286,42 @@ def staff_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     services.unlock(person, actor=request.user)
     messages.success(request, _("%(name)s can sign in again.") % {"name": person.username})
     return redirect("accounts:staff_list")
+
+
+@never_cache
+@staff_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def lockdown_page(request: HttpRequest) -> HttpResponse:
+    """Start (with a typed confirmation) or lift the emergency lockdown."""
+    current = lockdown.in_force()
+    form = LockdownForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if current is not None:
+            lockdown.lift(actor=request.user)
+            messages.success(request, _("The lockdown is lifted: staff can sign in again."))
+            return redirect("accounts:lockdown")
+        if form.is_valid():
+            actor = request.user
+            # This session ends with all the others; sign out first so the
+            # response does not try to save a session that no longer exists.
+            auth_logout(request)
+            try:
+                ended = lockdown.start(actor=actor)
+            except lockdown.LockdownError as error:
+                messages.error(request, str(error))
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "Lockdown in force: your session and %(count)s other session(s) "
+                        "ended. Only admins can sign in until it is lifted."
+                    )
+                    % {"count": ended},
+                )
+            return redirect("accounts:sign_in")
+    return render(
+        request,
+        "accounts/lockdown.html",
+        {"lockdown": current, "form": form},
+        status=400 if form.errors else 200,
+    )

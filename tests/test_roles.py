@@ -31,6 +31,9 @@ MATRIX = [
     ("post", "/staff/accounts/{victim}/unlock/", [LOGIN, VERIFY, 403, 403, "/staff/accounts/"]),
     ("get", "/staff/audit/", [LOGIN, VERIFY, 403, 403, 200]),
     ("get", "/staff/security/", [LOGIN, VERIFY, 200, 200, 200]),
+    ("get", "/staff/lockdown/", [LOGIN, VERIFY, 403, 403, 200]),
+    # Without the confirmation box the form is shown again with an error.
+    ("post", "/staff/lockdown/", [LOGIN, VERIFY, 403, 403, 400]),
     ("get", "/admin/", [LOGIN, VERIFY, 403, 403, 200]),
     ("get", "/admin/audit/auditentry/", [LOGIN, VERIFY, 403, 403, 200]),
 ]
