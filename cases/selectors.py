@@ -9,6 +9,7 @@ from django.utils.functional import cached_property
 
 from cases.models import Case
 from cases.workflow import OPEN_STATES
+from encryption.fingerprint import contact_fingerprints
 from intake.models import HelpRequest
 from intake.vocabulary import URGENCY_RANK
 
@@ -77,12 +78,14 @@ def cases_with_new_messages(limit: int = 20) -> QuerySet:
 
 
 def earlier_requests(help_request: HelpRequest, limit: int = 5) -> QuerySet:
-    """Earlier requests from the same contact, recognised by its keyed fingerprint."""
+    """Earlier requests from the same contact, recognised by its keyed fingerprint
+    under the current key or any old one (during a key rotation both occur)."""
     if not help_request.contact_fingerprint:
         return HelpRequest.objects.none()
+    fingerprints = {help_request.contact_fingerprint, *contact_fingerprints(help_request.contact)}
     return (
         HelpRequest.objects.filter(
-            contact_fingerprint=help_request.contact_fingerprint,
+            contact_fingerprint__in=sorted(fingerprints),
             received_at__lt=help_request.received_at,
         )
         .order_by("-received_at")

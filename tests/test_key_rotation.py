@@ -1,0 +1,276 @@
+"""Key rotation: after `rotate_encryption_key`, an old key opens nothing in the database."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import override_settings
+
+from audit.models import AuditEntry
+from cases.models import CaseNote
+from cases.selectors import earlier_requests
+from encryption.fields import Keyring, UndecryptableValue
+from encryption.fingerprint import contact_fingerprint
+from encryption.rotation import encrypted_tables, rotate_encryption_key
+from intake.models import HelpRequest, RequestMessage
+from tests.factories import CaseFactory, HelpRequestFactory
+from tests.intake_helpers import submit
+
+pytestmark = pytest.mark.django_db
+
+KEY_A = "rotation-test-key-A-" + "a" * 40
+KEY_B = "rotation-test-key-B-" + "b" * 40
+KEY_LOST = "rotation-test-key-lost-" + "c" * 40
+REQUEST_FIELDS = ("contact", "alias", "narrative", "precise_location", "unit")
+
+
+def use_keys(settings, current: str, *old: str) -> None:
+    settings.ENCRYPTION_KEY = current
+    settings.ENCRYPTION_OLD_KEYS = list(old)
+
+
+def keyring_of(secret: str) -> Keyring:
+    """A keyring that knows this one key and nothing else."""
+    with override_settings(ENCRYPTION_KEY=secret, ENCRYPTION_OLD_KEYS=[]):
+        return Keyring()
+
+
+def rotate(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("rotate_encryption_key", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def make_cases(count: int) -> dict[tuple[str, str, int], str]:
+    """Requests with every encrypted field set, each with a case, a note and a
+    message; returns {(model, field, pk): plaintext}."""
+    written = {}
+    for n in range(count):
+        values = {name: f"{name} of person {n}" for name in REQUEST_FIELDS}
+        values["contact"] = f"@person_{n}"
+        request = HelpRequestFactory(**values)
+        case = CaseFactory(request=request)
+        note = CaseNote.objects.create(case=case, body=f"note on person {n}")
+        message = RequestMessage.objects.create(
+            request=request, sender="requester", body=f"message from person {n}"
+        )
+        for name, value in values.items():
+            written["intake.HelpRequest", name, request.pk] = value
+        written["cases.CaseNote", "body", note.pk] = note.body
+        written["intake.RequestMessage", "body", message.pk] = message.body
+    return written
+
+
+def raw_values() -> dict[tuple[str, str, int], bytes]:
+    """Every non-empty encrypted value in the database, as stored."""
+    found = {}
+    quote = connection.ops.quote_name
+    for table in encrypted_tables():
+        meta = table.model._meta
+        for field in table.fields:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {quote(meta.pk.column)}, {quote(field.column)} "  # noqa: S608
+                    f"FROM {quote(meta.db_table)} WHERE {quote(field.column)} IS NOT NULL"
+                )
+                for pk, value in cursor.fetchall():
+                    found[table.label, field.name, pk] = bytes(value)
+    return found
+
+
+def stored_fingerprints() -> dict[int, str]:
+    return dict(HelpRequest.objects.values_list("pk", "contact_fingerprint"))
+
+
+def read_back(key: tuple[str, str, int]) -> str:
+    label, field, pk = key
+    model = {"intake.HelpRequest": HelpRequest, "intake.RequestMessage": RequestMessage}.get(
+        label, CaseNote
+    )
+    return getattr(model.objects.get(pk=pk), field)
+
+
+def test_it_finds_every_encrypted_column():
+    columns = {(table.label, field.name) for table in encrypted_tables() for field in table.fields}
+    fingerprints = {
+        (table.label, name, column.name)
+        for table in encrypted_tables()
+        for name, column in table.fingerprints.items()
+    }
+
+    expected = {("intake.HelpRequest", name) for name in REQUEST_FIELDS}
+    expected |= {("intake.RequestMessage", "body"), ("cases.CaseNote", "body")}
+    assert expected <= columns
+    assert ("intake.HelpRequest", "contact", "contact_fingerprint") in fingerprints
+
+
+def test_after_rotation_only_the_new_key_opens_anything(settings):
+    use_keys(settings, KEY_A)
+    written = make_cases(3)
+    anonymous = HelpRequestFactory(contact="", narrative="no contact given")
+    written["intake.HelpRequest", "narrative", anonymous.pk] = "no contact given"
+
+    use_keys(settings, KEY_B, KEY_A)
+    out, err = rotate()
+    use_keys(settings, KEY_B)
+
+    assert out.strip() == (
+        f"Re-encrypted {len(written)} values in {3 * 3 + 1} rows; 0 were already current. "
+        "Updated 3 contact fingerprints."
+    )
+    assert "intake.HelpRequest: 4/4 rows, 16 values re-encrypted, 3 fingerprints updated" in err
+    stored = raw_values()
+    assert stored.keys() == written.keys()
+    old, new = keyring_of(KEY_A), keyring_of(KEY_B)
+    for key, token in stored.items():
+        assert not old.is_current(token), key
+        with pytest.raises(UndecryptableValue):
+            old.decrypt(token)
+        assert new.decrypt(token).decode() == written[key] == read_back(key)
+    for pk, fingerprint in stored_fingerprints().items():
+        assert fingerprint == contact_fingerprint(HelpRequest.objects.get(pk=pk).contact)
+    assert stored_fingerprints()[anonymous.pk] == ""
+
+
+def test_a_repeat_requester_is_still_recognised(settings, client):
+    use_keys(settings, KEY_A)
+    submit(client, contact="+7 (900) 123-45-67")
+    first = HelpRequest.objects.get()
+
+    use_keys(settings, KEY_B, KEY_A)
+    rotate()
+    use_keys(settings, KEY_B)
+    submit(client, contact="89001234567")
+    second = HelpRequest.objects.exclude(pk=first.pk).get()
+
+    assert [row["reference"] for row in earlier_requests(second)] == [first.reference]
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(settings):
+    use_keys(settings, KEY_A)
+    written = make_cases(5)  # 5 requests × 5 values, 5 notes, 5 messages
+    use_keys(settings, KEY_B, KEY_A)
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt_after_two_batches(batch) -> None:
+        if batch.rows_done == 4:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        rotate_encryption_key(batch_size=2, progress=interrupt_after_two_batches)
+    current = keyring_of(KEY_B)
+    done = {key for key, token in raw_values().items() if current.is_current(token)}
+    assert {pk for _label, _field, pk in done} == set(sorted(stored_fingerprints())[:4])
+    assert len(done) == 4 * len(REQUEST_FIELDS)
+
+    result = rotate_encryption_key(batch_size=2)
+
+    assert (result.reencrypted, result.already_current) == (len(written) - len(done), len(done))
+    assert result.fingerprints_updated == 1
+    assert all(current.is_current(token) for token in raw_values().values())
+    for pk, fingerprint in stored_fingerprints().items():
+        assert fingerprint == contact_fingerprint(HelpRequest.objects.get(pk=pk).contact)
+
+
+def test_a_stale_fingerprint_beside_a_current_contact_is_recomputed(settings):
+    use_keys(settings, KEY_A)
+    stale = contact_fingerprint("@ivan")
+    use_keys(settings, KEY_B, KEY_A)
+    request = HelpRequestFactory(contact="@ivan", contact_fingerprint=stale)
+
+    out, _err = rotate()
+
+    assert "Re-encrypted 0 values in 0 rows;" in out
+    assert "Updated 1 contact fingerprints." in out
+    request.refresh_from_db()
+    assert request.contact_fingerprint == contact_fingerprint("@ivan") != stale
+
+
+def test_a_value_no_key_opens_stops_it_and_changes_nothing(settings):
+    use_keys(settings, KEY_A)
+    written = make_cases(2)
+    use_keys(settings, KEY_LOST)
+    lost = HelpRequestFactory(contact="@written_under_a_lost_key", narrative="lost story")
+    use_keys(settings, KEY_B, KEY_A)
+    before, fingerprints_before = raw_values(), stored_fingerprints()
+    entries_before = AuditEntry.objects.filter(action="encryption.rotate").count()
+
+    # HelpRequest is the only table walked before the stop, in one batch.
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as stopped:
+        call_command("rotate_encryption_key", stdout=out, stderr=err)
+
+    message = str(stopped.value)
+    assert stopped.value.returncode != 0
+    assert f"intake.HelpRequest.contact of the row with primary key {lost.pk}" in message
+    assert "Nothing in that batch was changed" in message
+    assert raw_values() == before
+    assert stored_fingerprints() == fingerprints_before
+    said = message + out.getvalue() + err.getvalue()
+    for secret in ("written_under_a_lost_key", "lost story", *written.values(), KEY_A, KEY_B):
+        assert secret not in said
+    assert KEY_LOST not in said
+    entry = AuditEntry.objects.filter(action="encryption.rotate").first()
+    assert AuditEntry.objects.filter(action="encryption.rotate").count() == entries_before + 1
+    assert entry.detail["complete"] is False
+
+
+def test_a_dry_run_counts_and_writes_nothing(settings):
+    use_keys(settings, KEY_A)
+    written = make_cases(2)
+    use_keys(settings, KEY_B, KEY_A)
+    before, fingerprints_before = raw_values(), stored_fingerprints()
+    entries_before = AuditEntry.objects.count()
+
+    out, err = rotate("--dry-run", "--batch-size", "1")
+
+    assert out.strip() == (
+        f"Dry run, nothing written: would re-encrypt {len(written)} values in 6 rows; "
+        "0 were already current; would update 2 contact fingerprints."
+    )
+    assert "intake.HelpRequest: 1/2 rows, 5 values to re-encrypt" in err
+    assert raw_values() == before
+    assert stored_fingerprints() == fingerprints_before
+    assert AuditEntry.objects.count() == entries_before
+
+
+def test_without_old_keys_it_checks_that_every_value_opens(settings):
+    use_keys(settings, KEY_B)
+    written = make_cases(2)
+    before = raw_values()
+
+    out, err = rotate()
+
+    assert "No ENCRYPTION_OLD_KEYS configured" in err
+    assert out.strip() == (
+        f"Re-encrypted 0 values in 0 rows; {len(written)} were already current. "
+        "Updated 0 contact fingerprints."
+    )
+    assert raw_values() == before
+
+
+def test_the_audit_log_gets_counts_and_nothing_else(settings):
+    use_keys(settings, KEY_A)
+    written = make_cases(2)
+    use_keys(settings, KEY_B, KEY_A)
+
+    rotate()
+
+    entry = AuditEntry.objects.filter(action="encryption.rotate").get()
+    assert entry.actor == ""
+    assert entry.detail["complete"] is True
+    assert entry.detail["reencrypted"] == len(written)
+    assert entry.detail["old_keys"] == 1
+    logged = json.dumps(entry.detail) + entry.target
+    for secret in (*written.values(), KEY_A, KEY_B):
+        assert secret not in logged
+
+
+def test_it_rejects_a_batch_size_below_one():
+    with pytest.raises(CommandError, match="--batch-size must be 1 or more, not 0"):
+        rotate("--batch-size", "0")
