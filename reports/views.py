@@ -1,19 +1,22 @@
-"""The coordinators' dashboard and the stored monthly reports."""
+"""The coordinators' dashboard, the stored monthly reports and the admins' statistics export."""
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
 from intake.vocabulary import Category, ServiceStatus
 from reports import charts
+from reports.exports import DEFAULT_MIN_CELL, ExportRefused, check_request, export_statistics
 from reports.models import MonthlyReport
-from reports.months import BadMonth, label, parse_month
+from reports.months import BadMonth, current_month, label, parse_month, shift
 from reports.selectors import dashboard as dashboard_data
 from reports.services import months_with_requests
 from reports.tasks import generate_monthly_report
@@ -132,3 +135,100 @@ def regenerate_all(request: HttpRequest) -> HttpResponse:
         request, _("%(count)s monthly reports are being generated.") % {"count": len(months)}
     )
     return redirect("reports:dashboard")
+
+
+class ExportForm(forms.Form):
+    from_month = forms.CharField(
+        label=gettext_lazy("From"),
+        max_length=7,
+        help_text=gettext_lazy("A month as YYYY-MM, e.g. 2024-01."),
+    )
+    to_month = forms.CharField(
+        label=gettext_lazy("To"),
+        max_length=7,
+        help_text=gettext_lazy("The last complete month at the latest."),
+    )
+    file_format = forms.ChoiceField(
+        label=gettext_lazy("Format"),
+        choices=[("csv", "CSV"), ("json", "JSON")],
+        widget=forms.RadioSelect,
+    )
+    min_cell = forms.IntegerField(
+        label=gettext_lazy("Smallest published count"),
+        min_value=2,
+        help_text=gettext_lazy(
+            "Smaller counts are withheld, with enough other figures that none can be worked out."
+        ),
+    )
+
+    REFUSALS = {
+        "order": ("to_month", gettext_lazy("The last month comes before the first.")),
+        "incomplete": (
+            "to_month",
+            gettext_lazy("Choose a month that is over: this month’s figures still change."),
+        ),
+    }
+
+    def _month(self, name: str):
+        try:
+            return parse_month(self.cleaned_data[name])
+        except BadMonth:
+            raise forms.ValidationError(
+                gettext_lazy("Enter a past month as YYYY-MM, e.g. 2024-01.")
+            ) from None
+
+    def clean_from_month(self):
+        return self._month("from_month")
+
+    def clean_to_month(self):
+        return self._month("to_month")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            check_request(
+                data["from_month"], data["to_month"], data["file_format"], data["min_cell"]
+            )
+        except ExportRefused as refusal:
+            field, message = self.REFUSALS.get(refusal.code, (None, str(refusal)))
+            self.add_error(field, message)
+        return data
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(Role.ADMIN)
+def export_stats(request: HttpRequest) -> HttpResponse:
+    """The export form; with its fields (a POST, or a GET link) the file itself."""
+    if request.method == "POST":
+        data = request.POST
+    else:
+        data = request.GET if set(request.GET) & set(ExportForm.base_fields) else None
+    month = current_month()
+    initial = {
+        "from_month": label(shift(month, -12)),
+        "to_month": label(shift(month, -1)),
+        "file_format": "csv",
+        "min_cell": DEFAULT_MIN_CELL,
+    }
+    form = ExportForm(data, initial=initial)
+    if not form.is_bound or not form.is_valid():
+        status = 400 if form.is_bound else 200
+        return render(request, "reports/export.html", {"form": form}, status=status)
+    fields = form.cleaned_data
+    try:
+        export = export_statistics(
+            fields["from_month"],
+            fields["to_month"],
+            fields["file_format"],
+            fields["min_cell"],
+            actor=request.user,
+        )
+    except ExportRefused as refusal:  # the month turned over since the form was checked
+        form.add_error(None, str(refusal))
+        return render(request, "reports/export.html", {"form": form}, status=400)
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
