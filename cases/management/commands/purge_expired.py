@@ -5,6 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from cases.retention import PurgeResult, purge_expired, retention_days
 
 
+PROGRESS_EVERY = 10_000
+
+
 class Command(BaseCommand):
     help = (
         "Erase every encrypted value (contact, narrative, notes, messages...) of cases "
@@ -23,9 +26,14 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         days = retention_days()
 
+        reported = [0]
+
         def progress(result: PurgeResult) -> None:
-            verb = "found" if dry_run else "erased"
-            self.stderr.write(f"  {result.purged} case(s) {verb} so far")
+            # A line every 10,000 cases: a first purge of imported history is long.
+            if result.purged - reported[0] >= PROGRESS_EVERY:
+                reported[0] = result.purged
+                verb = "found" if dry_run else "erased"
+                self.stderr.write(f"  {result.purged} case(s) {verb} so far…")
 
         result = purge_expired(dry_run=dry_run, batch_size=batch_size, progress=progress)
         if dry_run:
