@@ -27,3 +27,29 @@ class SiteLanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+class BrowserPolicyMiddleware:
+    """
+    Headers that keep the browser from talking to anyone but us, beside the
+    Content-Security-Policy (django-csp): no camera, microphone, location or
+    other powerful feature, no embedding of our resources elsewhere.
+    """
+
+    HEADERS = {
+        "Permissions-Policy": (
+            "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+            "microphone=(), payment=(), usb=()"
+        ),
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "X-Permitted-Cross-Domain-Policies": "none",
+    }
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        for name, value in self.HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
