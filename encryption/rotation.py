@@ -208,7 +208,7 @@ def _read_batch(
     columns = [pk] + [quote(f.column) for f in table.fields]
     columns += [quote(f.column) for f in table.fingerprints.values()]
     # Only names from the models' _meta, quoted, enter the SQL; values are parameters.
-    sql = f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)}"  # noqa: S608
+    sql = f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)}"  # noqa: S608 # nosec B608
     params: list[Any] = []
     if last_pk is not None:
         sql += f" WHERE {pk} > %s"

@@ -8,6 +8,7 @@ neither the database file nor the server's logs hold any of them, nor the text.
 import http.cookiejar
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -46,6 +47,8 @@ def server(tmp_path_factory):
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "4",
+        # The app's own log lines join the run's log file for the log scan.
+        **({"LOG_FILE": os.environ["LOG_FILE"]} if os.environ.get("LOG_FILE") else {}),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     log = (workdir / "server.log").open("w")
@@ -64,6 +67,16 @@ def server(tmp_path_factory):
     process.terminate()
     process.wait(timeout=10)
     log.close()
+    keep_for_log_scan(workdir / "server.log")
+
+
+def keep_for_log_scan(path) -> None:
+    """The run's log scan (tests/log_scan.py) reads gunicorn's log too."""
+    if os.environ.get("LOG_FILE"):
+        target = (
+            Path(os.environ["LOG_FILE"]).parent / f"gunicorn-{os.getpid()}-{path.stat().st_ino}.log"
+        )
+        shutil.copyfile(path, target)
 
 
 class Browser:

@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cases.retention import PurgeResult, purge_expired, retention_days
 
-
 PROGRESS_EVERY = 10_000
 
 
