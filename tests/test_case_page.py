@@ -164,3 +164,17 @@ def test_the_page_runs_a_constant_number_of_queries(
         client.post(url(case, "notes"), {"body": f"note {n}"})
     with django_assert_max_num_queries(20):
         client.get(url(case))
+
+
+def test_every_id_on_the_case_page_is_unique_so_each_label_finds_its_field(client, alice):
+    import re
+    from collections import Counter
+
+    case = CaseFactory()
+    sign_in(client, alice)
+    page = client.get(f"/staff/cases/{case.request.reference}/").content.decode()
+
+    ids = Counter(re.findall(r'\sid="([^"]+)"', page))
+    assert [name for name, count in ids.items() if count > 1] == []
+    for target in re.findall(r'<label[^>]*\sfor="([^"]+)"', page):
+        assert ids[target] == 1, target

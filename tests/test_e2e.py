@@ -1,0 +1,235 @@
+"""
+End to end in a real browser, one story per role: a requester writes in
+Russian with JavaScript off and follows the answer with the receipt code; a
+caseworker works the case to its outcome; a coordinator sees the monthly report
+task move the dashboard; an admin downloads the anonymised statistics.
+
+Every page must stay quiet: no console error, no error response, no request to
+another host (tests/browser.py). Failures leave screenshots in test-artifacts/.
+"""
+
+import csv
+import io
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from intake.models import HelpRequest
+from reports.exports import COLUMNS
+from reports.models import MonthlyReport
+from reports.months import current_month, label, shift
+from reports.services import store_report
+from reports.tasks import generate_monthly_report
+from tests.conftest import wait_for
+from tests.factories import CaseFactory
+from tests.staffing import PASSWORD, totp_code
+
+expect = pytest.importorskip("playwright.sync_api").expect
+# The chromium and open_page fixtures, with the screenshots of failed tests.
+pytest_plugins = ["tests.browser"]
+
+RECEIPT_CODE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$")
+
+# The public form as a Russian reader sees it: each question, and the answer
+# picked in plain words (locale/ru/LC_MESSAGES/django.po).
+RUSSIAN_ANSWERS = {
+    "С чем вам нужна помощь?": "Хочу покинуть часть (СОЧ или дезертирство)",
+    "Ваша служба": "По контракту, подписанному после 24 февраля 2022 года",
+    "Где вы сейчас (примерно)?": "На фронте или рядом с ним",
+    "Насколько это срочно?": "Мне угрожает опасность прямо сейчас",
+    "Каких обвинений вы опасаетесь? (необязательно)": "Статья 338: дезертирство",
+}
+JUST_RECEIVED = "Получена. Скоро её прочитает консультант."
+RESOLVED = "Мы сделали по этой заявке всё, что могли."
+
+
+def requester_page(open_page, locale: str = "ru-RU"):
+    """A requester's browser with JavaScript off, as many set up Tor Browser."""
+    return open_page("requester", java_script_enabled=False, locale=locale)
+
+
+def send_request(page, base: str, narrative: str) -> str:
+    """Fill the public form by its Russian labels and send it; the receipt code."""
+    page.goto(f"{base}/")
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Попросить о помощи")
+    for question, answer in RUSSIAN_ANSWERS.items():
+        page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
+    page.get_by_label("Как с вами связаться? (необязательно)").fill("@e2e_requester")
+    page.get_by_label("Расскажите о своей ситуации").fill(narrative)
+    page.get_by_role("button", name="Отправить", exact=True).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Мы получили вашу заявку")
+    code = page.get_by_text(RECEIPT_CODE).inner_text().strip()
+    assert code.replace("-", "") not in page.url.replace("-", "").upper()
+    return code
+
+
+def open_status(page, base: str, code: str) -> None:
+    page.goto(f"{base}/status/")
+    page.get_by_label("Ваш код квитанции").fill(code)
+    page.get_by_role("button", name="Открыть", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ваша заявка")
+
+
+def sign_in(page, base: str, staff) -> None:
+    """Password, then the authenticator's code, in English chosen with the switch."""
+    page.goto(f"{base}/staff/login/")
+    page.get_by_role("button", name="English", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Staff sign-in")
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
+    page.get_by_label("Code", exact=True).fill(totp_code(staff.device))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def move(page, state: str) -> None:
+    page.get_by_role("button", name=f"Move to “{state}”").click()
+    expect(page.get_by_role("status")).to_have_text(f"Moved to “{state}”.")
+    expect(page.locator("h1 .badge")).to_have_text(state)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_is_answered_and_resolved(open_page, live_server, alice):
+    base = live_server.url
+    requester = requester_page(open_page)
+    narrative = "Нас отправляют обратно на следующей неделе, я не могу ехать."
+    note = "Contract soldier near the front; wants out through a third country."
+    reply = "Мы получили вашу заявку. Напишите нам в Signal, когда будете в безопасности."
+
+    code = send_request(requester, base, narrative)
+    open_status(requester, base, code)
+    expect(requester.locator(".status-words")).to_have_text(JUST_RECEIVED)
+    reference = HelpRequest.objects.get().reference
+
+    caseworker = open_page("caseworker")
+    sign_in(caseworker, base, alice)
+    expect(caseworker.get_by_role("heading", level=1)).to_have_text("Triage queue")
+    caseworker.get_by_role("link", name=reference, exact=True).click()
+    expect(caseworker.get_by_role("heading", level=1)).to_contain_text(reference)
+    expect(caseworker.locator("h1 .badge")).to_have_text("New")
+    expect(caseworker.locator(".narrative")).to_have_text(narrative)
+
+    move(caseworker, "Triaged")
+    caseworker.get_by_role("button", name="Assign to me").click()
+    expect(caseworker.get_by_role("status")).to_have_text("Assigned to alice.")
+    expect(caseworker.locator("form.assign strong")).to_have_text("alice")
+
+    caseworker.get_by_label("New note").fill(note)
+    caseworker.get_by_role("button", name="Save note").click()
+    expect(caseworker.get_by_role("status")).to_have_text("Note saved.")
+    expect(caseworker.locator("ol.notes")).to_contain_text(note)
+
+    caseworker.get_by_label("Message to the requester").fill(reply)
+    caseworker.get_by_role("button", name="Send to the requester").click()
+    expect(caseworker.get_by_role("status")).to_contain_text("Message sent.")
+    expect(caseworker.locator("ol.thread")).to_contain_text(reply)
+
+    move(caseworker, "In progress")
+    caseworker.get_by_label("Outcome").select_option(label="Left the country")
+    move(caseworker, "Resolved")
+    history = caseworker.locator("ol.history li")
+    expect(history).to_have_count(4)
+    expect(history).to_contain_text(
+        [
+            "· received",
+            "· New → Triaged · alice",
+            "· Triaged → In progress · alice",
+            "· In progress → Resolved (Left the country) · alice",
+        ]
+    )
+
+    open_status(requester, base, code)
+    expect(requester.locator(".status-words")).to_have_text(RESOLVED)
+    expect(requester.locator("ol.thread li.from-staff")).to_contain_text(reply)
+    expect(requester.locator("ol.thread li.from-staff .meta")).to_contain_text("Консультант")
+    case = HelpRequest.objects.get().case
+    assert (case.state, case.outcome, case.assigned_to) == ("resolved", "left_country", alice.user)
+    assert requester.problems == []
+    assert caseworker.problems == []
+
+
+def run_report_task(month: str):
+    result = generate_monthly_report.delay(month)
+    if settings.REDIS_URL:
+        result.get(timeout=30)
+    return result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_report_task_brings_a_new_request_to_the_dashboard(
+    open_page, live_server, carol, celery_worker_or_eager
+):
+    base = live_server.url
+    this_month = current_month()
+    month = label(this_month)
+    CaseFactory.create_batch(2)
+    store_report(this_month)
+
+    coordinator = open_page("coordinator")
+    sign_in(coordinator, base, carol)
+    coordinator.goto(f"{base}/staff/dashboard/")
+    requests_tile = coordinator.locator(".tile", has_text=f"Requests in {month}").locator(".value")
+    stored_row = coordinator.get_by_role("row").filter(
+        has=coordinator.get_by_role("link", name=month, exact=True)
+    )
+    expect(requests_tile).to_have_text("2")
+    expect(stored_row.get_by_role("cell").nth(1)).to_have_text("2")
+
+    # Tor Browser asks for English pages; the form stays Russian all the same.
+    tor_browser = requester_page(open_page, locale="en-US")
+    send_request(tor_browser, base, "Ещё одна заявка за этот месяц.")
+    coordinator.reload()
+    expect(requests_tile).to_have_text("2")  # the dashboard shows stored reports only
+
+    run_report_task(month)
+    assert wait_for(lambda: MonthlyReport.objects.get(month=this_month).data["requests"] == 3)
+    coordinator.reload()
+    expect(requests_tile).to_have_text("3")
+    expect(stored_row.get_by_role("cell").nth(1)).to_have_text("3")
+    assert tor_browser.problems == []
+    assert coordinator.problems == []
+
+
+def mid_month(month: date) -> datetime:
+    return timezone.make_aware(datetime.combine(month.replace(day=15), time(12)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_downloads_past_months_as_csv(open_page, live_server, dave):
+    base = live_server.url
+    first, busy, last = (shift(current_month(), back) for back in (-3, -2, -1))
+    CaseFactory.create_batch(12, request__received_at=mid_month(busy))
+    CaseFactory.create_batch(3, request__received_at=mid_month(last))
+
+    admin = open_page("admin")
+    sign_in(admin, base, dave)
+    admin.get_by_role("link", name="Export statistics").click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Export anonymised statistics")
+    admin.get_by_label("From", exact=True).fill(label(first))
+    admin.get_by_label("To", exact=True).fill(label(last))
+    admin.get_by_role("group", name="Format").get_by_label("CSV").check()
+    admin.get_by_label("Smallest published count").fill("10")
+    with admin.expect_download() as started:
+        admin.get_by_role("button", name="Download").click()
+    download = started.value
+
+    assert download.suggested_filename == f"tropa-stats-{label(first)}-{label(last)}.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ",".join(["month", *COLUMNS])
+    assert text.startswith("month,requests,desertion_related,resolved,assisted_desertions,")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 3
+    assert [row["month"] for row in rows] == [label(first), label(busy), label(last)]
+    assert [row["requests"] for row in rows] == ["0", "12", "<10"]
+    assert rows[1]["category_desertion"] == rows[1]["channel_web"] == "12"
+    assert AuditEntry.objects.get(action="stats.export").actor == "dave"
+    assert admin.problems == []
