@@ -75,12 +75,15 @@ def limited(
 ) -> bool:
     """Count this request; True when it goes over either limit."""
     try:
+        # The sender's own limit first: a sender already refused does not use up
+        # the ceiling that every other requester shares.
+        if per_source:
+            source = hashlib.sha256((_salt() + client_address(request)).encode()).hexdigest()
+            if _over(f"ratelimit:{scope}:{source[:32]}", per_source):
+                return True
         if ceiling and _over(f"ratelimit:{scope}:all", ceiling):
             logger.warning("global %s ceiling reached", scope)
             return True
-        if per_source:
-            source = hashlib.sha256((_salt() + client_address(request)).encode()).hexdigest()
-            return _over(f"ratelimit:{scope}:{source[:32]}", per_source)
     except Exception:
         logger.warning("rate limiting is unavailable (cache unreachable): request allowed")
     return False

@@ -124,6 +124,18 @@ def test_with_the_per_sender_limit_off_the_global_ceiling_still_holds(client, se
     assert statuses == [200, 200, 200, 200, 429, 429]
 
 
+def test_one_flooding_sender_does_not_use_up_the_ceiling_for_everyone(client, settings):
+    settings.INTAKE_RATE_LIMIT = "2/h"
+    settings.INTAKE_GLOBAL_LIMIT = "5/h"
+    flood = [client.post("/", form_data(), REMOTE_ADDR="192.0.2.9").status_code for _ in range(8)]
+    others = [
+        client.post("/", form_data(), REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(4)
+    ]
+
+    assert flood == [200, 200] + [429] * 6
+    assert others == [200, 200, 200, 429]
+
+
 def test_an_unreachable_cache_lets_requests_through_and_says_so(client, settings, caplog):
     settings.CACHES = {
         "default": {
