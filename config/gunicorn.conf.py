@@ -14,6 +14,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = 60
+# gunicorn 27's control socket would live under $HOME, which services do not have.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 access_log_format = '"%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'

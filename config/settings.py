@@ -52,6 +52,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY") or DEVELOPMENT_ENCRYPTION_KEY
 ENCRYPTION_OLD_KEYS = _env_list("ENCRYPTION_OLD_KEYS")
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+# Origins (scheme://host) trusted for form posts besides our own, e.g. the
+# onion address of the public form: "http://<name>.onion" (docs/onion-service.md).
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
@@ -243,7 +246,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task taken by a worker that dies before acknowledging it (acks_late) goes
-# back to the queue after this many seconds. Longer than any of our tasks.
+# back to the queue once this many seconds have passed (Redis transport checks
+# when a worker starts and about every 100 s after). Longer than any task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
@@ -306,6 +310,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Transport and browser security.
 SECURE_SSL_REDIRECT = not DEBUG
+# Health checks from the machine itself (load balancer, compose) speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
