@@ -5,7 +5,8 @@ Set-up and everyday commands, for a fresh machine with nothing but Python 3.11.
     python3.11 dev.py run     install into .venv, migrate SQLite, seed demo data, run the app
     python3.11 dev.py test    install into .venv with the test tools, run the whole test suite
 
-Also: `lint` (ruff), `security` (check --deploy, bandit, pip-audit), `bench NAME`
+Also: `lint` (ruff), `security` (check --deploy, bandit, pip-audit), `faults`
+(the fault scenarios, needing PostgreSQL and redis-server), `bench NAME`
 (a script under bench/), `manage ...` (manage.py in the virtualenv). Installs follow
 requirements.lock, so every machine gets the same versions; the virtualenv is
 refreshed when pyproject.toml or the lock changes.
@@ -111,6 +112,7 @@ def command_security(args: list[str]) -> None:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ENCRYPTION_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "tropa.example.org",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # only read, never connected to
     }
     say("manage.py check --deploy under production settings")
     run(str(PYTHON), "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=production)
@@ -121,6 +123,12 @@ def command_security(args: list[str]) -> None:
     )  # fmt: skip
     say("pip-audit: the locked dependencies against known vulnerabilities")
     run(str(PYTHON), "tests/dependency_audit.py", str(LOCK))
+
+
+def command_faults(args: list[str]) -> None:
+    """Fault scenarios (bench/faults/): worker killed, Redis down, PostgreSQL restart."""
+    ensure_venv("dev")
+    run(str(PYTHON), "-m", "bench.faults.run_all", *args, env=development_env())
 
 
 APP_PACKAGES = ("config", "core", "encryption", "audit", "accounts", "intake", "cases", "reports")
@@ -144,6 +152,7 @@ COMMANDS = {
     "test": command_test,
     "lint": command_lint,
     "security": command_security,
+    "faults": command_faults,
     "bench": command_bench,
     "manage": command_manage,
 }

@@ -49,6 +49,10 @@ def _notify(cases) -> int:
     autoretry_for=(DatabaseError, OSError),
     retry_backoff=True,
     max_retries=5,
+    # Nobody reads its result. Without this, the web process sending it would
+    # subscribe to the result in Redis, and while Redis is down each submission
+    # would hang in the result backend's reconnect loop (20 tries, 1 s apart).
+    ignore_result=True,
 )
 def notify_new_case(case_id: int) -> int:
     return _notify(Case.objects.filter(pk=case_id))
