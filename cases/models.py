@@ -25,6 +25,8 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        # case_assignee_idx (assigned_to, state) serves every lookup by assignee.
+        db_index=False,
         related_name="assigned_cases",
         verbose_name=_("assigned to"),
     )
@@ -64,7 +66,12 @@ class Case(models.Model):
             ),
             models.Index(fields=["state", "created_at"], name="case_state_idx"),
             # Monthly reports count resolutions by the month of resolved_at.
-            models.Index(fields=["resolved_at", "outcome"], name="case_resolved_idx"),
+            # (Only resolved cases: a range on resolved_at implies it is set.)
+            models.Index(
+                fields=["resolved_at", "outcome"],
+                condition=models.Q(resolved_at__isnull=False),
+                name="case_resolved_idx",
+            ),
             models.Index(fields=["assigned_to", "state"], name="case_assignee_idx"),
             models.Index(
                 fields=["unread_message_at"],
@@ -123,6 +130,9 @@ class CaseEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("actor"),
+        # Never looked up by actor (staff accounts are deactivated, not
+        # deleted), and every imported row would pay for the index.
+        db_index=False,
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
 

@@ -17,8 +17,10 @@ from intake.vocabulary import Category, Channel, Language, Location, ServiceStat
 
 
 class HelpRequest(models.Model):
+    # Unique through Meta.constraints: a plain unique index, without the
+    # pattern-ops twin that unique=True adds on PostgreSQL.
     reference = models.CharField(
-        _("reference"), max_length=64, unique=True, default=new_reference, editable=False
+        _("reference"), max_length=64, default=new_reference, editable=False
     )
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -43,11 +45,11 @@ class HelpRequest(models.Model):
     # HMAC of the normalised contact (encryption.fingerprint): recognises a
     # repeat requester without the contact in clear.
     contact_fingerprint = models.CharField(
-        _("contact fingerprint"), max_length=64, blank=True, db_index=True, editable=False
+        _("contact fingerprint"), max_length=64, blank=True, editable=False
     )
     # The receipt code is never stored: only its first characters, to find the
     # request, and a slow salted hash of the rest (intake.receipts).
-    receipt_selector = models.CharField(max_length=8, blank=True, db_index=True, editable=False)
+    receipt_selector = models.CharField(max_length=8, blank=True, editable=False)
     receipt_hash = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
@@ -61,8 +63,18 @@ class HelpRequest(models.Model):
                 fields=["received_at", "category", "service_status", "channel"],
                 name="request_month_idx",
             ),
+            # Equality lookups only: plain indexes, without the pattern-ops twin
+            # that db_index=True adds on PostgreSQL (every import pays for each).
+            models.Index(fields=["contact_fingerprint"], name="request_fingerprint_idx"),
+            # Only requests that have a receipt code (imported ones have none).
+            models.Index(
+                fields=["receipt_selector"],
+                condition=~models.Q(receipt_selector=""),
+                name="request_receipt_idx",
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="request_reference_unique"),
             models.CheckConstraint(
                 condition=models.Q(category__in=Category.values), name="request_category_valid"
             ),

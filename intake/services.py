@@ -146,7 +146,12 @@ def find_by_receipt(typed: str) -> HelpRequest | None:
         receipts.waste_equal_time()
         return None
     selector, secret = receipts.split(code)
-    candidates = HelpRequest.objects.filter(receipt_selector=selector).exclude(receipt_hash="")
+    # The exclusions match request_receipt_idx's condition, so the index serves it.
+    candidates = (
+        HelpRequest.objects.filter(receipt_selector=selector)
+        .exclude(receipt_selector="")
+        .exclude(receipt_hash="")
+    )
     found = None
     for candidate in candidates.only("id", "receipt_hash"):
         if receipts.verify_secret(secret, candidate.receipt_hash):
