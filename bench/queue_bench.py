@@ -26,7 +26,7 @@ from bench.common import fresh_postgres, production_env, run_child, summary_ms
 FILL_SQL = """
 INSERT INTO intake_helprequest
     (reference, received_at, channel, category, service_status, location, urgency,
-     legal_articles, language, contact_fingerprint)
+     legal_articles, language, contact_fingerprint, receipt_selector, receipt_hash)
 SELECT 'BQ-' || lpad(n::text, 8, '0'),
        now() - (n % 1460) * interval '1 day' - (n % 86400) * interval '1 second',
        (ARRAY['web','telegram','signal','email','phone','other'])[1 + n % 6],
@@ -34,7 +34,7 @@ SELECT 'BQ-' || lpad(n::text, 8, '0'),
        (ARRAY['mobilised','contract_wartime','conscript','civilian'])[1 + n % 4],
        (ARRAY['home_country','front_line','abroad'])[1 + n % 3],
        (ARRAY['low','normal','high','critical'])[1 + (n / 7) % 4],
-       '338', 'ru', ''
+       '338', 'ru', '', '', ''
 FROM generate_series(1, %(rows)s) AS n;
 
 INSERT INTO cases_case
@@ -70,7 +70,7 @@ def child(rows: int, requests: int) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from intake.services import RequestRecord, create_request
+    from intake.services import RequestRecord, submit_request
     from tests.staffing import make_staff, sign_in
 
     call_command("migrate", verbosity=0)
@@ -87,7 +87,7 @@ def child(rows: int, requests: int) -> dict:
     connection.connection.autocommit = True
     with connection.connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    measured = create_request(
+    measured = submit_request(
         RequestRecord(
             received_at=django.utils.timezone.now(),
             channel="web", category="desertion", service_status="mobilised",
@@ -100,7 +100,8 @@ def child(rows: int, requests: int) -> dict:
     # As behind the TLS reverse proxy, which sets this header.
     client = Client(HTTP_X_FORWARDED_PROTO="https")
     sign_in(client, worker)
-    scenarios = dict(SCENARIOS, **{"case page": f"/staff/cases/{measured.reference}/"})
+    reference = measured.help_request.reference
+    scenarios = dict(SCENARIOS, **{"case page": f"/staff/cases/{reference}/"})
     results = {}
     for name, url in scenarios.items():
         client.get(url)  # warm caches and connections
