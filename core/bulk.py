@@ -23,11 +23,25 @@ from django.db import connection, models
 Adapter = Callable[[Any], Any]
 
 
+# Columns whose values the driver takes as they are (the rows hold str and int).
+_AS_IS = (
+    models.CharField,
+    models.TextField,
+    models.SmallIntegerField,
+    models.PositiveSmallIntegerField,
+    models.IntegerField,
+    models.PositiveIntegerField,
+    models.BigIntegerField,
+)
+
+
 def _adapter(field: models.Field) -> Adapter | None:
     """How one column's values become database values; None when they already are."""
-    if type(field) in (models.CharField, models.TextField) or isinstance(field, models.ForeignKey):
+    if type(field) in _AS_IS or isinstance(field, models.ForeignKey):
         return None
     if type(field) is models.DateTimeField:
+        if connection.vendor == "postgresql":
+            return None  # psycopg sends aware datetimes as they are (Django does too)
         # A batch repeats the same moments (received_at as the case's
         # created_at, one "now" for every row): adapt each only once.
         return lru_cache(maxsize=8192)(connection.ops.adapt_datetimefield_value)
