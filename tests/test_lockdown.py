@@ -144,3 +144,12 @@ def test_only_admins_reach_the_lockdown_page(client, alice, carol):
         sign_in(other, person)
         assert other.post("/staff/lockdown/", {"confirm": "on"}).status_code == 403
     assert not AuditEntry.objects.filter(action="lockdown.start").exists()
+
+
+def test_admins_see_the_lockdown_on_every_page_while_it_lasts(client, dave):
+    lockdown()
+    sign_in(client, dave)
+
+    assert "Emergency lockdown in force" in client.get("/staff/accounts/").content.decode()
+    lockdown("--lift")
+    assert "Emergency lockdown in force" not in client.get("/staff/accounts/").content.decode()
