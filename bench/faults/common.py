@@ -281,6 +281,49 @@ class CeleryWorker(Process):
             raise ScenarioError("the Celery worker exited at start")
 
 
+def start_app(
+    stack, checks: "Checks", env: dict, workdir: Path
+) -> tuple["Gunicorn", "CeleryWorker"]:
+    """gunicorn and one Celery worker as in production, stopped when `stack` closes."""
+    web = Gunicorn(env, workdir)
+    worker = CeleryWorker(env, workdir, "worker")
+    checks.logs += [web.log_path, worker.log_path]
+    web.start()
+    stack.callback(web.stop)
+    worker.start()
+    stack.callback(worker.stop)
+    return web, worker
+
+
+def check_no_worker_restarted(checks: Checks, web: Gunicorn) -> None:
+    checks.check(
+        web.running and web.booted_workers() == web.workers,
+        "gunicorn never restarted a worker",
+        f"{web.booted_workers()} booted",
+    )
+
+
+def pending_notifications(database_url: str, since: float | None = None) -> int:
+    """Cases not yet announced to caseworkers (created after `since`, a Unix time)."""
+    query = "SELECT COUNT(*) FROM cases_case WHERE notified_at IS NULL"
+    if since is None:
+        return scalar(database_url, query)
+    return scalar(database_url, query + " AND created_at > to_timestamp(%s)", (since,))
+
+
+def sweep_notifications(
+    stack, checks: Checks, redis_url: str, worker: CeleryWorker, database_url: str
+) -> None:
+    """Send the periodic sweep now; afterwards every case must be notified."""
+    client = broker(redis_url)
+    stack.callback(client.close)
+    sweep = client.send_task("intake.notify_pending_cases")
+    swept = wait_for(lambda: finished(worker, sweep.id), 30, 0.2)
+    checks.check(bool(swept), "the worker ran the notification sweep")
+    left = pending_notifications(database_url)
+    checks.check(left == 0, "every case has notified_at", f"{left} without")
+
+
 def broker(redis_url: str):
     """A bare Celery client for sending tasks by name, as an operator's `celery call`
     does. It keeps no results: checks look at the database and the worker's log."""

@@ -25,24 +25,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.faults.common import (
-    CeleryWorker,
     Checks,
-    Gunicorn,
     PostgresProxy,
     RedisServer,
     ScenarioError,
     Visitors,
     app_env,
-    broker,
+    check_no_worker_restarted,
     drop_database,
-    finished,
     prepare_app,
     receipts_match_database,
     run_scenario,
     scalar,
     scenario_database,
+    start_app,
     step,
     summarise,
+    sweep_notifications,
     wait_for,
 )
 
@@ -64,13 +63,7 @@ def scenario(checks: Checks, workdir: Path) -> None:
         env = app_env(proxy.url(DATABASE), redis.url)
         step(f"database {DATABASE} behind our proxy on port {proxy.port}: migrate, collect")
         prepare_app(env)
-        web = Gunicorn(env, workdir)
-        worker = CeleryWorker(env, workdir, "worker")
-        checks.logs += [web.log_path, worker.log_path]
-        web.start()
-        stack.callback(web.stop)
-        worker.start()
-        stack.callback(worker.stop)
+        web, worker = start_app(stack, checks, env, workdir)
         step(f"gunicorn ({web.workers} workers) and a Celery worker up")
 
         visitors = Visitors("127.0.0.1", web.port, count=4).start()
@@ -124,20 +117,10 @@ def scenario(checks: Checks, workdir: Path) -> None:
             WHERE NOT EXISTS (SELECT 1 FROM intake_helprequest r WHERE r.id = n)
         """)  # fmt: skip
         checks.check(gaps >= 1, "the request inserted before the cut was rolled back", gaps)
-        checks.check(
-            web.running and web.booted_workers() == web.workers,
-            "gunicorn never restarted a worker",
-            f"{web.booted_workers()} booted",
-        )
+        check_no_worker_restarted(checks, web)
 
         # Notifications queued just before the cut fail on the database and are retried.
-        client = broker(redis.url)
-        stack.callback(client.close)
-        sweep = client.send_task("intake.notify_pending_cases")
-        swept = wait_for(lambda: finished(worker, sweep.id), 30, 0.2)
-        checks.check(bool(swept), "the worker ran the notification sweep")
-        left = scalar(database_url, "SELECT COUNT(*) FROM cases_case WHERE notified_at IS NULL")
-        checks.check(left == 0, "every case has notified_at", f"{left} without")
+        sweep_notifications(stack, checks, redis.url, worker, database_url)
     if not checks.failures:
         drop_database(DATABASE)
 

@@ -22,22 +22,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.faults.common import (
-    CeleryWorker,
     Checks,
-    Gunicorn,
     RedisServer,
     Visitors,
     app_env,
-    broker,
+    check_no_worker_restarted,
     drop_database,
-    finished,
+    pending_notifications,
     prepare_app,
     receipts_match_database,
     run_scenario,
-    scalar,
     scenario_database,
+    start_app,
     step,
     summarise,
+    sweep_notifications,
     wait_for,
 )
 
@@ -46,13 +45,6 @@ BEFORE_SECONDS, DOWN_SECONDS, AFTER_SECONDS = 3, 6, 4
 RATE_LIMIT_WARNING = "rate limiting is unavailable (cache unreachable)"
 NOTIFY_WARNING = "could not queue notification for case"
 SLOW_SECONDS = 5  # form and receipt together; a visitor over Tor gives up soon after
-
-
-def pending_notifications(database_url: str, since: float | None = None) -> int:
-    query = "SELECT COUNT(*) FROM cases_case WHERE notified_at IS NULL"
-    if since is None:
-        return scalar(database_url, query)
-    return scalar(database_url, query + " AND created_at > to_timestamp(%s)", (since,))
 
 
 def scenario(checks: Checks, workdir: Path) -> None:
@@ -64,13 +56,8 @@ def scenario(checks: Checks, workdir: Path) -> None:
         env = app_env(database_url, redis.url)
         step(f"database {DATABASE}: migrate, collect static files")
         prepare_app(env)
-        web = Gunicorn(env, workdir)
-        worker = CeleryWorker(env, workdir, "worker")
-        checks.logs += [web.log_path, worker.log_path, redis.log_path]
-        web.start()
-        stack.callback(web.stop)
-        worker.start()
-        stack.callback(worker.stop)
+        web, worker = start_app(stack, checks, env, workdir)
+        checks.logs.append(redis.log_path)
         step(f"gunicorn ({web.workers} workers) and a Celery worker up; Redis on {redis.port}")
 
         visitors = Visitors("127.0.0.1", web.port, count=4).start()
@@ -115,11 +102,7 @@ def scenario(checks: Checks, workdir: Path) -> None:
         log = web.log()
         checks.check(RATE_LIMIT_WARNING in log, "log: rate limiting unavailable, request allowed")
         checks.check(NOTIFY_WARNING in log, "log: notification could not be queued")
-        checks.check(
-            web.running and web.booted_workers() == web.workers,
-            "gunicorn never restarted a worker",
-            f"{web.booted_workers()} booted",
-        )
+        check_no_worker_restarted(checks, web)
 
         # Cases that arrived after Redis came back are announced by the worker as usual.
         fresh = wait_for(lambda: pending_notifications(database_url, up_wall + 1) == 0, 20, 0.5)
@@ -127,13 +110,7 @@ def scenario(checks: Checks, workdir: Path) -> None:
         missed = pending_notifications(database_url)
         step(f"cases whose notification was lost with Redis: {missed}; sending the sweep")
         checks.check(missed > 0, "the outage left notifications for the sweep", missed)
-        client = broker(redis.url)
-        stack.callback(client.close)
-        sweep = client.send_task("intake.notify_pending_cases")
-        swept = wait_for(lambda: finished(worker, sweep.id), 30, 0.2)
-        checks.check(bool(swept), "the worker ran the sweep")
-        left = pending_notifications(database_url)
-        checks.check(left == 0, "every case has notified_at", f"{left} without")
+        sweep_notifications(stack, checks, redis.url, worker, database_url)
     if not checks.failures:
         drop_database(DATABASE)
 
