@@ -112,7 +112,6 @@ def command_security(args: list[str]) -> None:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "ENCRYPTION_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "tropa.example.org",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",  # only read, never connected to
     }
     say("manage.py check --deploy under production settings")
     run(str(PYTHON), "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=production)

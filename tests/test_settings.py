@@ -50,7 +50,6 @@ def test_the_deployment_check_is_clean_with_production_settings():
         SECRET_KEY=KEY_A,
         ENCRYPTION_KEY=KEY_B,
         ALLOWED_HOSTS="help.example.org",
-        REDIS_URL="redis://127.0.0.1:6379/0",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -64,15 +63,6 @@ def test_development_keys_are_accepted_with_debug_on():
 def test_models_and_migrations_agree():
     result = manage("makemigrations", "--check", "--dry-run", DEBUG="1")
     assert result.returncode == 0, result.stdout
-
-
-def test_check_deploy_warns_when_a_server_would_run_without_redis(settings):
-    from django.core.checks import run_checks
-
-    settings.REDIS_URL = ""
-    assert "tropa.W001" in {m.id for m in run_checks(include_deployment_checks=True)}
-    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
-    assert "tropa.W001" not in {m.id for m in run_checks(include_deployment_checks=True)}
 
 
 @pytest.mark.django_db
