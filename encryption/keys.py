@@ -8,6 +8,7 @@ about the cipher keys, and the same secret can safely serve all three.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 from cryptography.hazmat.primitives import hashes
@@ -54,3 +55,17 @@ def key_materials() -> tuple[KeyMaterial, ...]:
 def _forget_keys(setting: str, **kwargs) -> None:
     if setting in {"ENCRYPTION_KEY", "ENCRYPTION_OLD_KEYS"}:
         key_materials.cache_clear()
+        purpose_key.cache_clear()
+
+
+@cache
+def purpose_key(purpose: str, day: date | None = None) -> bytes:
+    """
+    A 32-byte key for one server-side purpose (rate-limit counters, the bot's
+    dialogue state, ...), derived from the current ENCRYPTION_KEY, so it is never
+    stored anywhere: not in the cache, the broker or the database. With `day`,
+    the key changes every day, and yesterday's derived values cannot be linked
+    to today's.
+    """
+    info = f"purpose:{purpose}" + (f":{day.isoformat()}" if day else "")
+    return _derive(settings.ENCRYPTION_KEY, info.encode("utf-8"))
