@@ -281,6 +281,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.rewrite_tables",
         "schedule": crontab(minute=0, hour=4),
     },
+    # The audit chain: every night the day's entries (from the last intact
+    # check), every Sunday every entry from the first.
+    "audit-verify-chain": {
+        "task": "audit.verify_chain",
+        "schedule": crontab(minute=30, hour=4),
+    },
+    "audit-verify-chain-from-start": {
+        "task": "audit.verify_chain_from_start",
+        "schedule": crontab(minute=0, hour=5, day_of_week=0),
+    },
 }
 
 # Outgoing mail (notifications only). Without EMAIL_HOST a development machine
