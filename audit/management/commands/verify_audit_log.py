@@ -1,4 +1,4 @@
-"""`manage.py verify_audit_log [--since-checkpoint] [--expect SEQ:HASH]`: is the hash chain intact?"""
+"""`manage.py verify_audit_log [--since-checkpoint] [--expect SEQ:HASH]`: is the chain intact?"""
 
 import re
 
