@@ -161,8 +161,7 @@ def rotate_encryption_key(
     try:
         for table in encrypted_tables():
             result.tables += 1
-            if _rotate_table(table, result, batch_size, dry_run, progress, using):
-                changed.append(table.model)
+            _rotate_table(table, result, batch_size, dry_run, progress, using, changed)
     except RotationStopped as stopped:
         if not dry_run:
             _finish(result, start, changed, complete=False, stopped_by="undecryptable value")
@@ -186,8 +185,9 @@ def _rotate_table(
     dry_run: bool,
     progress: Callable[[BatchDone], None] | None,
     using: str,
-) -> bool:
-    """Rotate one table; returns whether any row of it was rewritten."""
+    changed: list[type[models.Model]],
+) -> None:
+    """Rotate one table, adding it to `changed` once a batch changing it is committed."""
     total = table.model._base_manager.using(using).count()
     done, last_pk = BatchCounts(), None
     while True:
@@ -201,9 +201,12 @@ def _rotate_table(
             if not dry_run:
                 _write(table, changes, using)
         if not rows:
-            return bool(done.rows_changed or done.fingerprints_updated) and not dry_run
+            return
         result.add(batch)
         done.add(batch)
+        touched = batch.rows_changed or batch.fingerprints_updated
+        if touched and not dry_run and table.model not in changed:
+            changed.append(table.model)
         last_pk = rows[-1][0]
         if progress:
             progress(
