@@ -185,7 +185,9 @@ def test_the_nightly_task_rewrites_what_the_purge_queued(settings, celery_worker
 
     rewrite_tables.delay()
 
-    assert wait_for(lambda: PendingRewrite.objects.count() == 0)
+    # The rewrite is audited last, once the list is emptied.
+    assert wait_for(lambda: AuditEntry.objects.filter(action="storage.rewrite").exists())
+    assert PendingRewrite.objects.count() == 0
     entry = AuditEntry.objects.filter(action="storage.rewrite").first()
     assert entry.detail["tables"] == PURGED_TABLES
     assert {"core.rewrite_tables", "cases.purge_expired"} <= {
