@@ -5,7 +5,9 @@
 #
 # Nothing secret is baked in: keys and passwords come from the environment
 # when a container starts, and the app refuses to start without real keys.
-FROM python:3.11-slim-bookworm
+# Pinned by digest: a tag can be re-pointed, a digest cannot. docs/deployment.md
+# ("Docker compose") says how to move to a newer image.
+FROM python:3.11.16-slim-bookworm@sha256:c425d915a89a6dcd3183b1797ad9bd8878caff5a417f6371c8df93c8ea8b727f
 
 # GUNICORN_CMD_ARGS: no management socket (gunicorn 25+ would try to create
 # one under $HOME, which does not exist here).

@@ -90,3 +90,45 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head at #{self.seq}"
+
+
+class ChainCheck(models.Model):
+    """
+    One verification of the chain, run in the background (audit.tasks), and its
+    result. An intact check is also the checkpoint the next one continues from:
+    the sequence number and hash it verified the chain up to.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        RUNNING = "running", _("running")
+        INTACT = "intact", _("intact")
+        BROKEN = "broken", _("broken")
+
+    requested_at = models.DateTimeField(_("requested at"))
+    requested_by = models.CharField(_("requested by"), max_length=150, blank=True)
+    from_start = models.BooleanField(_("from the first entry"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    first_seq = models.PositiveBigIntegerField(_("first entry checked"), default=1)
+    entries = models.PositiveBigIntegerField(_("entries checked"), default=0)
+    verified_seq = models.PositiveBigIntegerField(_("verified up to"), default=0)
+    verified_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    broken_at = models.PositiveBigIntegerField(_("broken at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("audit chain check")
+        verbose_name_plural = _("audit chain checks")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "verified_seq"], name="audit_check_idx")]
+
+    def __str__(self) -> str:
+        return f"check of {self.requested_at:%Y-%m-%d %H:%M}: {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.INTACT, self.Status.BROKEN)

@@ -46,30 +46,59 @@ def record(action: str, *, actor: Any = None, target: str = "", **detail: Any) -
     return entry
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A point the chain was verified up to: an entry's number and hash."""
+
+    seq: int
+    hash: str
+
+
+GENESIS = Checkpoint(0, GENESIS_HASH)
+
+
 @dataclass
 class Verification:
-    entries: int
+    entries: int  # entries verified by this walk
     broken_at: int | None = None  # seq of the first entry that fails
     reason: str = ""
+    last: Checkpoint = GENESIS  # how far the chain holds
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
 
 
-def verify_chain(batch_size: int = 5000) -> Verification:
-    """Walk the chain from the start; report the first entry that does not hold."""
-    expected_seq, previous_hash, count = 1, GENESIS_HASH, 0
-    entries = AuditEntry.objects.order_by("seq")
+def verify_chain(batch_size: int = 5000, *, since: Checkpoint = GENESIS) -> Verification:
+    """
+    Walk the chain from `since` (the start, by default) to its head; report the
+    first entry that does not hold. From a checkpoint, the entry it names must
+    still carry the hash it had: rewriting the chain behind a checkpoint changes
+    that hash, so it is noticed without walking the older entries again.
+    """
+    if since.seq:
+        anchor = AuditEntry.objects.filter(seq=since.seq).first()
+        if anchor is None or anchor.entry_hash != since.hash:
+            return Verification(0, since.seq, "it no longer matches the last verified check")
+        if anchor.compute_hash() != anchor.entry_hash:
+            return Verification(0, since.seq, "its content does not match its hash")
+    expected_seq, previous_hash, count = since.seq + 1, since.hash, 0
+    entries = AuditEntry.objects.filter(seq__gt=since.seq).order_by("seq")
     for entry in entries.iterator(chunk_size=batch_size):
+        broken_at, reason = entry.seq, ""
         if entry.seq != expected_seq:
-            return Verification(count, expected_seq, f"entry #{expected_seq} is missing")
-        if entry.prev_hash != previous_hash:
-            return Verification(count, entry.seq, "it does not continue the entry before it")
-        if entry.compute_hash() != entry.entry_hash:
-            return Verification(count, entry.seq, "its content does not match its hash")
+            broken_at, reason = expected_seq, f"entry #{expected_seq} is missing"
+        elif entry.prev_hash != previous_hash:
+            reason = "it does not continue the entry before it"
+        elif entry.compute_hash() != entry.entry_hash:
+            reason = "its content does not match its hash"
+        if reason:
+            return Verification(
+                count, broken_at, reason, Checkpoint(expected_seq - 1, previous_hash)
+            )
         expected_seq, previous_hash, count = expected_seq + 1, entry.entry_hash, count + 1
+    last = Checkpoint(expected_seq - 1, previous_hash)
     head = ChainHead.objects.filter(pk=HEAD_ID).first()
-    if head and (head.seq != count or head.last_hash != previous_hash):
-        return Verification(count, count + 1, f"the chain should reach #{head.seq}")
-    return Verification(count)
+    if head and (head.seq != last.seq or head.last_hash != last.hash):
+        return Verification(count, expected_seq, f"the chain should reach #{head.seq}", last)
+    return Verification(count, last=last)

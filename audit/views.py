@@ -1,17 +1,22 @@
-"""The audit log for admins: browse and filter."""
+"""The audit log for admins: browse and filter, and ask for the chain to be checked."""
+
+from functools import partial
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.roles import Role
+from audit.checks import check_under_way, last_result, request_check
 from audit.models import AuditEntry
-from audit.services import verify_chain
+from audit.tasks import verify_audit_chain
 
 
 class AuditFilterForm(forms.Form):
@@ -23,6 +28,13 @@ class AuditFilterForm(forms.Form):
     )
     until = forms.DateField(
         label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ChainCheckForm(forms.Form):
+    from_start = forms.BooleanField(
+        label=_("From the first entry (slower; otherwise from the last intact check)"),
+        required=False,
     )
 
 
@@ -47,9 +59,31 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    verification = verify_chain() if request.GET.get("verify") == "1" else None
+    # The chain is never walked here: the page shows the last stored check.
     return render(
         request,
         "audit/log.html",
-        {"form": form, "page": page, "query": query.urlencode(), "verification": verification},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "last_check": last_result(),
+            "check_under_way": check_under_way(),
+            "check_form": ChainCheckForm(),
+        },
     )
+
+
+@staff_required(Role.ADMIN)
+@require_POST
+def request_chain_check(request: HttpRequest) -> HttpResponse:
+    """Queue a check of the chain for a worker; the log page shows its result."""
+    form = ChainCheckForm(request.POST)
+    from_start = form.is_valid() and form.cleaned_data["from_start"]
+    check, new = request_check(by=request.user, from_start=from_start)
+    if new:
+        transaction.on_commit(partial(verify_audit_chain.delay, check.pk))
+        messages.success(request, _("A check of the chain is queued; its result appears here."))
+    else:
+        messages.info(request, _("A check of the chain is already under way."))
+    return redirect("audit:log")

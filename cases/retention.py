@@ -10,6 +10,10 @@ and the case's history of moves. Reports before and after a purge are equal.
 
 The clock is `Case.last_activity_at`: every move, note and message sets it, so
 a requester who writes to a closed case keeps it for another full period.
+
+Erasing a value leaves its old row version in the table's file (PostgreSQL
+rewrites nothing in place), so a purge that erased anything queues the tables
+it touched for a rewrite (core/storage.py), which beat runs at night.
 """
 
 from collections.abc import Callable
@@ -24,6 +28,7 @@ from django.utils import timezone
 from audit.services import record
 from cases.models import Case, CaseNote
 from cases.workflow import FINAL_STATES
+from core.storage import request_rewrite
 from intake.models import HelpRequest, RequestMessage
 
 # Caseworkers are shown what goes within this many days.
@@ -39,6 +44,10 @@ ERASED_REQUEST_VALUES = {
     "receipt_selector": "",
     "receipt_hash": "",
 }
+
+
+# Every table the purge changes or deletes from: dead rows of each hold content.
+PURGED_MODELS = (HelpRequest, CaseNote, RequestMessage)
 
 
 def retention_days() -> int:
@@ -84,6 +93,8 @@ class PurgeResult:
     notes: int = 0
     messages: int = 0
     references: list[str] = field(default_factory=list)
+    # Tables queued for a rewrite because erased values linger in their files.
+    rewrite_tables: list[str] = field(default_factory=list)
 
 
 def purge_expired(
@@ -127,6 +138,7 @@ def purge_expired(
             messages=result.messages,
             retention_days=retention_days(),
         )
+        result.rewrite_tables = request_rewrite(PURGED_MODELS, "retention.purge")
     return result
 
 

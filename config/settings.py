@@ -265,10 +265,31 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.refresh_current_month",
         "schedule": crontab(minute=0, hour=3),
     },
+    # Expired sessions would keep a timeline of who was signed in, and when.
+    "clear-expired-sessions": {
+        "task": "core.clear_expired_sessions",
+        "schedule": crontab(minute=15, hour=3),
+    },
     # Content of cases finished more than RETENTION_DAYS ago is erased daily.
     "retention-purge": {
         "task": "cases.purge_expired",
         "schedule": crontab(minute=30, hour=3),
+    },
+    # Then the tables the purge (or a key rotation) left old values in are
+    # rewritten, each locked while it is copied: at night, before the backup.
+    "rewrite-tables": {
+        "task": "core.rewrite_tables",
+        "schedule": crontab(minute=0, hour=4),
+    },
+    # The audit chain: every night the day's entries (from the last intact
+    # check), every Sunday every entry from the first.
+    "audit-verify-chain": {
+        "task": "audit.verify_chain",
+        "schedule": crontab(minute=30, hour=4),
+    },
+    "audit-verify-chain-from-start": {
+        "task": "audit.verify_chain_from_start",
+        "schedule": crontab(minute=0, hour=5, day_of_week=0),
     },
 }
 

@@ -19,9 +19,16 @@ A keyed fingerprint kept beside an encrypted field, by the `<field>_fingerprint`
 naming convention (HelpRequest.contact_fingerprint), is recomputed under the
 current key in the same transaction as its field, and wherever it differs from
 what the current key gives, so no run leaves a requester unrecognisable.
+
+A run is audited when it starts (`encryption.rotate_start`) and when it ends,
+completed or not (`encryption.rotate`, naming the start entry), so a run that
+was killed shows as a start with no end; the next run's start entry names it.
+Each table a run changed keeps the old-key values in dead rows of its file, so
+it is queued for a rewrite (core/storage.py).
 """
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +36,18 @@ from typing import Any
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
+from audit.models import AuditEntry
 from audit.services import record
+from core.storage import request_rewrite
 from encryption.fields import EncryptedTextField, UndecryptableValue, keyring
 from encryption.fingerprint import contact_fingerprint
 from encryption.keys import key_materials
 
 DEFAULT_BATCH_SIZE = 1000
+START_ACTION = "encryption.rotate_start"
+END_ACTION = "encryption.rotate"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +70,8 @@ class RotationResult(BatchCounts):
     dry_run: bool
     old_keys: int  # keys configured besides the current one
     tables: int = 0
+    # Tables this run changed: their files hold old-key values until rewritten.
+    rewrite_tables: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -141,17 +156,25 @@ def rotate_encryption_key(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     result = RotationResult(dry_run=dry_run, old_keys=old_key_count())
+    start = None if dry_run else _audit_start(result, batch_size)
+    changed: list[type[models.Model]] = []
     try:
         for table in encrypted_tables():
             result.tables += 1
-            _rotate_table(table, result, batch_size, dry_run, progress, using)
+            _rotate_table(table, result, batch_size, dry_run, progress, using, changed)
     except RotationStopped as stopped:
         if not dry_run:
-            _audit(result, complete=False)
+            _finish(result, start, changed, complete=False, stopped_by="undecryptable value")
         stopped.result = result
         raise
+    except BaseException as error:
+        # Interrupted (Ctrl+C, SIGTERM through the command) or failed: say so,
+        # by the kind of error only (a database message may quote values).
+        if not dry_run:
+            _finish(result, start, changed, complete=False, stopped_by=type(error).__name__)
+        raise
     if not dry_run:
-        _audit(result, complete=True)
+        _finish(result, start, changed, complete=True)
     return result
 
 
@@ -162,7 +185,9 @@ def _rotate_table(
     dry_run: bool,
     progress: Callable[[BatchDone], None] | None,
     using: str,
+    changed: list[type[models.Model]],
 ) -> None:
+    """Rotate one table, adding it to `changed` once a batch changing it is committed."""
     total = table.model._base_manager.using(using).count()
     done, last_pk = BatchCounts(), None
     while True:
@@ -179,6 +204,9 @@ def _rotate_table(
             return
         result.add(batch)
         done.add(batch)
+        touched = batch.rows_changed or batch.fingerprints_updated
+        if touched and not dry_run and table.model not in changed:
+            changed.append(table.model)
         last_pk = rows[-1][0]
         if progress:
             progress(
@@ -274,8 +302,47 @@ def _write(table: EncryptedTable, changes: list[tuple[Any, dict[str, Any]]], usi
             cursor.execute(f"{update} {assignments} {where}", [*change.values(), pk])
 
 
-def _audit(result: RotationResult, *, complete: bool) -> None:
-    counts = {
-        name: value for name, value in dataclasses.asdict(result).items() if name != "dry_run"
-    }
-    record("encryption.rotate", actor=None, complete=complete, **counts)
+def _audit_start(result: RotationResult, batch_size: int) -> AuditEntry:
+    """The start entry, naming the last run that started and never ended, if any."""
+    detail: dict[str, Any] = {"old_keys": result.old_keys, "batch_size": batch_size}
+    last_start = AuditEntry.objects.filter(action=START_ACTION).order_by("-seq").first()
+    if (
+        last_start
+        and not AuditEntry.objects.filter(
+            action=END_ACTION, detail__start_entry=last_start.seq
+        ).exists()
+    ):
+        detail["unfinished_run"] = last_start.seq
+    return record(START_ACTION, actor=None, **detail)
+
+
+def _finish(
+    result: RotationResult,
+    start: AuditEntry | None,
+    changed: list[type[models.Model]],
+    *,
+    complete: bool,
+    stopped_by: str = "",
+) -> None:
+    """Queue the changed tables for a rewrite and write the end entry."""
+    try:
+        if changed:
+            result.rewrite_tables = request_rewrite(changed, END_ACTION)
+        counts = {
+            name: value for name, value in dataclasses.asdict(result).items() if name != "dry_run"
+        }
+        if stopped_by:
+            counts["stopped_by"] = stopped_by
+        record(
+            END_ACTION,
+            actor=None,
+            complete=complete,
+            start_entry=start.seq if start else None,
+            **counts,
+        )
+    except Exception as error:
+        if complete:
+            raise
+        # Already failing (the database may be gone): keep the first error. The
+        # start entry without an end still shows that this run did not finish.
+        log.warning("the end of the key rotation could not be audited (%s)", type(error).__name__)

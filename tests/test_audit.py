@@ -40,7 +40,12 @@ def test_an_untouched_log_verifies_and_says_how_many(client, alice):
     some_entries()
 
     count = AuditEntry.objects.count()
-    assert verify().strip() == f"Audit log intact: {count} entries verified."
+    head = AuditEntry.objects.order_by("-seq").first()
+    assert verify().splitlines() == [
+        f"Audit log intact: {count} entries verified.",
+        f"Last entry: {head.seq}:{head.entry_hash} "
+        "(keep it off the server; --expect checks it later).",
+    ]
 
 
 def test_an_edited_entry_breaks_the_chain_and_is_named():
@@ -112,4 +117,4 @@ def test_admins_browse_and_filter_the_log(client, dave):
 
     assert "GL-BBBB-BBBB" in body
     assert "GL-AAAA-AAAA" not in body
-    assert "chain is intact" in client.get("/staff/audit/?verify=1").content.decode()
+    assert "has not been checked yet" in client.get("/staff/audit/?verify=1").content.decode()

@@ -2,6 +2,8 @@
 
 import io
 import json
+import os
+import signal
 
 import pytest
 from django.core.management import call_command
@@ -10,6 +12,7 @@ from django.db import connection
 from django.test import override_settings
 
 from audit.models import AuditEntry
+from audit.services import record
 from cases.models import CaseNote
 from cases.selectors import earlier_requests
 from encryption.fields import Keyring, UndecryptableValue
@@ -117,10 +120,12 @@ def test_after_rotation_only_the_new_key_opens_anything(settings):
     out, err = rotate()
     use_keys(settings, KEY_B)
 
-    assert out.strip() == (
+    summary, rewrite = out.strip().splitlines()
+    assert summary == (
         f"Re-encrypted {len(written)} values in {3 * 3 + 1} rows; 0 were already current. "
         "Updated 3 contact fingerprints."
     )
+    assert "until these tables are rewritten" in rewrite
     assert "intake.HelpRequest: 4/4 rows, 16 values re-encrypted, 3 fingerprints updated" in err
     stored = raw_values()
     assert stored.keys() == written.keys()
@@ -274,3 +279,99 @@ def test_the_audit_log_gets_counts_and_nothing_else(settings):
 def test_it_rejects_a_batch_size_below_one():
     with pytest.raises(CommandError, match="--batch-size must be 1 or more, not 0"):
         rotate("--batch-size", "0")
+
+
+def test_a_run_is_audited_when_it_starts_and_when_it_ends(settings):
+    use_keys(settings, KEY_A)
+    make_cases(1)
+    use_keys(settings, KEY_B, KEY_A)
+
+    rotate()
+
+    start = AuditEntry.objects.get(action="encryption.rotate_start")
+    end = AuditEntry.objects.get(action="encryption.rotate")
+    assert start.seq < end.seq
+    assert start.detail == {"old_keys": 1, "batch_size": 1000}
+    assert end.detail["start_entry"] == start.seq
+    assert end.detail["complete"] is True
+
+
+def test_an_interrupted_run_is_audited_as_unfinished(settings):
+    use_keys(settings, KEY_A)
+    make_cases(3)
+    use_keys(settings, KEY_B, KEY_A)
+
+    def interrupt_after_the_first_batch(batch) -> None:
+        raise KeyboardInterrupt  # what Ctrl+C does at that moment
+
+    with pytest.raises(KeyboardInterrupt):
+        rotate_encryption_key(batch_size=1, progress=interrupt_after_the_first_batch)
+
+    start = AuditEntry.objects.get(action="encryption.rotate_start")
+    end = AuditEntry.objects.get(action="encryption.rotate")
+    assert end.detail["start_entry"] == start.seq
+    assert end.detail["complete"] is False
+    assert end.detail["stopped_by"] == "KeyboardInterrupt"
+    assert end.detail["rows"] == 1
+    # The batch done before the interruption left old-key values in dead rows.
+    assert end.detail["rewrite_tables"] == ["intake_helprequest"]
+
+
+class TerminatedAtFirstProgress(io.StringIO):
+    """stderr that gets the process a SIGTERM (systemctl stop) once work is under way."""
+
+    def write(self, text: str) -> int:
+        if " rows, " in text:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().write(text)
+
+
+def test_a_run_stopped_by_sigterm_is_audited_as_unfinished(settings):
+    use_keys(settings, KEY_A)
+    make_cases(3)
+    use_keys(settings, KEY_B, KEY_A)
+
+    class Terminated(Exception):
+        """Instead of this test run dying, should the command not handle SIGTERM."""
+
+    def terminated(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        with pytest.raises((SystemExit, Terminated)):
+            call_command(
+                "rotate_encryption_key",
+                "--batch-size",
+                "1",
+                stdout=io.StringIO(),
+                stderr=TerminatedAtFirstProgress(),
+            )
+        assert signal.getsignal(signal.SIGTERM) is terminated  # given back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    start = AuditEntry.objects.get(action="encryption.rotate_start")
+    end = AuditEntry.objects.filter(action="encryption.rotate").first()
+    assert end is not None, "the stopped run left no end entry"
+    assert end.detail["start_entry"] == start.seq
+    assert end.detail["complete"] is False
+    assert end.detail["stopped_by"] == "SystemExit"
+
+
+def test_the_next_run_names_a_run_that_never_ended(settings):
+    use_keys(settings, KEY_A)
+    make_cases(1)
+    use_keys(settings, KEY_B, KEY_A)
+    # What a run killed with SIGKILL leaves: a start and nothing after it.
+    killed = record("encryption.rotate_start", old_keys=1, batch_size=1000)
+
+    rotate()
+
+    latest = AuditEntry.objects.filter(action="encryption.rotate_start").first()
+    assert latest.detail["unfinished_run"] == killed.seq
+    rotate()
+    assert (
+        "unfinished_run"
+        not in AuditEntry.objects.filter(action="encryption.rotate_start").first().detail
+    )

@@ -1,7 +1,12 @@
-"""`manage.py rotate_encryption_key [--batch-size N] [--dry-run]`: everything under the new key."""
+"""`manage.py rotate_encryption_key [--batch-size N] [--dry-run] [--rewrite-now]`: everything
+under the new key."""
+
+import signal
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.storage import RESIDUE_NOTE, rewrite_pending
 from encryption.rotation import (
     DEFAULT_BATCH_SIZE,
     BatchDone,
@@ -30,8 +35,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would change; write nothing"
         )
+        parser.add_argument(
+            "--rewrite-now",
+            action="store_true",
+            help=(
+                "then rewrite the changed tables at once instead of tonight, so old-key values "
+                "leave their files (each table is locked while it is copied)"
+            ),
+        )
 
-    def handle(self, *args, batch_size: int, dry_run: bool, verbosity: int = 1, **options):
+    def handle(
+        self,
+        *args,
+        batch_size: int,
+        dry_run: bool,
+        rewrite_now: bool = False,
+        verbosity: int = 1,
+        **options,
+    ):
         if batch_size < 1:
             raise CommandError(f"--batch-size must be 1 or more, not {batch_size}")
         self.dry_run = dry_run
@@ -42,12 +63,32 @@ class Command(BaseCommand):
                 "value opens with ENCRYPTION_KEY."
             )
         try:
-            result = rotate_encryption_key(
-                batch_size=batch_size, dry_run=dry_run, progress=progress
-            )
+            with _terminate_as_exception():
+                result = rotate_encryption_key(
+                    batch_size=batch_size, dry_run=dry_run, progress=progress
+                )
         except RotationStopped as stopped:
             raise CommandError(self._stopped(stopped)) from None
         self.stdout.write(self._summary(result))
+        if result.rewrite_tables:
+            self._rewrite(result.rewrite_tables, now=rewrite_now)
+
+    def _rewrite(self, tables: list[str], *, now: bool) -> None:
+        if not now:
+            self.stdout.write(
+                f"Values under the old key stay readable in the files of {', '.join(tables)} "
+                "until these tables are rewritten: beat does it tonight (core.rewrite_tables, "
+                "04:00), or run `manage.py rewrite_tables` at a quiet moment. Destroy the old "
+                f"key only after that. {RESIDUE_NOTE}"
+            )
+            return
+        report = rewrite_pending()
+        self.stdout.write(report.describe())
+        if report.waiting:
+            raise CommandError(
+                f"Not rewritten yet: {', '.join(report.waiting)} "
+                f"({report.note or 'busy'}); they stay queued for tonight's rewrite."
+            )
 
     def _progress(self, batch: BatchDone) -> None:
         reencrypted, updated = (
@@ -77,3 +118,21 @@ class Command(BaseCommand):
                 f"would update {result.fingerprints_updated} contact fingerprints."
             )
         return f"Re-encrypted {counts}. Updated {result.fingerprints_updated} contact fingerprints."
+
+
+@contextmanager
+def _terminate_as_exception():
+    """
+    SIGTERM (systemctl stop, docker stop, kill) would end the process on the
+    spot; raised as an exception instead, the rotation can audit that it did
+    not finish. SIGKILL cannot be caught: its start entry then stands alone.
+    """
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
