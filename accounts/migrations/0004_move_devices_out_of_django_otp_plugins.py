@@ -20,53 +20,69 @@ STATIC_DEVICE_TABLE = "otp_static_staticdevice"
 STATIC_TOKEN_TABLE = "otp_static_statictoken"
 # The same purpose and context as accounts.models.backup_code_digest.
 BACKUP_CODE_PURPOSE = "staff-backup-codes"
+# Fixed names, quoted the way both PostgreSQL and SQLite read them.
+SELECT_TOTP = (
+    'SELECT "user_id", "name", "confirmed", "key", "step", "t0", "digits", "tolerance", '
+    '"drift", "last_t" FROM "otp_totp_totpdevice"'
+)
+SELECT_STATIC_DEVICES = 'SELECT "id", "user_id", "name", "confirmed" FROM "otp_static_staticdevice"'
+SELECT_STATIC_TOKENS = 'SELECT "token" FROM "otp_static_statictoken" WHERE "device_id" = %s'
+DROP = {
+    TOTP_TABLE: ('DELETE FROM "otp_totp_totpdevice"', 'DROP TABLE "otp_totp_totpdevice"'),
+    STATIC_TOKEN_TABLE: (
+        'DELETE FROM "otp_static_statictoken"',
+        'DROP TABLE "otp_static_statictoken"',
+    ),
+    STATIC_DEVICE_TABLE: (
+        'DELETE FROM "otp_static_staticdevice"',
+        'DROP TABLE "otp_static_staticdevice"',
+    ),
+}
 
 
-def _rows(cursor, sql: str) -> list[tuple]:
-    cursor.execute(sql)
-    return cursor.fetchall()
-
-
-def move_totp_devices(apps, cursor, quote) -> None:
+def move_totp_devices(apps, cursor) -> None:
     device_model = apps.get_model("accounts", "AuthenticatorDevice")
-    columns = ["user_id", "name", "confirmed", "key", "step", "t0", "digits", "tolerance"]
-    columns += ["drift", "last_t"]
-    select = ", ".join(quote(column) for column in columns)
-    for row in _rows(cursor, f"SELECT {select} FROM {quote(TOTP_TABLE)}"):  # noqa: S608
-        values = dict(zip(columns, row, strict=True))
+    cursor.execute(SELECT_TOTP)
+    for (
+        user_id,
+        name,
+        confirmed,
+        key,
+        step,
+        t0,
+        digits,
+        tolerance,
+        drift,
+        last_t,
+    ) in cursor.fetchall():
         device_model.objects.create(
-            user_id=values["user_id"],
-            name=values["name"],
-            confirmed=bool(values["confirmed"]),
-            secret=values["key"],
-            step=values["step"],
-            t0=values["t0"],
-            digits=values["digits"],
-            tolerance=values["tolerance"],
-            drift=values["drift"],
-            last_t=values["last_t"],
+            user_id=user_id,
+            name=name,
+            confirmed=bool(confirmed),
+            secret=key,
+            step=step,
+            t0=t0,
+            digits=digits,
+            tolerance=tolerance,
+            drift=drift,
+            last_t=last_t,
         )
 
 
-def move_backup_codes(apps, cursor, quote) -> None:
+def move_backup_codes(apps, cursor) -> None:
     device_model = apps.get_model("accounts", "BackupCodeDevice")
     code_model = apps.get_model("accounts", "BackupCode")
-    devices = _rows(
-        cursor,
-        f"SELECT {quote('id')}, {quote('user_id')}, {quote('name')}, {quote('confirmed')} "  # noqa: S608
-        f"FROM {quote(STATIC_DEVICE_TABLE)}",
-    )
-    for old_id, user_id, name, confirmed in devices:
+    cursor.execute(SELECT_STATIC_DEVICES)
+    for old_id, user_id, name, confirmed in cursor.fetchall():
         device = device_model.objects.create(user_id=user_id, name=name, confirmed=bool(confirmed))
-        cursor.execute(
-            f"SELECT {quote('token')} FROM {quote(STATIC_TOKEN_TABLE)} "  # noqa: S608
-            f"WHERE {quote('device_id')} = %s",
-            [old_id],
-        )
+        cursor.execute(SELECT_STATIC_TOKENS, [old_id])
         # Codes are compared lower-case, without spaces or dashes (accounts.services).
         codes = {"".join(token.split()).replace("-", "").lower() for (token,) in cursor.fetchall()}
         code_model.objects.bulk_create(
-            code_model(device=device, digest=keyed_digest(BACKUP_CODE_PURPOSE, f"user:{user_id}", code))
+            code_model(
+                device=device,
+                digest=keyed_digest(BACKUP_CODE_PURPOSE, f"user:{user_id}", code),
+            )
             for code in codes
         )
 
@@ -74,18 +90,17 @@ def move_backup_codes(apps, cursor, quote) -> None:
 def move_devices(apps, schema_editor) -> None:
     connection = schema_editor.connection
     tables = set(connection.introspection.table_names())
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA secure_delete = ON")
         if TOTP_TABLE in tables:
-            move_totp_devices(apps, cursor, quote)
+            move_totp_devices(apps, cursor)
         if {STATIC_DEVICE_TABLE, STATIC_TOKEN_TABLE} <= tables:
-            move_backup_codes(apps, cursor, quote)
-        for table in (TOTP_TABLE, STATIC_TOKEN_TABLE, STATIC_DEVICE_TABLE):
+            move_backup_codes(apps, cursor)
+        for table, statements in DROP.items():
             if table in tables:
-                cursor.execute(f"DELETE FROM {quote(table)}")  # noqa: S608
-                cursor.execute(f"DROP TABLE {quote(table)}")
+                for statement in statements:
+                    cursor.execute(statement)
 
 
 def open_the_gate(apps, schema_editor) -> None:
