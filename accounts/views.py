@@ -80,7 +80,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(refusal))
         else:
             next_url = _safe_next(request, request.POST.get("next"))
-            auth_login(request, user)
+            # The password was checked by services.check_password, not authenticate().
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if next_url:
                 request.session[NEXT_KEY] = next_url
             return redirect(_next_step(user))
