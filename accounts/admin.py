@@ -1,10 +1,12 @@
 """
 The Django admin behind the same door as the staff area.
 
-Signing in happens only at /staff/login/ (with its lock after failures); the
-admin requires a verified second factor. Device admins are removed, since they
-display TOTP secrets; accounts are managed in the staff area, where every change
-is audited.
+Signing in happens only at /staff/login/ (with its locks after failures); the
+admin requires a verified second factor and, during a lockdown, a role that
+may still sign in. Accounts are read-only here and devices are not shown at
+all: accounts change only through the staff area's pages and
+accounts.services, where every change is audited (and a password change is
+the owner's own, at /staff/security/).
 """
 
 from functools import update_wrapper
@@ -17,16 +19,26 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django_otp.admin import OTPAdminSite
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import lockdown
 
 
 class StaffAdminSite(OTPAdminSite):
     site_header = "Tropa"
     site_title = "Tropa"
 
+    def has_permission(self, request):
+        return super().has_permission(request) and lockdown.may_sign_in(request.user)
+
     def login(self, request, extra_context=None):
         return self._door(request, request.GET.get("next", "/admin/"))
+
+    def password_change(self, request, extra_context=None):
+        # One place changes a password, audited: the owner's security page.
+        return redirect("accounts:security")
+
+    def password_change_done(self, request, extra_context=None):
+        return redirect("accounts:security")
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
@@ -47,7 +59,7 @@ class StaffAdminSite(OTPAdminSite):
         return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': next_url})}")
 
 
-for model in (TOTPDevice, StaticDevice, Group, get_user_model()):
+for model in (Group, get_user_model()):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
@@ -57,10 +69,13 @@ class StaffUserAdmin(admin.ModelAdmin):
     list_display = ["username", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "groups"]
     search_fields = ["username"]
-    fields = ["username", "is_active", "groups", "last_login", "date_joined"]
-    readonly_fields = ["username", "groups", "last_login", "date_joined"]
+    fields = ["username", "is_active", "is_staff", "groups", "last_login", "date_joined"]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -9,7 +9,10 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from accounts import signals
         from accounts.roles import ensure_role_groups
+
+        signals.connect()
 
         # Permissions exist only after every app migrated: groups follow them.
         post_migrate.connect(ensure_role_groups, dispatch_uid="accounts.ensure_role_groups")

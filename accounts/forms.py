@@ -49,3 +49,61 @@ class LockdownForm(forms.Form):
         required=True,
         error_messages={"required": _("Tick the box to confirm the lockdown.")},
     )
+
+
+class PasswordChangeForm(forms.Form):
+    """The owner's own password: the current one, and the new one twice."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        max_length=4096,
+        help_text=_(
+            "At least 12 characters, not a common password, not only digits and not like "
+            "your username. A few unrelated words make a good one."
+        ),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_again = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, issued: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if issued:
+            self.fields["current_password"].label = _("The password you were given")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        new, again = data.get("new_password"), data.get("new_password_again")
+        if new and again and new != again:
+            self.add_error("new_password_again", _("The two new passwords differ."))
+        return data
+
+
+class PasswordConfirmForm(forms.Form):
+    """Your password again, before a change to your second factor."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ReplaceAuthenticatorForm(PasswordConfirmForm):
+    code = forms.CharField(
+        label=_("Code from your current authenticator, or a backup code"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
+    )

@@ -1,31 +1,61 @@
 """
-Staff accounts: creation, the second factor, failures and locks, deactivation.
+Staff accounts: creation, second factors, passwords, signing in with its
+locks, and what admins may do to accounts.
 
 Every change here is written to the audit log. Passwords, codes and TOTP
 secrets never are.
+
+Where a password changes hands, one function decides: the owner changes
+their own with `change_own_password`; an admin can only issue a one-time
+password (`issue_one_time_password`, also the end of `reset_devices` and of
+creating an account on the web), which opens nothing but the page where its
+owner chooses their own. An admin never learns a password that stays in use.
 """
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp import login as otp_login
 
-from accounts import lockdown
-from accounts.models import SignInGuard
+from accounts import lockdown, throttle
+from accounts.models import (
+    AuthenticatorDevice,
+    BackupCode,
+    BackupCodeDevice,
+    IssuedPassword,
+    SignInGuard,
+    UnknownSignInTally,
+    backup_code_digest,
+)
 from accounts.roles import Role
-from audit.services import record
+from accounts.signals import audited_by_service
+from audit.services import actor_name, record
 
 BACKUP_CODE_COUNT = 10
+# Failures of one account from everywhere are counted over this long.
+ACCOUNT_FAILURE_WINDOW = timedelta(hours=24)
 User = get_user_model()
+
+
+class AccountError(Exception):
+    """An account change that is refused; the message says why."""
+
+
+class WrongPassword(Exception):
+    """The current password given to confirm a change is wrong."""
 
 
 @dataclass
@@ -35,12 +65,21 @@ class NewStaff:
     backup_codes: list[str]
 
 
-def _new_account(username: str, role: str, password: str, *, actor):
+@dataclass
+class IssuedAccount:
+    user: object
+    password: str  # one-time: its owner replaces it before anything else
+
+
+def _new_account(username: str, role: str, password: str | None, *, actor):
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     user = User(username=username, is_staff=(role == Role.ADMIN))
-    validate_password(password, user)
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        validate_password(password, user)
+        user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
     user.groups.add(Group.objects.get_or_create(name=role)[0])
@@ -48,63 +87,183 @@ def _new_account(username: str, role: str, password: str, *, actor):
     return user
 
 
+def _new_authenticator(user, *, confirmed: bool) -> AuthenticatorDevice:
+    return AuthenticatorDevice.objects.create(user=user, name="authenticator", confirmed=confirmed)
+
+
 def create_staff(username: str, role: str, password: str, *, actor=None) -> NewStaff:
-    """An account with its role, a confirmed TOTP device and fresh backup codes
+    """An account with its role, a confirmed authenticator and fresh backup codes
     (`manage.py create_staff`, for a server with no web access yet)."""
-    with transaction.atomic():
+    with transaction.atomic(), audited_by_service():
         user = _new_account(username, role, password, actor=actor)
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        device = _new_authenticator(user, confirmed=True)
         codes = replace_backup_codes(user)
     return NewStaff(user=user, otpauth_uri=device.config_url, backup_codes=codes)
 
 
 def renew_credentials(user, password: str, *, actor) -> NewStaff:
-    """A new password, authenticator and backup codes for an existing account."""
-    with transaction.atomic():
+    """A new password, authenticator and backup codes for an existing account
+    (demo accounts, from the server)."""
+    with transaction.atomic(), audited_by_service():
         validate_password(password, user)
         user.set_password(password)
         user.is_active = True
         user.save()
-        TOTPDevice.objects.filter(user=user).delete()
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        IssuedPassword.objects.filter(user=user).delete()
+        AuthenticatorDevice.objects.filter(user=user).delete()
+        device = _new_authenticator(user, confirmed=True)
         codes = replace_backup_codes(user)
-        register_success(user)
+        _clear_failures(user, forget_sources=True)
         record("staff.renew_credentials", actor=actor, target=user.get_username())
     return NewStaff(user=user, otpauth_uri=device.config_url, backup_codes=codes)
 
 
-def add_staff_pending_enrolment(username: str, role: str, password: str, *, actor):
-    """An account created by an admin in the web UI: its owner enrols a device
-    on first sign-in, so no one else ever sees the secret."""
-    with transaction.atomic():
-        return _new_account(username, role, password, actor=actor)
+def add_staff_pending_enrolment(username: str, role: str, *, actor) -> IssuedAccount:
+    """An account created by an admin in the web UI, with a one-time password:
+    its owner chooses their own password and enrols a device at first sign-in,
+    so no one else ever holds either."""
+    with transaction.atomic(), audited_by_service():
+        user = _new_account(username, role, None, actor=actor)
+        password = issue_one_time_password(user, actor=actor)
+    return IssuedAccount(user=user, password=password)
+
+
+# --- passwords --------------------------------------------------------------------
+
+
+def issue_one_time_password(user, *, actor) -> str:
+    """
+    Replace the account's password with a random one for an admin to hand
+    over. It opens only the page where the owner chooses their own; every
+    session of the account ends, and its sign-in locks are lifted.
+    """
+    _refuse_own_account(user, actor)
+    password = secrets.token_urlsafe(15)
+    with transaction.atomic(), audited_by_service():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        IssuedPassword.objects.update_or_create(
+            user=user, defaults={"issued_at": timezone.now(), "issued_by": actor_name(actor)}
+        )
+        sessions = end_sessions_of(user)
+        _clear_failures(user, forget_sources=True)
+        record("staff.password_issued", actor=actor, target=user.get_username(), sessions=sessions)
+    return password
+
+
+def password_matches(user, password: str) -> bool:
+    """One password hash, whatever the outcome."""
+    with audited_by_service():  # a hash upgraded on the way is no account change
+        return user.check_password(password)
+
+
+def must_choose_password(user) -> bool:
+    """Whether the account's password was issued by an admin and not yet replaced."""
+    return IssuedPassword.objects.filter(user=user).exists()
+
+
+def change_own_password(
+    user, old_password: str, new_password: str, *, request: HttpRequest | None = None
+) -> None:
+    """
+    The owner replaces their own password (the one they chose, or one an admin
+    issued). Raises WrongPassword if `old_password` is not the current one, and
+    ValidationError if the new one fails the password validators. With
+    `request`, that session stays signed in; the account's other sessions end.
+    """
+    if not password_matches(user, old_password):
+        raise WrongPassword
+    if new_password == old_password:
+        raise ValidationError(_("The new password must differ from the current one."))
+    validate_password(new_password, user)
+    with transaction.atomic(), audited_by_service():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        issued = IssuedPassword.objects.filter(user=user).first()
+        if issued:
+            issued.delete()
+        record(
+            "auth.password_changed",
+            actor=user,
+            target=user.get_username(),
+            replaced_issued_by=issued.issued_by if issued else None,
+        )
+    if request is not None:
+        update_session_auth_hash(request, user)
+
+
+def _refuse_own_account(user, actor) -> None:
+    # An admin who could reset their own authenticator or issue themselves a
+    # password from a stolen session would keep the account after the theft.
+    if getattr(actor, "pk", None) is not None and actor.pk == user.pk:
+        raise AccountError(str(_("You cannot do this to your own account.")))
+
+
+# --- second factors -----------------------------------------------------------------
+
+
+def new_backup_code() -> str:
+    """Ten characters of base32 (50 random bits), in two groups for reading aloud."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    code = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{code[:5]}-{code[5:]}"
 
 
 def replace_backup_codes(user) -> list[str]:
-    """Ten new single-use codes; any earlier ones stop working."""
-    device, _created = StaticDevice.objects.get_or_create(user=user, name="backup codes")
-    device.confirmed = True
-    device.save()
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    """Ten new single-use codes; any earlier ones stop working. Only their
+    keyed digests are stored: the codes are returned to be shown once."""
+    with transaction.atomic(), audited_by_service():
+        device, _created = BackupCodeDevice.objects.get_or_create(
+            user=user, defaults={"name": "backup codes"}
+        )
+        device.confirmed = True
+        device.throttle_reset(commit=False)
+        device.save()
+        device.codes.all().delete()
+        codes = [new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
+        BackupCode.objects.bulk_create(
+            BackupCode(device=device, digest=backup_code_digest(user.pk, normalise_code(code)))
+            for code in codes
+        )
+    return codes
+
+
+def renew_backup_codes(user, password: str) -> list[str]:
+    """New backup codes from the owner's security page; the password confirms it."""
+    if not password_matches(user, password):
+        raise WrongPassword
+    codes = replace_backup_codes(user)
+    record("auth.backup_codes_replaced", actor=user, target=user.get_username())
     return codes
 
 
 def has_confirmed_totp(user) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def pending_totp_device(user) -> TOTPDevice:
+def authenticator_of(user) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def pending_totp_device(user) -> AuthenticatorDevice:
     """The unconfirmed device an enrolling user scans; one per user."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        with audited_by_service():
+            device = _new_authenticator(user, confirmed=False)
+    return device
 
 
 def confirm_enrolment(user, code: str) -> list[str] | None:
     """Confirm the scanned device with a code from it; returns the new backup codes."""
+    if must_choose_password(user):
+        raise AccountError(str(_("Choose your own password first.")))
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = (
+            AuthenticatorDevice.objects.select_for_update()
+            .filter(user=user, confirmed=False)
+            .first()
+        )
         if device is None or not device.verify_token(normalise_code(code)):
             return None
         device.confirmed = True
@@ -114,18 +273,50 @@ def confirm_enrolment(user, code: str) -> list[str] | None:
     return codes
 
 
+def begin_authenticator_replacement(user, password: str, code: str) -> AuthenticatorDevice:
+    """
+    The owner starts replacing their authenticator: their password and a code
+    from the current one (or a backup code) prove it is them and not a stolen
+    session. Returns the new, unconfirmed device to scan.
+    """
+    if not password_matches(user, password):
+        raise WrongPassword
+    if verify_second_factor(user, code) is None:
+        raise AccountError(str(_("This code is not valid, or it was already used.")))
+    with transaction.atomic(), audited_by_service():
+        AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
+        return _new_authenticator(user, confirmed=False)
+
+
+def finish_authenticator_replacement(user, code: str) -> AuthenticatorDevice | None:
+    """A code from the new device replaces the old one; None if it does not match."""
+    with transaction.atomic(), audited_by_service():
+        device = (
+            AuthenticatorDevice.objects.select_for_update()
+            .filter(user=user, confirmed=False)
+            .first()
+        )
+        if device is None or not device.verify_token(normalise_code(code)):
+            return None
+        AuthenticatorDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save()
+        record("auth.authenticator_replaced", actor=user, target=user.get_username())
+    return device
+
+
 def normalise_code(code: str) -> str:
     return "".join(code.split()).replace("-", "").lower()
 
 
 def verify_second_factor(user, code: str):
     """
-    The device that accepts `code`, or None. Six digits are tried on the TOTP
-    device (which refuses a code whose time step was already used); anything
-    else on the backup codes, each of which works once.
+    The device that accepts `code`, or None. Six digits are tried on the
+    authenticator (which refuses a code whose time step was already used);
+    anything else on the backup codes, each of which works once.
     """
     code = normalise_code(code)
-    devices = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
+    devices = AuthenticatorDevice if code.isdigit() and len(code) == 6 else BackupCodeDevice
     with transaction.atomic():
         candidates = devices.objects.select_for_update().filter(user=user, confirmed=True)
         for device in candidates:
@@ -135,50 +326,92 @@ def verify_second_factor(user, code: str):
 
 
 def remaining_backup_codes(user) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return BackupCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-# --- signing in ----------------------------------------------------------------
+# --- signing in -------------------------------------------------------------------
 
 
 class SignInRefused(Exception):
     """The message is shown to the person; it never says which part was wrong."""
 
 
-def check_password(request, username: str, password: str):
+REFUSED_MESSAGE = _(
+    "Wrong username or password, or too many failed attempts: then signing in is "
+    "paused for a while."
+)
+LOCKED_MESSAGE = _(
+    "Too many failed attempts: signing in to this account is paused for a while. "
+    "An admin can lift the pause sooner."
+)
+
+
+def check_password(request: HttpRequest, username: str, password: str):
     """
-    The account for this username and password, or SignInRefused. Wrong
-    passwords count towards the account's lock; a locked account is refused
-    whatever the password.
+    The password step: the account for this username and password, or
+    SignInRefused. An unknown username, a wrong password, a deactivated
+    account and a locked one (right password or not) get the same answer
+    after the same work: exactly one password hash.
     """
     user = User.objects.filter(username=username).first()
-    if user is not None and is_locked(user):
-        record("auth.refused", target=username, reason="locked")
-        raise SignInRefused(LOCKED_MESSAGE)
-    authenticated = authenticate(request, username=username, password=password)
-    if authenticated is not None:
-        if not lockdown.may_sign_in(authenticated):
-            record("auth.refused", target=username, reason="lockdown")
-            raise SignInRefused(lockdown.REFUSED_MESSAGE)
-        record("auth.password_accepted", target=username)
-        return authenticated
-    if user is not None and user.is_active:
-        if register_failure(user, stage="password"):
-            raise SignInRefused(LOCKED_MESSAGE)
-    else:
-        # No username is recorded: a mistyped password often lands in this field.
-        record("auth.failed", stage="password", known_account=False)
-    raise SignInRefused(WRONG_CREDENTIALS_MESSAGE)
+    if user is None:
+        make_password(password)  # the hash a real account would cost
+        _count_unknown_failure()
+        raise SignInRefused(REFUSED_MESSAGE)
+    correct = password_matches(user, password) and user.is_active
+    guard = guard_for(user)
+    if is_refused(request, user, guard):
+        record("auth.failed", target=user.get_username(), stage="password", refused="locked")
+        raise SignInRefused(REFUSED_MESSAGE)
+    if not correct:
+        register_failure(request, user, stage="password")
+        raise SignInRefused(REFUSED_MESSAGE)
+    if not lockdown.may_sign_in(user):
+        record("auth.refused", target=user.get_username(), reason="lockdown")
+        raise SignInRefused(lockdown.REFUSED_MESSAGE)
+    record("auth.password_accepted", target=user.get_username())
+    return user
 
 
-LOCKED_MESSAGE = _(
-    "Too many failed attempts: signing in to this account is blocked for a while. "
-    "An admin can lift the block sooner."
-)
-WRONG_CREDENTIALS_MESSAGE = _("Wrong username or password.")
+def complete_sign_in(request: HttpRequest, device, *, factor: str) -> None:
+    """
+    The second factor passed: the session becomes a verified one. Done under
+    the lockdown gate, so a lockdown starting at this moment either finds the
+    new session and deletes it, or is found here and refuses the sign-in.
+    """
+    user = request.user
+    with lockdown.gate():
+        allowed = lockdown.may_sign_in(user)
+        if allowed:
+            otp_login(request, device)
+            request.session.cycle_key()  # writes the session row inside the gate
+            register_success(request, user)
+            record("auth.login", actor=user, target=user.get_username(), factor=factor)
+    if not allowed:
+        record("auth.refused", target=user.get_username(), reason="lockdown")
+        raise SignInRefused(lockdown.REFUSED_MESSAGE)
 
 
-# --- failures and locks ----------------------------------------------------
+def _count_unknown_failure() -> None:
+    """Counted per day, not audited one by one: anyone can produce these."""
+    today = timezone.localdate()
+    tally = UnknownSignInTally.objects.filter(day=today)
+    if tally.update(failures=F("failures") + 1):
+        return
+    try:
+        with transaction.atomic():
+            UnknownSignInTally.objects.create(day=today, failures=1)
+    except IntegrityError:  # created at the same moment by another request
+        tally.update(failures=F("failures") + 1)
+
+
+def unknown_sign_in_failures(days: int = 7) -> int:
+    since = timezone.localdate() - timedelta(days=days - 1)
+    tallies = UnknownSignInTally.objects.filter(day__gte=since)
+    return sum(tallies.values_list("failures", flat=True))
+
+
+# --- failures and locks -------------------------------------------------------------
 
 
 def guard_for(user) -> SignInGuard:
@@ -186,34 +419,71 @@ def guard_for(user) -> SignInGuard:
 
 
 def is_locked(user) -> bool:
+    """The account-wide lock (what admins see and lift)."""
     return guard_for(user).is_locked
 
 
-def register_failure(user, *, stage: str) -> bool:
-    """Count a wrong password or code; lock the account at the limit. True if it
-    is (now) locked."""
+def is_refused(request: HttpRequest, user, guard: SignInGuard | None = None) -> bool:
+    """Whether signing in to this account from this request is refused now: this
+    source is locked for it, or the whole account is and this browser is not one
+    that signed in to it before."""
+    guard = guard or guard_for(user)
+    if throttle.source_locked(request, user, guard.generation):
+        return True
+    return guard.is_locked and not throttle.known_browser(request, user)
+
+
+def register_failure(request: HttpRequest, user, *, stage: str) -> bool:
+    """Count a wrong password or code, for this source and for the account; True
+    if signing in to this account from here is now refused."""
+    now = timezone.now()
     with transaction.atomic():
         guard = SignInGuard.objects.select_for_update().get_or_create(user=user)[0]
+        if guard.counting_since is None or guard.counting_since < now - ACCOUNT_FAILURE_WINDOW:
+            guard.failures, guard.counting_since = 0, now
         guard.failures += 1
         record("auth.failed", target=user.get_username(), stage=stage, failures=guard.failures)
-        if guard.failures >= settings.SIGN_IN_FAILURE_LIMIT and not guard.is_locked:
-            guard.locked_until = timezone.now() + timedelta(minutes=settings.SIGN_IN_LOCK_MINUTES)
+        if guard.failures >= settings.SIGN_IN_ACCOUNT_FAILURE_LIMIT and not guard.is_locked:
+            guard.locked_until = now + timedelta(minutes=settings.SIGN_IN_LOCK_MINUTES)
             record(
                 "auth.locked",
                 target=user.get_username(),
+                scope="account",
                 minutes=settings.SIGN_IN_LOCK_MINUTES,
                 failures=guard.failures,
             )
+            # After the lock, a full count again: one more failure never re-locks.
+            guard.failures, guard.counting_since = 0, None
         guard.save()
-    return guard.is_locked
+    if throttle.count_source_failure(request, user, guard.generation):
+        record(
+            "auth.locked",
+            target=user.get_username(),
+            scope="source",
+            minutes=settings.SIGN_IN_LOCK_MINUTES,
+            failures=settings.SIGN_IN_FAILURE_LIMIT,
+        )
+    return is_refused(request, user, guard)
 
 
-def register_success(user) -> None:
-    SignInGuard.objects.update_or_create(user=user, defaults={"failures": 0, "locked_until": None})
+def register_success(request: HttpRequest, user) -> None:
+    guard = _clear_failures(user)
+    throttle.forget_source_failures(request, user, guard.generation)
+
+
+def _clear_failures(user, *, forget_sources: bool = False) -> SignInGuard:
+    with transaction.atomic():
+        guard = SignInGuard.objects.select_for_update().get_or_create(user=user)[0]
+        guard.failures, guard.counting_since, guard.locked_until = 0, None, None
+        if forget_sources:
+            guard.generation += 1  # every per-source counter of the account
+        guard.save()
+    return guard
 
 
 def unlock(user, *, actor) -> None:
-    register_success(user)
+    """Lift every sign-in lock of the account, account-wide and per source."""
+    _clear_failures(user, forget_sources=True)
     record("staff.unlock", actor=actor, target=user.get_username())
 
 
@@ -230,17 +500,23 @@ def end_sessions_of(user) -> int:
     return ended
 
 
-def reset_devices(user, *, actor) -> None:
-    """Remove the account's devices and codes: its owner enrols again at next sign-in."""
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
-        sessions = end_sessions_of(user)
-        record("staff.reset_device", actor=actor, target=user.get_username(), sessions=sessions)
+def reset_devices(user, *, actor) -> str:
+    """
+    Remove the account's authenticator and backup codes, and expire its
+    password: the owner signs in with the one-time password returned here,
+    chooses their own and enrols a new device. Never for one's own account.
+    """
+    _refuse_own_account(user, actor)
+    with transaction.atomic(), audited_by_service():
+        AuthenticatorDevice.objects.filter(user=user).delete()
+        BackupCodeDevice.objects.filter(user=user).delete()
+        record("staff.reset_device", actor=actor, target=user.get_username())
+        return issue_one_time_password(user, actor=actor)
 
 
 def deactivate(user, *, actor) -> None:
-    with transaction.atomic():
+    _refuse_own_account(user, actor)
+    with transaction.atomic(), audited_by_service():
         user.is_active = False
         user.save(update_fields=["is_active"])
         sessions = end_sessions_of(user)

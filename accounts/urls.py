@@ -8,14 +8,21 @@ app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.sign_in, name="sign_in"),
+    path("password/", views.choose_password, name="choose_password"),
     path("verify/", views.verify, name="verify"),
     path("enrol/", views.enrol, name="enrol"),
     path("logout/", views.sign_out, name="sign_out"),
     path("security/", views.security, name="security"),
+    path("security/password/", views.security_password, name="security_password"),
+    path("security/backup-codes/", views.security_backup_codes, name="security_backup_codes"),
+    path("security/authenticator/", views.security_authenticator, name="security_authenticator"),
     path("no-role/", views.no_role, name="no_role"),
     path("accounts/", views.staff_list, name="staff_list"),
     path("accounts/new/", views.staff_new, name="staff_new"),
     path("accounts/<int:pk>/reset-device/", views.staff_reset_device, name="staff_reset_device"),
+    path(
+        "accounts/<int:pk>/new-password/", views.staff_issue_password, name="staff_issue_password"
+    ),
     path("accounts/<int:pk>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("accounts/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
     path("lockdown/", views.lockdown_page, name="lockdown"),

@@ -1,6 +1,6 @@
 """
 Staff sign-in (password, then a second factor), enrolment of an authenticator,
-backup codes, and the management of accounts by admins.
+the owner's own security page, and the management of accounts by admins.
 """
 
 from base64 import b32encode
@@ -10,26 +10,34 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.crypto import get_random_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import lockdown, services
+from accounts import lockdown, services, throttle
 from accounts.decorators import staff_required
-from accounts.forms import CodeForm, LockdownForm, NewStaffForm, SignInForm
+from accounts.forms import (
+    CodeForm,
+    LockdownForm,
+    NewStaffForm,
+    PasswordChangeForm,
+    PasswordConfirmForm,
+    ReplaceAuthenticatorForm,
+    SignInForm,
+)
+from accounts.models import AuthenticatorDevice, BackupCodeDevice
 from accounts.roles import Role, home_url
 from audit.services import record
 
 NEXT_KEY = "staff_next"
+REPLACING_KEY = "replacing_authenticator"
 User = get_user_model()
 
 
@@ -41,12 +49,27 @@ def _safe_next(request: HttpRequest, target: str | None) -> str | None:
     return None
 
 
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/too_many.html", status=429)
+
+
+def _next_step(user) -> str:
+    """After the password: choose one's own (if it was issued), then the second factor."""
+    if services.must_choose_password(user):
+        return "accounts:choose_password"
+    if services.has_confirmed_totp(user):
+        return "accounts:verify"
+    return "accounts:enrol"
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_authenticated and user.is_verified():
         return redirect(home_url(user))
+    if request.method == "POST" and throttle.over_rate_limit(request):
+        return _too_many(request)
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -57,12 +80,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(refusal))
         else:
             next_url = _safe_next(request, request.POST.get("next"))
-            auth_login(request, user)
+            # The password was checked by services.check_password, not authenticate().
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if next_url:
                 request.session[NEXT_KEY] = next_url
-            if services.has_confirmed_totp(user):
-                return redirect("accounts:verify")
-            return redirect("accounts:enrol")
+            return redirect(_next_step(user))
     return render(
         request,
         "accounts/sign_in.html",
@@ -76,6 +98,8 @@ def _second_factor_stage(request: HttpRequest) -> HttpResponse | None:
         return redirect("accounts:sign_in")
     if request.user.is_verified():
         return redirect(home_url(request.user))
+    if services.must_choose_password(request.user):
+        return redirect("accounts:choose_password")
     return None
 
 
@@ -85,18 +109,57 @@ def _refuse_locked(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:sign_in")
 
 
-def _refuse_lockdown(request: HttpRequest) -> HttpResponse:
-    record("auth.refused", target=request.user.get_username(), reason="lockdown")
-    auth_logout(request)
-    messages.error(request, str(lockdown.REFUSED_MESSAGE))
-    return redirect("accounts:sign_in")
+def _complete_sign_in(request: HttpRequest, device, factor: str) -> HttpResponse | None:
+    """The second factor passed; a response only if the sign-in is refused after all."""
+    try:
+        services.complete_sign_in(request, device, factor=factor)
+    except services.SignInRefused as refusal:
+        auth_logout(request)
+        messages.error(request, str(refusal))
+        return redirect("accounts:sign_in")
+    return None
 
 
-def _complete_sign_in(request: HttpRequest, device, factor: str) -> None:
-    otp_login(request, device)
-    request.session.cycle_key()
-    services.register_success(request.user)
-    record("auth.login", actor=request.user, target=request.user.get_username(), factor=factor)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def choose_password(request: HttpRequest) -> HttpResponse:
+    """A password issued by an admin opens this page only: its owner chooses their own."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("accounts:sign_in")
+    if not services.must_choose_password(user):
+        return redirect(home_url(user) if user.is_verified() else _next_step(user))
+    form = PasswordChangeForm(request.POST or None, issued=True)
+    if request.method == "POST":
+        if throttle.over_rate_limit(request):
+            return _too_many(request)
+        if form.is_valid() and _change_password(request, form, "choose_password"):
+            messages.success(request, _("Your own password is set."))
+            return redirect(_next_step(user))
+        if not request.user.is_authenticated:  # signed out: too many wrong passwords
+            return redirect("accounts:sign_in")
+    return render(request, "accounts/choose_password.html", {"form": form})
+
+
+def _change_password(request: HttpRequest, form: PasswordChangeForm, stage: str) -> bool:
+    """Change the signed-in person's password from a valid form; False with the
+    form's errors set (or the session ended) otherwise."""
+    data = form.cleaned_data
+    try:
+        services.change_own_password(
+            request.user, data["current_password"], data["new_password"], request=request
+        )
+    except services.WrongPassword:
+        if services.register_failure(request, request.user, stage=stage):
+            auth_logout(request)
+            messages.error(request, str(services.LOCKED_MESSAGE))
+        else:
+            form.add_error("current_password", _("This is not your current password."))
+        return False
+    except ValidationError as error:
+        form.add_error("new_password", error)
+        return False
+    return True
 
 
 @never_cache
@@ -109,32 +172,49 @@ def verify(request: HttpRequest) -> HttpResponse:
     if not services.has_confirmed_totp(user):
         return redirect("accounts:enrol")
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if services.is_locked(user):
-            return _refuse_locked(request)
-        if not lockdown.may_sign_in(user):
-            return _refuse_lockdown(request)
-        device = services.verify_second_factor(user, form.cleaned_data["code"])
-        if device is None:
-            if services.register_failure(user, stage="code"):
+    if request.method == "POST":
+        if throttle.over_rate_limit(request):
+            return _too_many(request)
+        if form.is_valid():
+            if services.is_refused(request, user):
                 return _refuse_locked(request)
-            form.add_error("code", _("This code is not valid, or it was already used."))
-        else:
-            backup = isinstance(device, StaticDevice)
-            _complete_sign_in(request, device, "backup_code" if backup else "totp")
-            if backup:
-                left = services.remaining_backup_codes(user)
-                messages.warning(
-                    request,
-                    _("You signed in with a backup code; %(left)s are left.") % {"left": left},
-                )
-            return redirect(request.session.pop(NEXT_KEY, None) or home_url(user))
+            device = services.verify_second_factor(user, form.cleaned_data["code"])
+            if device is None:
+                if services.register_failure(request, user, stage="code"):
+                    return _refuse_locked(request)
+                form.add_error("code", _("This code is not valid, or it was already used."))
+            else:
+                return _after_code(request, device)
     return render(request, "accounts/verify.html", {"form": form})
+
+
+def _after_code(request: HttpRequest, device) -> HttpResponse:
+    backup = isinstance(device, BackupCodeDevice)
+    refused = _complete_sign_in(request, device, "backup_code" if backup else "totp")
+    if refused:
+        return refused
+    user = request.user
+    if backup:
+        left = services.remaining_backup_codes(user)
+        messages.warning(
+            request, _("You signed in with a backup code; %(left)s are left.") % {"left": left}
+        )
+    response = redirect(request.session.pop(NEXT_KEY, None) or home_url(user))
+    throttle.remember_browser(response, user)
+    return response
 
 
 def _qr_svg(uri: str) -> str:
     # Drawn here, inline: the secret never leaves our server.
     return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+
+
+def _scan_context(device: AuthenticatorDevice) -> dict:
+    secret = b32encode(device.bin_key).decode()
+    return {
+        "qr_svg": _qr_svg(device.config_url),
+        "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+    }
 
 
 @never_cache
@@ -148,34 +228,30 @@ def enrol(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:verify")
     device = services.pending_totp_device(user)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if services.is_locked(user):
-            return _refuse_locked(request)
-        if not lockdown.may_sign_in(user):
-            return _refuse_lockdown(request)
-        codes = services.confirm_enrolment(user, form.cleaned_data["code"])
-        if codes is None:
-            if services.register_failure(user, stage="enrolment"):
+    if request.method == "POST":
+        if throttle.over_rate_limit(request):
+            return _too_many(request)
+        if form.is_valid():
+            if services.is_refused(request, user):
                 return _refuse_locked(request)
-            form.add_error("code", _("This code does not match. Check the time on your phone."))
-        else:
-            device = TOTPDevice.objects.get(pk=device.pk)
-            _complete_sign_in(request, device, "totp")
-            return render(
-                request,
-                "accounts/backup_codes.html",
-                {"codes": codes, "next": request.session.pop(NEXT_KEY, None) or home_url(user)},
-            )
-    secret = b32encode(device.bin_key).decode()
-    return render(
-        request,
-        "accounts/enrol.html",
-        {
-            "form": form,
-            "qr_svg": _qr_svg(device.config_url),
-            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
-        },
-    )
+            codes = services.confirm_enrolment(user, form.cleaned_data["code"])
+            if codes is None:
+                if services.register_failure(request, user, stage="enrolment"):
+                    return _refuse_locked(request)
+                form.add_error("code", _("This code does not match. Check the time on your phone."))
+            else:
+                device = AuthenticatorDevice.objects.get(pk=device.pk)
+                refused = _complete_sign_in(request, device, "totp")
+                if refused:
+                    return refused
+                next_url = request.session.pop(NEXT_KEY, None) or home_url(user)
+                response = render(
+                    request, "accounts/backup_codes.html", {"codes": codes, "next": next_url}
+                )
+                throttle.remember_browser(response, user)
+                return response
+    context = {"form": form, "action": "accounts:enrol", **_scan_context(device)}
+    return render(request, "accounts/enrol.html", context)
 
 
 @never_cache
@@ -188,19 +264,127 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:sign_in")
 
 
+# --- the owner's own security page ---------------------------------------------
+
+
+def _security_page(
+    request: HttpRequest, *, password_form=None, codes_form=None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    context = {
+        "password_form": password_form or PasswordChangeForm(auto_id="password_%s"),
+        "codes_form": codes_form or PasswordConfirmForm(auto_id="codes_%s"),
+        "authenticator": services.authenticator_of(user),
+        "left": services.remaining_backup_codes(user),
+    }
+    return render(request, "accounts/security.html", context, status=status)
+
+
 @never_cache
+@require_GET
 @staff_required()
-@require_http_methods(["GET", "POST"])
 def security(request: HttpRequest) -> HttpResponse:
-    """The signed-in person's own backup codes: how many are left, and new ones."""
-    if request.method == "POST":
-        codes = services.replace_backup_codes(request.user)
-        record("auth.backup_codes_replaced", actor=request.user, target=request.user.username)
-        return render(
-            request, "accounts/backup_codes.html", {"codes": codes, "next": home_url(request.user)}
+    """The signed-in person's own password, authenticator and backup codes."""
+    return _security_page(request)
+
+
+@never_cache
+@require_POST
+@staff_required()
+def security_password(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST, auto_id="password_%s")
+    if form.is_valid() and _change_password(request, form, "security"):
+        messages.success(
+            request, _("Your password is changed. Your other sessions, if any, have ended.")
         )
-    left = services.remaining_backup_codes(request.user)
-    return render(request, "accounts/security.html", {"left": left})
+        return redirect("accounts:security")
+    if not request.user.is_authenticated:
+        return redirect("accounts:sign_in")
+    return _security_page(request, password_form=form, status=400)
+
+
+def _wrong_password(request: HttpRequest, form, field: str = "password") -> HttpResponse | None:
+    """Count a wrong password given on the security page; a response if it ends the session."""
+    if services.register_failure(request, request.user, stage="security"):
+        return _refuse_locked(request)
+    form.add_error(field, _("This is not your current password."))
+    return None
+
+
+@never_cache
+@require_POST
+@staff_required()
+def security_backup_codes(request: HttpRequest) -> HttpResponse:
+    form = PasswordConfirmForm(request.POST, auto_id="codes_%s")
+    if form.is_valid():
+        try:
+            codes = services.renew_backup_codes(request.user, form.cleaned_data["password"])
+        except services.WrongPassword:
+            ended = _wrong_password(request, form)
+            if ended:
+                return ended
+        else:
+            return render(
+                request,
+                "accounts/backup_codes.html",
+                {"codes": codes, "next": "/staff/security/"},
+            )
+    return _security_page(request, codes_form=form, status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required()
+def security_authenticator(request: HttpRequest) -> HttpResponse:
+    """Replace one's own authenticator: password and a current code, then the new device."""
+    user = request.user
+    pending = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
+    if request.POST.get("stage") == "confirm" and pending and request.session.get(REPLACING_KEY):
+        return _finish_replacement(request, pending)
+    form = ReplaceAuthenticatorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.begin_authenticator_replacement(
+                user, form.cleaned_data["password"], form.cleaned_data["code"]
+            )
+        except services.WrongPassword:
+            ended = _wrong_password(request, form)
+            if ended:
+                return ended
+        except services.AccountError as error:
+            if services.register_failure(request, user, stage="security"):
+                return _refuse_locked(request)
+            form.add_error("code", str(error))
+        else:
+            request.session[REPLACING_KEY] = True
+            return _scan_page(request, device, CodeForm())
+    status = 400 if form.errors else 200
+    return render(request, "accounts/replace_authenticator.html", {"form": form}, status=status)
+
+
+def _scan_page(request: HttpRequest, device, form, status: int = 200) -> HttpResponse:
+    context = {
+        "form": form,
+        "action": "accounts:security_authenticator",
+        "replacing": True,
+        **_scan_context(device),
+    }
+    return render(request, "accounts/enrol.html", context, status=status)
+
+
+def _finish_replacement(request: HttpRequest, pending) -> HttpResponse:
+    form = CodeForm(request.POST)
+    if form.is_valid():
+        device = services.finish_authenticator_replacement(request.user, form.cleaned_data["code"])
+        if device is not None:
+            request.session.pop(REPLACING_KEY, None)
+            otp_login(request, device)  # this session now rests on the new device
+            messages.success(
+                request, _("Your new authenticator is set up; the old one no longer works.")
+            )
+            return redirect("accounts:security")
+        form.add_error("code", _("This code does not match. Check the time on your phone."))
+    return _scan_page(request, pending, form, status=400)
 
 
 @never_cache
@@ -216,11 +400,11 @@ def no_role(request: HttpRequest) -> HttpResponse:
 @never_cache
 @staff_required(Role.ADMIN)
 def staff_list(request: HttpRequest) -> HttpResponse:
-    enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    enrolled = AuthenticatorDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
     people = (
         User.objects.annotate(enrolled=Exists(enrolled))
         .prefetch_related(Prefetch("groups"))
-        .select_related("sign_in_guard")
+        .select_related("sign_in_guard", "issued_password")
         .order_by("-is_active", "username")
     )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
@@ -228,7 +412,9 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         person.role_names = sorted(group.name for group in person.groups.all())
         guard = getattr(person, "sign_in_guard", None)
         person.locked = bool(guard and guard.is_locked)
-    return render(request, "accounts/staff_list.html", {"page": page})
+        person.issued = hasattr(person, "issued_password")
+    context = {"page": page, "unknown_failures": services.unknown_sign_in_failures(days=7)}
+    return render(request, "accounts/staff_list.html", context)
 
 
 @never_cache
@@ -237,12 +423,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 def staff_new(request: HttpRequest) -> HttpResponse:
     form = NewStaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        password = get_random_string(20)
-        person = services.add_staff_pending_enrolment(
-            form.cleaned_data["username"], form.cleaned_data["role"], password, actor=request.user
+        issued = services.add_staff_pending_enrolment(
+            form.cleaned_data["username"], form.cleaned_data["role"], actor=request.user
         )
         return render(
-            request, "accounts/staff_created.html", {"person": person, "password": password}
+            request,
+            "accounts/password_issued.html",
+            {"person": issued.user, "password": issued.password, "reason": "new"},
         )
     return render(request, "accounts/staff_new.html", {"form": form})
 
@@ -251,30 +438,65 @@ def _person(pk: int):
     return get_object_or_404(User, pk=pk)
 
 
+def _confirmed(request: HttpRequest) -> bool:
+    """Irreversible actions take a second page: its form carries confirmed=yes."""
+    return request.method == "POST" and request.POST.get("confirmed") == "yes"
+
+
+def _confirm_page(request: HttpRequest, person, action: str) -> HttpResponse:
+    return render(request, "accounts/confirm.html", {"person": person, "action": action})
+
+
+@never_cache
 @staff_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def staff_reset_device(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(pk)
-    services.reset_devices(person, actor=request.user)
-    messages.success(
+    if not _confirmed(request):
+        return _confirm_page(request, person, "reset_device")
+    try:
+        password = services.reset_devices(person, actor=request.user)
+    except services.AccountError as error:
+        messages.error(request, str(error))
+        return redirect("accounts:staff_list")
+    return render(
         request,
-        _(
-            "%(name)s's authenticator and backup codes were removed; "
-            "they set up a new one at next sign-in."
-        )
-        % {"name": person.username},
+        "accounts/password_issued.html",
+        {"person": person, "password": password, "reason": "reset_device"},
     )
-    return redirect("accounts:staff_list")
 
 
+@never_cache
 @staff_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
+def staff_issue_password(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(pk)
+    if not _confirmed(request):
+        return _confirm_page(request, person, "issue_password")
+    try:
+        password = services.issue_one_time_password(person, actor=request.user)
+    except services.AccountError as error:
+        messages.error(request, str(error))
+        return redirect("accounts:staff_list")
+    return render(
+        request,
+        "accounts/password_issued.html",
+        {"person": person, "password": password, "reason": "issue_password"},
+    )
+
+
+@never_cache
+@staff_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
 def staff_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(pk)
-    if person == request.user:
-        messages.error(request, _("You cannot deactivate your own account."))
-    else:
+    if not _confirmed(request):
+        return _confirm_page(request, person, "deactivate")
+    try:
         services.deactivate(person, actor=request.user)
+    except services.AccountError as error:
+        messages.error(request, str(error))
+    else:
         messages.success(request, _("%(name)s can no longer sign in.") % {"name": person.username})
     return redirect("accounts:staff_list")
 
@@ -292,36 +514,60 @@ def staff_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def lockdown_page(request: HttpRequest) -> HttpResponse:
-    """Start (with a typed confirmation) or lift the emergency lockdown."""
+    """Start the lockdown (with a ticked confirmation); lifting takes two admins."""
     current = lockdown.in_force()
+    if current is not None:
+        return _lockdown_in_force(request, current)
     form = LockdownForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        if current is not None:
-            lockdown.lift(actor=request.user)
-            messages.success(request, _("The lockdown is lifted: staff can sign in again."))
-            return redirect("accounts:lockdown")
-        if form.is_valid():
-            actor = request.user
-            # This session ends with all the others; sign out first so the
-            # response does not try to save a session that no longer exists.
-            auth_logout(request)
-            try:
-                ended = lockdown.start(actor=actor)
-            except lockdown.LockdownError as error:
-                messages.error(request, str(error))
-            else:
-                messages.warning(
-                    request,
-                    _(
-                        "Lockdown in force: your session and %(count)s other session(s) "
-                        "ended. Only admins can sign in until it is lifted."
-                    )
-                    % {"count": ended},
+    if request.method == "POST" and form.is_valid():
+        actor = request.user
+        # This session ends with all the others; sign out first so the
+        # response does not try to save a session that no longer exists.
+        auth_logout(request)
+        try:
+            ended = lockdown.start(actor=actor)
+        except lockdown.LockdownError as error:
+            messages.error(request, str(error))
+        else:
+            messages.warning(
+                request,
+                _(
+                    "Lockdown in force: your session and %(count)s other session(s) "
+                    "ended. Only admins can sign in until it is lifted."
                 )
-            return redirect("accounts:sign_in")
+                % {"count": ended},
+            )
+        return redirect("accounts:sign_in")
     return render(
         request,
         "accounts/lockdown.html",
-        {"lockdown": current, "form": form},
+        {"lockdown": None, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def _lockdown_in_force(request: HttpRequest, current) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "confirm":
+                lockdown.confirm_lift(actor=request.user)
+                messages.success(request, _("The lockdown is lifted: staff can sign in again."))
+            else:
+                lockdown.request_lift(actor=request.user)
+                messages.success(
+                    request,
+                    _(
+                        "You asked to lift the lockdown. Another admin must confirm it "
+                        "within the hour."
+                    ),
+                )
+        except lockdown.LockdownError as error:
+            messages.error(request, str(error))
+        return redirect("accounts:lockdown")
+    pending = lockdown.lift_request_pending(current)
+    context = {
+        "lockdown": current,
+        "lift_pending": pending,
+        "asked_by_me": pending and current.lift_requested_by == request.user.get_username(),
+    }
+    return render(request, "accounts/lockdown.html", context)

@@ -21,7 +21,7 @@ from cases.selectors import (
     earlier_requests,
     triage_queue,
 )
-from cases.workflow import CaseState, Outcome, allowed_moves
+from cases.workflow import FINAL_STATES, CaseState, Outcome, allowed_moves
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -69,7 +69,12 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     services.mark_messages_read(case)
     moves = [
-        {"state": state, "label": CaseState(state).label, "needs_outcome": state == "resolved"}
+        {
+            "state": state,
+            "label": CaseState(state).label,
+            "needs_outcome": state == "resolved",
+            "final": state in FINAL_STATES,
+        }
         for state in allowed_moves(case.state)
     ]
     return render(
@@ -100,6 +105,12 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("This move was not understood; nothing was changed."))
         return redirect("cases:detail", reference=reference)
+    if _needs_confirmation(request, case, form.cleaned_data):
+        return render(
+            request,
+            "cases/confirm_move.html",
+            {"case": case, "help_request": case.request, "move": form.cleaned_data},
+        )
     try:
         services.move_case(
             case,
@@ -115,6 +126,17 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
             request, _("Moved to “%(state)s”.") % {"state": CaseState(case.state).label}
         )
     return redirect("cases:detail", reference=reference)
+
+
+def _needs_confirmation(request: HttpRequest, case, move: dict) -> bool:
+    """A move that cannot be undone (closed, rejected) is asked again on a page of
+    its own, unless it would be refused anyway (then the refusal says why)."""
+    return (
+        move["to_state"] in FINAL_STATES
+        and move["to_state"] in allowed_moves(case.state)
+        and move["expected_state"] == case.state
+        and request.POST.get("confirmed") != "yes"
+    )
 
 
 @require_POST

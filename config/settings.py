@@ -72,6 +72,8 @@ INTAKE_NOTIFY_EMAIL = os.environ.get("INTAKE_NOTIFY_EMAIL", "").strip()
 STAFF_URL = os.environ.get("STAFF_URL", "").strip()
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
+# POSTs to the staff password and code steps per source (whatever the account).
+SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 
 
 for _name in (
@@ -79,6 +81,7 @@ for _name in (
     "INTAKE_GLOBAL_LIMIT",
     "STATUS_RATE_LIMIT",
     "STATUS_GLOBAL_LIMIT",
+    "SIGN_IN_RATE_LIMIT",
 ):
     if not re.fullmatch(r"0|off|(\d+\s*/\s*\d*\s*[smhd])", globals()[_name].lower() or "0"):
         raise ImproperlyConfigured(
@@ -120,9 +123,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # The device models are our own (accounts.models): TOTP secrets encrypted,
+    # backup codes hashed. django-otp's plugins stored both in clear.
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "core",
     "encryption",
     "audit",
@@ -144,6 +147,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.LockdownMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -305,11 +309,18 @@ if not EMAIL_HOST and DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 EMAIL_SUBJECT_PREFIX = ""
 
-# Staff sign-in: one door (/staff/login/), a second factor for everyone, and a
-# lock after repeated wrong passwords or codes.
+# Staff sign-in: one door (/staff/login/), a second factor for everyone, and
+# locks after repeated wrong passwords or codes (accounts/throttle.py): one
+# source is refused for one account after SIGN_IN_FAILURE_LIMIT failures; the
+# account as a whole after SIGN_IN_ACCOUNT_FAILURE_LIMIT failures from
+# everywhere within a day, except in a browser that signed in to it before.
 LOGIN_URL = "/staff/login/"
 SIGN_IN_FAILURE_LIMIT = 5
+SIGN_IN_ACCOUNT_FAILURE_LIMIT = 50
 SIGN_IN_LOCK_MINUTES = 15
+# A browser that passed both steps is recognised at the password step for this
+# long (a signed cookie naming the account, nothing else).
+SIGN_IN_KNOWN_BROWSER_DAYS = 30
 # The label an authenticator app shows: neutral, since phones get searched.
 OTP_TOTP_ISSUER = "Tropa"
 OTP_TOTP_THROTTLE_FACTOR = 1

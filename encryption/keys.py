@@ -56,6 +56,7 @@ def _forget_keys(setting: str, **kwargs) -> None:
     if setting in {"ENCRYPTION_KEY", "ENCRYPTION_OLD_KEYS"}:
         key_materials.cache_clear()
         purpose_key.cache_clear()
+        purpose_keys.cache_clear()
 
 
 @cache
@@ -69,3 +70,16 @@ def purpose_key(purpose: str, day: date | None = None) -> bytes:
     """
     info = f"purpose:{purpose}" + (f":{day.isoformat()}" if day else "")
     return _derive(settings.ENCRYPTION_KEY, info.encode("utf-8"))
+
+
+@cache
+def purpose_keys(purpose: str) -> tuple[bytes, ...]:
+    """
+    `purpose_key(purpose)` under ENCRYPTION_KEY first, then under each of
+    ENCRYPTION_OLD_KEYS: values derived before a key rotation are still
+    recognised while the old key is configured.
+    """
+    secrets = [settings.ENCRYPTION_KEY]
+    secrets += [old for old in settings.ENCRYPTION_OLD_KEYS if old not in secrets]
+    info = f"purpose:{purpose}".encode()
+    return tuple(_derive(secret, info) for secret in secrets)

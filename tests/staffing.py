@@ -3,8 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AuthenticatorDevice
+from accounts.services import replace_backup_codes
 
 PASSWORD = "a long and correct test password"
 
@@ -28,14 +29,12 @@ def make_staff(username: str, *roles: str, enrolled: bool = True) -> Staff:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     device = codes = None
     if enrolled:
-        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        static = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-        codes = [f"code{n:04d}" for n in range(10)]
-        StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+        device = AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)
+        codes = replace_backup_codes(user)
     return Staff(user, device, codes)
 
 
-def totp_code(device: TOTPDevice) -> str:
+def totp_code(device: AuthenticatorDevice) -> str:
     """The code an authenticator shows now, or for the next time step if this
     one was already used (the device refuses a step twice)."""
     device.refresh_from_db()

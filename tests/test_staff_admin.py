@@ -1,26 +1,107 @@
-"""Admins create staff, reset their authenticators and deactivate accounts."""
+"""
+Admins create staff, issue one-time passwords, reset authenticators and
+deactivate accounts; none of it lets them sign in as someone else unnoticed.
+"""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
+from accounts.models import AuthenticatorDevice, BackupCodeDevice
 from audit.models import AuditEntry
-from tests.staffing import enter_password, make_staff, sign_in
+from tests.factories import CaseFactory
+from tests.staffing import PASSWORD, enter_password, make_staff, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
+OWN_PASSWORD = "my own phrase nobody else knows"
+
+
+def english_client() -> Client:
+    other = Client()
+    other.cookies["django_language"] = "en"
+    return other
+
+
+def create_account(client, username: str, role: str = "caseworker") -> str:
+    """An admin (signed in on `client`) creates an account; the one-time password."""
+    response = client.post("/staff/accounts/new/", {"username": username, "role": role})
+    assert response.status_code == 200
+    return response.context["password"]
+
+
+def choose_password(client, issued: str, new: str = OWN_PASSWORD):
+    return client.post(
+        "/staff/password/",
+        {"current_password": issued, "new_password": new, "new_password_again": new},
+    )
+
+
+def enrol(client, username: str):
+    client.get("/staff/enrol/")
+    device = AuthenticatorDevice.objects.get(user__username=username, confirmed=False)
+    return client.post("/staff/enrol/", {"code": totp_code(device)})
 
 
 def test_an_admin_creates_an_account_whose_password_is_shown_once(client, dave):
     sign_in(client, dave)
-    response = client.post("/staff/accounts/new/", {"username": "mallory", "role": "caseworker"})
+    password = create_account(client, "mallory")
 
-    password = response.context["password"]
-    assert password in response.content.decode()
     person = get_user_model().objects.get(username="mallory")
     assert person.groups.get().name == "caseworker"
     assert AuditEntry.objects.filter(action="staff.create", actor="dave", target="mallory").exists()
     assert password not in str(list(AuditEntry.objects.values()))
     client.post("/staff/logout/")
-    assert enter_password(client, "mallory", password)["Location"] == "/staff/enrol/"
+    assert enter_password(client, "mallory", password)["Location"] == "/staff/password/"
+
+
+def test_an_issued_password_opens_only_the_page_to_choose_ones_own(client, dave):
+    """Replays item 2: an admin signs in with the password they issued and tries
+    to enrol an authenticator and read cases as the new caseworker."""
+    case = CaseFactory(request__narrative="what the admin wants to read")
+    sign_in(client, dave)
+    issued = create_account(client, "mallory")
+    client.post("/staff/logout/")
+
+    enter_password(client, "mallory", issued)
+    for url in [
+        "/staff/enrol/",
+        "/staff/verify/",
+        "/staff/",
+        f"/staff/cases/{case.request.reference}/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"] in {"/staff/password/", "/staff/verify/"}, url
+    assert client.get("/staff/enrol/")["Location"] == "/staff/password/"
+    assert not AuthenticatorDevice.objects.filter(user__username="mallory").exists()
+
+
+def test_the_owner_chooses_a_password_then_enrols_and_the_issued_one_is_spent(client, dave):
+    sign_in(client, dave)
+    issued = create_account(client, "mallory")
+    owner = english_client()
+
+    enter_password(owner, "mallory", issued)
+    assert choose_password(owner, issued)["Location"] == "/staff/enrol/"
+    assert enrol(owner, "mallory").status_code == 200
+    assert owner.get("/staff/").status_code == 200
+
+    assert enter_password(english_client(), "mallory", issued).status_code == 200  # refused
+    changed = AuditEntry.objects.get(action="auth.password_changed", target="mallory")
+    assert (changed.actor, changed.detail["replaced_issued_by"]) == ("mallory", "dave")
+
+
+def test_a_weak_or_mismatched_chosen_password_is_refused(client, dave):
+    sign_in(client, dave)
+    issued = create_account(client, "mallory")
+    owner = english_client()
+    enter_password(owner, "mallory", issued)
+
+    weak = choose_password(owner, issued, "short")
+    assert "too short" in weak.content.decode()
+    wrong = choose_password(owner, "not the issued one", OWN_PASSWORD)
+    assert "not your current password" in wrong.content.decode()
+    assert owner.get("/staff/enrol/")["Location"] == "/staff/password/"
 
 
 def test_a_taken_username_is_refused(client, dave, alice):
@@ -30,27 +111,88 @@ def test_a_taken_username_is_refused(client, dave, alice):
     assert "already exists" in response.content.decode()
 
 
-def test_resetting_a_device_ends_the_sessions_and_asks_for_enrolment(client, dave, alice):
-    from django.test import Client
+def test_a_device_reset_asks_for_confirmation_first(client, dave, alice):
+    sign_in(client, dave)
 
-    theirs = Client()
+    page = client.get(f"/staff/accounts/{alice.user.pk}/reset-device/")
+    unconfirmed = client.post(f"/staff/accounts/{alice.user.pk}/reset-device/")
+
+    for response in (page, unconfirmed):
+        assert response.status_code == 200
+        assert 'name="confirmed" value="yes"' in response.content.decode()
+    assert AuthenticatorDevice.objects.filter(user=alice.user).exists()
+    assert not AuditEntry.objects.filter(action="staff.reset_device").exists()
+
+
+def test_resetting_a_device_ends_the_sessions_and_expires_the_password(client, dave, alice):
+    """Replays item 2: after a reset the owner's old password must not work,
+    so an admin who once knew it cannot enrol their own phone with it."""
+    theirs = english_client()
     sign_in(theirs, alice)
     sign_in(client, dave)
 
-    client.post(f"/staff/accounts/{alice.user.pk}/reset-device/")
+    response = client.post(f"/staff/accounts/{alice.user.pk}/reset-device/", {"confirmed": "yes"})
 
+    issued = response.context["password"]
     assert theirs.get("/staff/").status_code == 302
-    assert enter_password(theirs, "alice")["Location"] == "/staff/enrol/"
+    assert enter_password(theirs, "alice", PASSWORD).status_code == 200  # refused
+    assert not AuthenticatorDevice.objects.filter(user=alice.user).exists()
+    assert not BackupCodeDevice.objects.filter(user=alice.user).exists()
+    assert enter_password(theirs, "alice", issued)["Location"] == "/staff/password/"
+    actions = AuditEntry.objects.filter(actor="dave", target="alice").values_list(
+        "action", flat=True
+    )
+    assert {"staff.reset_device", "staff.password_issued"} <= set(actions)
+
+
+def test_admins_cannot_issue_themselves_a_password_or_reset_themselves(client, dave):
+    sign_in(client, dave)
+
+    client.post(f"/staff/accounts/{dave.user.pk}/new-password/", {"confirmed": "yes"})
+    client.post(f"/staff/accounts/{dave.user.pk}/reset-device/", {"confirmed": "yes"})
+
+    assert AuthenticatorDevice.objects.filter(user=dave.user, confirmed=True).exists()
+    assert client.get("/staff/accounts/").status_code == 200  # still signed in, as before
+    refused = ["staff.reset_device", "staff.password_issued"]
+    assert not AuditEntry.objects.filter(action__in=refused).exists()
+
+
+def test_another_admin_can_reset_an_admin(client, dave):
+    erin = make_staff("erin", "admin")
+    sign_in(client, dave)
+
+    response = client.post(f"/staff/accounts/{erin.user.pk}/reset-device/", {"confirmed": "yes"})
+
+    assert response.status_code == 200
+    assert not AuthenticatorDevice.objects.filter(user=erin.user).exists()
+
+
+def test_an_admin_issues_a_new_password_which_keeps_the_authenticator(client, dave, alice):
+    sign_in(client, dave)
+    assert client.post(f"/staff/accounts/{alice.user.pk}/new-password/").status_code == 200
+    assert enter_password(english_client(), "alice")["Location"] == "/staff/verify/"
+
+    issued = client.post(
+        f"/staff/accounts/{alice.user.pk}/new-password/", {"confirmed": "yes"}
+    ).context["password"]
+
+    owner = english_client()
+    assert enter_password(owner, "alice", PASSWORD).status_code == 200  # the old one is gone
+    enter_password(owner, "alice", issued)
+    # Their own password first, then their own authenticator, as before.
+    assert choose_password(owner, issued)["Location"] == "/staff/verify/"
+    owner.post("/staff/verify/", {"code": totp_code(alice.device)})
+    assert owner.get("/staff/").status_code == 200
 
 
 def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(client, dave, alice):
-    from django.test import Client
-
-    theirs = Client()
+    theirs = english_client()
     sign_in(theirs, alice)
     sign_in(client, dave)
+    assert client.post(f"/staff/accounts/{alice.user.pk}/deactivate/").status_code == 200
+    assert theirs.get("/staff/").status_code == 200  # not yet: that was the question
 
-    client.post(f"/staff/accounts/{alice.user.pk}/deactivate/")
+    client.post(f"/staff/accounts/{alice.user.pk}/deactivate/", {"confirmed": "yes"})
 
     assert theirs.get("/staff/")["Location"].startswith("/staff/login/")
     assert enter_password(theirs, "alice").status_code == 200  # refused, form shown again
@@ -59,7 +201,7 @@ def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(client, dave, al
 
 def test_an_admin_cannot_deactivate_themselves(client, dave):
     sign_in(client, dave)
-    client.post(f"/staff/accounts/{dave.user.pk}/deactivate/")
+    client.post(f"/staff/accounts/{dave.user.pk}/deactivate/", {"confirmed": "yes"})
 
     assert get_user_model().objects.get(pk=dave.user.pk).is_active
 
