@@ -5,7 +5,10 @@ Choices are the stored slugs; their labels are plain words for a person in a
 hurry, not the staff vocabulary. Everything optional says so.
 """
 
+import re
+
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from intake.vocabulary import Category, Language, LegalArticle, Location, ServiceStatus, Urgency
@@ -13,6 +16,10 @@ from intake.vocabulary import Category, Language, LegalArticle, Location, Servic
 MAX_NARRATIVE = 10_000
 MAX_CONTACT = 200
 MAX_ALIAS = 100
+# Unpaired UTF-16 surrogates: a JSON body can spell them (a "\ud800" escape),
+# but they are not text and nothing downstream (the cipher, the contact
+# fingerprint, the database) can encode them.
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 CATEGORY_CHOICES = [
     (Category.DESERTION, _("I want to leave my unit (AWOL or desertion)")),
@@ -48,6 +55,25 @@ ARTICLE_CHOICES = [
 ]
 
 
+class TextField(forms.CharField):
+    """
+    Free text from a person or a bot, as the OpenAPI document describes it
+    (intake/openapi.py): the length limit counts every character sent, the
+    spaces around the text included, before they are trimmed; NUL is refused
+    (Django's own validator) and so are unpaired surrogates.
+    """
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            if self.max_length is not None:
+                MaxLengthValidator(self.max_length)(value)
+            if LONE_SURROGATE.search(value):
+                raise forms.ValidationError(
+                    _("This text holds characters that are not valid."), code="invalid_text"
+                )
+        return super().to_python(value)
+
+
 class RequestForm(forms.Form):
     category = forms.ChoiceField(
         label=_("What do you need help with?"), choices=CATEGORY_CHOICES, widget=forms.RadioSelect
@@ -69,7 +95,7 @@ class RequestForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    contact = forms.CharField(
+    contact = TextField(
         label=_("How can we reach you? (optional)"),
         help_text=_(
             "A Telegram or Signal username, a number or an e-mail address: any way that is "
@@ -78,12 +104,12 @@ class RequestForm(forms.Form):
         max_length=MAX_CONTACT,
         required=False,
     )
-    alias = forms.CharField(
+    alias = TextField(
         label=_("What should we call you? (optional, not your real name)"),
         max_length=MAX_ALIAS,
         required=False,
     )
-    narrative = forms.CharField(
+    narrative = TextField(
         label=_("Tell us about your situation"),
         help_text=_(
             "Write only what we need to help. Leave out surnames, unit numbers and exact "
@@ -93,6 +119,14 @@ class RequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         error_messages={"required": _("Please describe your situation in a few words.")},
     )
+
+    def clean_legal_articles(self) -> list[str]:
+        # Checkboxes never repeat; a repeated article is a malformed request,
+        # refused as the OpenAPI document says (uniqueItems).
+        articles = self.cleaned_data["legal_articles"]
+        if len(set(articles)) != len(articles):
+            raise forms.ValidationError(_("Name each article only once."), code="repeated")
+        return articles
 
 
 class PublicRequestForm(RequestForm):

@@ -1,4 +1,12 @@
-"""The OpenAPI 3.1 description of the intake API, built from the form's own choices."""
+"""
+The OpenAPI 3.1 description of the intake API, built from the form's own
+choices and limits. An outside checker (schemathesis, tests/test_api_schema.py)
+holds the server to it: every value the document allows is accepted, every
+value it forbids is refused.
+"""
+
+import sys
+from functools import cache
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -16,12 +24,61 @@ from intake.forms import (
 from intake.vocabulary import Language
 
 
+@cache
+def _whitespace() -> str:
+    """Python's white space (str.isspace), which the form trims, as a regex class body."""
+    return "".join(f"\\u{code:04x}" for code in range(sys.maxunicode + 1) if chr(code).isspace())
+
+
+# Patterns are ECMA-262 regular expressions, as JSON Schema reads them; every
+# character is spelled as an escape, so every reader agrees on what it means.
+NO_NUL = "^[^\\u0000]*$"
+
+
+TEXT_RULES = (
+    " Counted and checked as sent; white space around the text is trimmed before it is"
+    " stored. Refused: NUL (U+0000) and unpaired surrogate escapes such as \\ud800."
+)
+
+
+def _text(max_length: int, description: str) -> dict:
+    return {
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": NO_NUL,
+        "description": description + TEXT_RULES,
+    }
+
+
+def _narrative() -> dict:
+    # Maybe white space, then a character that is neither white space nor NUL
+    # (text that is only white space is empty once trimmed), then no NUL.
+    space = _whitespace()
+    return {
+        **_text(MAX_NARRATIVE, "Their situation, in their words; not only white space."),
+        "minLength": 1,
+        "pattern": f"^[{space}]*[^\\u0000{space}][^\\u0000]*$",
+    }
+
+
 def _enum(choices, description: str) -> dict:
     return {
         "type": "string",
         "enum": [str(value) for value, _label in choices],
         "description": description,
     }
+
+
+EXAMPLE = {
+    "category": "desertion",
+    "service_status": "mobilised",
+    "location": "front_line",
+    "urgency": "high",
+    "legal_articles": ["338"],
+    "contact": "@someone",
+    "narrative": "They are sending us back to the front next week.",
+    "language": "en",
+}
 
 
 def schema() -> dict:
@@ -49,11 +106,11 @@ def schema() -> dict:
                 "type": "array",
                 "items": _enum(ARTICLE_CHOICES, "Article of the Russian Criminal Code."),
                 "uniqueItems": True,
-                "description": "Charges they fear; may be empty.",
+                "description": "Charges they fear; may be empty; each article at most once.",
             },
-            "narrative": {"type": "string", "minLength": 1, "maxLength": MAX_NARRATIVE},
-            "contact": {"type": "string", "maxLength": MAX_CONTACT, "description": "Optional."},
-            "alias": {"type": "string", "maxLength": MAX_ALIAS, "description": "Optional."},
+            "narrative": _narrative(),
+            "contact": _text(MAX_CONTACT, "Optional: how to reach them."),
+            "alias": _text(MAX_ALIAS, "Optional: what to call them, never a real name."),
             "language": _enum(Language.choices, "Language to answer in (default ru)."),
         },
     }
@@ -90,7 +147,9 @@ def schema() -> dict:
                     "security": [{"botToken": []}],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": new_request}},
+                        "content": {
+                            "application/json": {"schema": new_request, "example": EXAMPLE}
+                        },
                     },
                     "responses": {
                         "201": answer("Stored; the case is open in the triage queue.", created),

@@ -15,7 +15,8 @@ class BadMonth(ValueError):
 def parse_month(text: str) -> date:
     """ "2024-01" -> date(2024, 1, 1); refuses anything else, and the future."""
     match = MONTH.match(text or "")
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    # Year 0000 matches the pattern but has no calendar (a 500 before).
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise BadMonth(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2024-01.")
     month = date(int(match.group(1)), int(match.group(2)), 1)
     if month > current_month():

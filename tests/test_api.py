@@ -177,3 +177,60 @@ def test_no_json_makes_a_500_and_refused_bodies_store_nothing(client, token, bod
     assert response.status_code in (201, 400, 429)
     expected = before + 1 if response.status_code == 201 else before
     assert HelpRequest.objects.count() == expected
+
+
+def test_a_repeated_article_is_refused_as_the_document_says(client, token):
+    response = post(client, {**BODY, "legal_articles": ["332", "332"]}, token)
+
+    assert response.status_code == 400
+    assert "legal_articles" in response.json()["errors"]
+    assert HelpRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "field", [("narrative", "a\ud800b"), ("contact", "\udfff"), ("alias", "x\udbff")]
+)
+def test_unpaired_surrogate_escapes_are_a_400_not_a_500(client, token, field):
+    name, value = field
+    # json.dumps writes the lone surrogate as the escape "\\ud800", as a bot could.
+    response = post(client, json.dumps({**BODY, name: value}), token)
+
+    assert response.status_code == 400
+    assert name in response.json()["errors"]
+    assert HelpRequest.objects.count() == 0
+
+
+def test_the_length_limit_counts_the_spaces_around_the_text(client, token):
+    response = post(client, {**BODY, "narrative": "  " + "x" * 9_999}, token)
+
+    assert response.status_code == 400
+    assert "narrative" in response.json()["errors"]
+
+
+def request_schema(client) -> dict:
+    description = client.get("/api/v1/openapi.json").json()
+    operation = description["paths"]["/api/v1/requests"]["post"]
+    return operation["requestBody"]["content"]["application/json"]["schema"]
+
+
+# Text near the rules: white space of every kind (Python's and others'),
+# NUL and other control characters, letters.
+tricky_text = st.text(
+    alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000\ufeff\x00\x01\x7fяx"),
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(["narrative", "contact", "alias"]), text=tricky_text)
+def test_the_server_accepts_exactly_the_text_the_document_allows(client, token, field, text):
+    from jsonschema import Draft202012Validator
+
+    body = {**BODY, field: text}
+    allowed = Draft202012Validator(request_schema(client)).is_valid(body)
+
+    response = post(client, body, token)
+
+    assert response.status_code == (201 if allowed else 400), (repr(text), response.content)

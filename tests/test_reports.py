@@ -17,9 +17,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from reports.models import MonthlyReport
-from reports.months import parse_month
+from reports.months import BadMonth, parse_month
 from reports.services import monthly_report, store_report
 from tests.csvdata import write_csv
+from tests.staffing import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +224,15 @@ def test_reopening_a_case_takes_its_resolution_out_of_the_figures():
 
 def test_months_parse_strictly():
     assert parse_month("2024-01") == date(2024, 1, 1)
+
+
+@pytest.mark.parametrize("text", ["0000-01", "2024-00", "2024-13", "24-01"])
+def test_a_month_that_does_not_exist_is_refused_as_a_bad_month(text):
+    with pytest.raises(BadMonth):
+        parse_month(text)
+
+
+def test_the_month_page_of_year_zero_is_a_404_not_a_500(client, carol):
+    sign_in(client, carol)
+
+    assert client.get("/staff/reports/0000-01/").status_code == 404
