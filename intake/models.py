@@ -48,7 +48,7 @@ class HelpRequest(models.Model):
         _("contact fingerprint"), max_length=64, blank=True, editable=False
     )
     # The receipt code is never stored: only its first characters, to find the
-    # request, and a slow salted hash of the rest (intake.receipts).
+    # request, and a keyed hash of the code (intake.receipts).
     receipt_selector = models.CharField(max_length=8, blank=True, editable=False)
     receipt_hash = models.CharField(max_length=200, blank=True, editable=False)
 

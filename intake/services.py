@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -93,8 +94,8 @@ def submit_request(record: RequestRecord) -> Submission:
     a stored request.
     """
     code = receipts.new_code()
-    selector, secret = receipts.split(code)
-    receipt_hash = receipts.hash_secret(secret)  # slow: outside the transaction
+    selector, _secret = receipts.split(code)
+    receipt_hash = receipts.hash_code(code)
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -138,28 +139,66 @@ def announce_new_case(case_id: int) -> None:
 
 def find_by_receipt(typed: str) -> HelpRequest | None:
     """
-    The request this receipt code opens, or None. Every failure takes the time
-    of one hash check, whether the code is malformed, unknown or wrong.
+    The request this receipt code opens, or None.
+
+    Every lookup does the same hash checks, whether the code is malformed, too
+    long, unknown, or right in its selector and wrong in its secret: one keyed
+    hash, and while requests with a legacy scrypt hash remain anywhere, one slow
+    check per legacy candidate but at least one. So its time does not tell
+    whether a selector exists. A legacy hash that opens is replaced with the
+    keyed form, so the slow checks end as those requesters come back.
     """
     code = receipts.normalise(typed)
-    if code is None:
-        receipts.waste_equal_time()
+    code_digest = receipts.digest(code or receipts.PLACEHOLDER)
+    candidates = _receipt_candidates(code) if code else []
+    found = [c for c in candidates if receipts.matches_digest(code_digest, c.receipt_hash)]
+    legacy = [c for c in candidates if receipts.is_legacy(c.receipt_hash)]
+    for index in range(max(len(legacy), 1 if legacy_receipts_remain() else 0)):
+        if index >= len(legacy):
+            receipts.waste_legacy_check()
+        elif receipts.matches_legacy(receipts.split(code)[1], legacy[index].receipt_hash):
+            found.append(legacy[index])
+            _upgrade_receipt_hash(legacy[index], code)
+    if not found:
         return None
-    selector, secret = receipts.split(code)
+    return HelpRequest.objects.select_related("case").get(pk=found[0].pk)
+
+
+def _receipt_candidates(code: str) -> list[HelpRequest]:
+    selector, _secret = receipts.split(code)
     # The exclusions match request_receipt_idx's condition, so the index serves it.
-    candidates = (
+    return list(
         HelpRequest.objects.filter(receipt_selector=selector)
         .exclude(receipt_selector="")
         .exclude(receipt_hash="")
+        .only("id", "receipt_hash")
     )
-    found = None
-    for candidate in candidates.only("id", "receipt_hash"):
-        if receipts.verify_secret(secret, candidate.receipt_hash):
-            found = candidate
-            break
-    else:
-        receipts.waste_equal_time()
-    return HelpRequest.objects.select_related("case").get(pk=found.pk) if found else None
+
+
+def _upgrade_receipt_hash(help_request: HelpRequest, code: str) -> None:
+    HelpRequest.objects.filter(pk=help_request.pk, receipt_hash=help_request.receipt_hash).update(
+        receipt_hash=receipts.hash_code(code)
+    )
+
+
+# Whether any legacy receipt hash is left is re-read at most this often.
+LEGACY_CHECK_SECONDS = 300
+
+
+def legacy_receipts_remain() -> bool:
+    """
+    Whether requests with a legacy scrypt receipt hash remain, for the whole
+    installation (never per selector, so it tells nothing about one code).
+    The answer is shared through the cache for a few minutes.
+    """
+
+    def look() -> bool:
+        return HelpRequest.objects.filter(receipt_hash__startswith=receipts.LEGACY).exists()
+
+    try:
+        return cache.get_or_set("receipts:legacy-remain", look, LEGACY_CHECK_SECONDS)
+    except Exception:  # an unreachable cache must not stop a lookup
+        return look()
 
 
 MAX_MESSAGE_LENGTH = 5000

@@ -108,8 +108,12 @@ def _status_limited(request: HttpRequest) -> bool:
     )
 
 
-def _not_found(request: HttpRequest, form: ReceiptForm) -> HttpResponse:
-    # The same words whatever was wrong: malformed, unknown or mistyped.
+def _not_found(request: HttpRequest, typed: str) -> HttpResponse:
+    # The same words whatever was wrong: empty, malformed, too long, unknown or
+    # mistyped. What was typed is kept to be corrected, unless it is too long
+    # to be a code at all.
+    form = ReceiptForm({"code": typed if len(typed) <= receipts.MAX_TYPED else ""})
+    form.is_valid()
     form.add_error(None, _("No request matches this code. Check it and try again."))
     return render(request, "intake/status_lookup.html", {"form": form})
 
@@ -121,13 +125,13 @@ def status(request: HttpRequest) -> HttpResponse:
         return render(request, "intake/status_lookup.html", {"form": ReceiptForm()})
     if _status_limited(request):
         return too_many(request, settings.STATUS_RATE_LIMIT)
-    form = ReceiptForm(request.POST)
-    if not form.is_valid():
-        return render(request, "intake/status_lookup.html", {"form": form})
-    help_request = find_by_receipt(form.cleaned_data["code"])
+    # Whatever was typed goes through the same lookup: a code refused by form
+    # validation alone would answer differently, and sooner.
+    typed = request.POST.get("code", "")
+    help_request = find_by_receipt(typed)
     if help_request is None:
-        return _not_found(request, form)
-    return _status_page(request, help_request, form.cleaned_data["code"])
+        return _not_found(request, typed)
+    return _status_page(request, help_request, typed)
 
 
 @never_cache
@@ -139,7 +143,7 @@ def status_message(request: HttpRequest) -> HttpResponse:
     code = request.POST.get("code", "")
     help_request = find_by_receipt(code)
     if help_request is None:
-        return _not_found(request, ReceiptForm(request.POST))
+        return _not_found(request, code)
     if not form.is_valid():
         return _status_page(request, help_request, code, message_form=form)
     post_requester_message(help_request, form.cleaned_data["body"])

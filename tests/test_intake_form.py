@@ -38,10 +38,10 @@ def test_a_valid_request_is_stored_encrypted_with_a_new_case(client):
     assert stored.case.state == "new"
     assert stored.case.priority == 0
     assert CaseEvent.objects.get(case=stored.case).kind == "created"
-    # Neither the code nor its secret part is stored, only a salted scrypt hash.
+    # Neither the code nor its secret part is stored, only a keyed hash.
     secret = code.replace("-", "")[4:]
     assert stored.receipt_selector == code[:4]
-    assert stored.receipt_hash.startswith("scrypt$") and secret not in stored.receipt_hash
+    assert stored.receipt_hash.startswith("hmac-sha256$") and secret not in stored.receipt_hash
     with connection.cursor() as cursor:
         cursor.execute("SELECT narrative, contact, alias FROM intake_helprequest")
         raw = b"".join(bytes(value) for value in cursor.fetchone())
