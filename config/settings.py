@@ -302,6 +302,10 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# Every cookie dies with the browser session (Django's CSRF cookie would last a
+# year): a cookie of ours left on a searched phone is evidence of contact.
+# The language cookie is a session cookie already (LANGUAGE_COOKIE_AGE None).
+CSRF_COOKIE_AGE = None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_SECURE = not DEBUG
