@@ -86,7 +86,8 @@ def _create_request(request: HttpRequest) -> JsonResponse:
         body = json.loads(request.body)
     except RequestDataTooBig:
         return _error(413, "The body is too large.")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser's stack ("[[[[...").
         return _error(400, "The body is not valid JSON.")
     if not isinstance(body, dict):
         return _error(400, "The body must be a JSON object.")
