@@ -35,8 +35,11 @@ class Case(models.Model):
     priority = models.PositiveSmallIntegerField(_("priority"), default=2)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # For a case opened by a request, its received_at: the hour (core.clock).
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Set by each change (cases.services), never automatically: a save on a
+    # requester's behalf must not write the exact time.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Set when the requester writes, cleared when a caseworker opens the case.
     unread_message_at = models.DateTimeField(_("unread message since"), null=True, blank=True)
     # Set once caseworkers were told about the new request (intake.tasks).

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.functional import cached_property
 
 from cases.models import Case
@@ -72,7 +72,7 @@ def cases_with_new_messages(limit: int = 20) -> QuerySet:
     """Cases, in any state, whose requester wrote since a caseworker last looked."""
     return (
         Case.objects.filter(unread_message_at__isnull=False)
-        .order_by("unread_message_at")
+        .order_by("unread_message_at", "id")
         .values("request__reference", "state", "unread_message_at")[:limit]
     )
 
@@ -83,11 +83,12 @@ def earlier_requests(help_request: HelpRequest, limit: int = 5) -> QuerySet:
     if not help_request.contact_fingerprint:
         return HelpRequest.objects.none()
     fingerprints = {help_request.contact_fingerprint, *contact_fingerprints(help_request.contact)}
+    # Times are hours (core.clock): within the hour, the id says which came first.
+    earlier = Q(received_at__lt=help_request.received_at) | Q(
+        received_at=help_request.received_at, pk__lt=help_request.pk
+    )
     return (
-        HelpRequest.objects.filter(
-            contact_fingerprint__in=sorted(fingerprints),
-            received_at__lt=help_request.received_at,
-        )
-        .order_by("-received_at")
+        HelpRequest.objects.filter(earlier, contact_fingerprint__in=sorted(fingerprints))
+        .order_by("-received_at", "-pk")
         .values("reference", "received_at")[:limit]
     )

@@ -60,6 +60,7 @@ def move_case(
             locked.resolved_at = None
         locked.closed_at = now if to_state in DONE_STATES else None
         locked.last_activity_at = now
+        locked.updated_at = now
         locked.save(
             update_fields=[
                 "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at"

@@ -266,6 +266,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.refresh_current_month",
         "schedule": crontab(minute=0, hour=3),
     },
+    # Bots' requests per finished hour, as counts, to the audit log.
+    "bot-usage-audit": {"task": "intake.audit_bot_usage", "schedule": crontab(minute=7)},
     # Content of cases finished more than RETENTION_DAYS ago is erased daily.
     "retention-purge": {
         "task": "cases.purge_expired",

@@ -13,6 +13,8 @@ from functools import partial
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from audit.services import record
@@ -26,9 +28,10 @@ from core.bulk import (
     insert_select,
     write_rows,
 )
+from core.clock import hour_of
 from encryption.fingerprint import contact_fingerprint
 from intake import receipts
-from intake.models import BotToken, HelpRequest, RequestMessage
+from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage
 from intake.references import new_reference
 from intake.vocabulary import URGENCY_RANK, Language
 
@@ -60,7 +63,7 @@ class RequestRecord:
 
     def help_request(self) -> HelpRequest:
         values = {
-            "received_at": self.received_at,
+            "received_at": hour_of(self.received_at),
             "channel": self.channel,
             "category": self.category,
             "service_status": self.service_status,
@@ -116,13 +119,17 @@ def submit_request(record: RequestRecord) -> Submission:
 
 
 def _open_case(help_request: HelpRequest) -> Case:
+    # Every time written here is the request's hour (core.clock), never now.
+    received = help_request.received_at
     case = Case.objects.create(
         request=help_request,
         priority=URGENCY_RANK[help_request.urgency],
-        created_at=help_request.received_at,
+        created_at=received,
+        updated_at=received,
+        last_activity_at=received,
     )
     CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=timezone.now()
+        case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=received
     )
     return case
 
@@ -215,9 +222,11 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
             sender=RequestMessage.Sender.REQUESTER,
             body=body[:MAX_MESSAGE_LENGTH],
         )
-        # New content restarts the retention clock.
+        # New content restarts the retention clock. Both times are the
+        # message's hour; a later activity already recorded is kept.
         Case.objects.filter(request=help_request).update(
-            unread_message_at=message.sent_at, last_activity_at=message.sent_at
+            unread_message_at=message.sent_at,
+            last_activity_at=Greatest("last_activity_at", message.sent_at),
         )
     return message
 
@@ -252,7 +261,7 @@ EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 def _request_row(record: RequestRecord) -> tuple:
     return (
         record.reference or new_reference(),
-        record.received_at,
+        hour_of(record.received_at),
         record.channel,
         record.category,
         record.service_status,
@@ -272,7 +281,8 @@ def _request_row(record: RequestRecord) -> tuple:
 
 
 def _case_row(record: RequestRecord, now: datetime) -> tuple:
-    closed_at = (record.resolved_at or record.received_at) if record.state in DONE_STATES else None
+    received = hour_of(record.received_at)
+    closed_at = (record.resolved_at or received) if record.state in DONE_STATES else None
     # The request id comes first and is filled in once the request is stored.
     return (
         None,
@@ -281,10 +291,10 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
         URGENCY_RANK[record.urgency],
         record.resolved_at,
         closed_at,
-        record.received_at,
+        received,
         now,
         now,  # history, not news: nobody is told about imported requests
-        closed_at or record.received_at,  # the retention clock of a finished case
+        closed_at or received,  # the retention clock of a finished case
     )
 
 
@@ -378,3 +388,44 @@ def bot_for_token(token: str) -> BotToken | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     return BotToken.objects.filter(token_hash=_token_digest(token), revoked_at__isnull=True).first()
+
+
+def count_bot_use(bot: BotToken) -> None:
+    """
+    A request this bot submitted: counted for its hour (audited once the hour
+    is over, by audit_bot_usage), and the token's last use set to the hour.
+    """
+    hour = hour_of()
+    counted = BotUsage.objects.filter(bot=bot, hour=hour).update(requests=F("requests") + 1)
+    if not counted:
+        try:
+            with transaction.atomic():
+                BotUsage.objects.create(bot=bot, hour=hour, requests=1)
+        except IntegrityError:  # another request of the same hour created it first
+            BotUsage.objects.filter(bot=bot, hour=hour).update(requests=F("requests") + 1)
+    BotToken.objects.filter(pk=bot.pk).update(last_used_at=hour)
+
+
+def audit_bot_usage(now: datetime | None = None) -> int:
+    """
+    One audit entry per bot and finished hour ("api.requests", with the hour
+    and the number of requests), then the counts are forgotten. Run by a
+    periodic task, so no entry's time follows any request's. Returns the
+    number of entries written.
+    """
+    with transaction.atomic():
+        finished = list(
+            BotUsage.objects.select_for_update()
+            .filter(hour__lt=hour_of(now))
+            .select_related("bot")
+            .order_by("hour", "bot__name")
+        )
+        for usage in finished:
+            record(
+                "api.requests",
+                actor=f"bot:{usage.bot.name}",
+                hour=usage.hour.isoformat(),
+                requests=usage.requests,
+            )
+        BotUsage.objects.filter(pk__in=[usage.pk for usage in finished]).delete()
+    return len(finished)
