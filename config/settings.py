@@ -59,8 +59,12 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sql
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
 INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h"
-# A ceiling over all senders together, so a flood never buries staff.
+# A ceiling over all senders together: past it, submissions are still stored
+# and given receipts, but held out of the triage queue (a flood must neither
+# bury staff nor lock real requesters out), up to INTAKE_HOLD_LIMIT held ones,
+# which protects the disk; only then is a submission refused (429).
 INTAKE_GLOBAL_LIMIT = os.environ.get("INTAKE_GLOBAL_LIMIT", "600/h").strip()
+INTAKE_HOLD_LIMIT = _env_int("INTAKE_HOLD_LIMIT", 20000)
 # Receipt-code lookups: guessing is throttled per sender and overall.
 STATUS_RATE_LIMIT = os.environ.get("STATUS_RATE_LIMIT", "30/h").strip()
 STATUS_GLOBAL_LIMIT = os.environ.get("STATUS_GLOBAL_LIMIT", "3000/h").strip()

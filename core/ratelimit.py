@@ -8,9 +8,10 @@ the database: someone who dumps Redis or watches its traffic cannot recover an
 address by hashing every candidate (IPv4 takes minutes on a GPU), and
 yesterday's counters cannot be linked to today's. Beside the per-sender limit
 (which can be off: behind an onion service every client shares one address) a
-global ceiling protects staff from floods either way. If the cache is
-unreachable the request is allowed and a warning is logged: a real request
-must never be lost to a broken cache.
+global ceiling counts everyone together: over it, lookups are refused, and
+submissions are still taken but held out of the triage queue (intake.views).
+If the cache is unreachable the request is allowed and a warning is logged: a
+real request must never be lost to a broken cache.
 """
 
 import logging
@@ -71,18 +72,32 @@ def _over(key: str, rate: Rate) -> bool:
     return count > rate.count
 
 
-def limited(
-    request: HttpRequest, scope: str, per_source: Rate | None, ceiling: Rate | None
-) -> bool:
-    """Count this request; True when it goes over either limit."""
+@dataclass(frozen=True)
+class Count:
+    """Where this request stands: over its sender's limit, or over everyone's."""
+
+    over_source: bool = False
+    over_ceiling: bool = False
+
+
+def count(request: HttpRequest, scope: str, per_source: Rate | None, ceiling: Rate | None) -> Count:
+    """Count this request against its sender's limit and the global ceiling."""
     try:
         # The sender's own limit first: a sender already refused does not use up
         # the ceiling that every other requester shares.
         if per_source and _over(f"ratelimit:{scope}:{_source(request)}", per_source):
-            return True
+            return Count(over_source=True)
         if ceiling and _over(f"ratelimit:{scope}:all", ceiling):
             logger.warning("global %s ceiling reached", scope)
-            return True
+            return Count(over_ceiling=True)
     except Exception:
         logger.warning("rate limiting is unavailable (cache unreachable): request allowed")
-    return False
+    return Count()
+
+
+def limited(
+    request: HttpRequest, scope: str, per_source: Rate | None, ceiling: Rate | None
+) -> bool:
+    """Count this request; True when it goes over either limit."""
+    counted = count(request, scope, per_source, ceiling)
+    return counted.over_source or counted.over_ceiling

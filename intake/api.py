@@ -18,10 +18,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.services import record
-from core.ratelimit import Rate, limited
+from core.ratelimit import Rate, count
 from intake import receipts
 from intake.forms import ApiRequestForm
-from intake.services import bot_for_token, count_bot_use, submit_request
+from intake.services import HoldingFull, bot_for_token, count_bot_use, submit_request
 from intake.views import record_from
 from intake.vocabulary import Language
 
@@ -104,12 +104,16 @@ def _create_request(request: HttpRequest) -> JsonResponse:
             "api.refused", actor=f"bot:{bot.name}", fields=known, unknown=len(errors) - len(known)
         )
         return _error(400, "Some fields are not valid.", errors=errors)
-    if limited(request, "intake", None, Rate.parse(settings.INTAKE_GLOBAL_LIMIT)):
-        return _error(429, "Too many requests right now; try again later.")
+    # Over the global ceiling the request is still taken, and held (as on the form).
+    counted = count(request, "intake", None, Rate.parse(settings.INTAKE_GLOBAL_LIMIT))
     language = form.cleaned_data["language"] or Language.RUSSIAN
-    submission = submit_request(
-        record_from(form.cleaned_data, channel=bot.channel, language=language)
-    )
+    try:
+        submission = submit_request(
+            record_from(form.cleaned_data, channel=bot.channel, language=language),
+            hold=counted.over_ceiling,
+        )
+    except HoldingFull:
+        return _error(429, "Too many requests right now; try again later.")
     reference = submission.help_request.reference
     # Counted for the hour, audited when the hour is over: an audit entry now
     # would give the request an exact time (core.clock).

@@ -6,11 +6,13 @@ transaction, so there is never a request without a case or the reverse.
 import hashlib
 import logging
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -19,6 +21,8 @@ from django.utils import timezone
 
 from audit.services import record
 from cases.models import Case, CaseEvent
+from cases.selectors import held_count
+from cases.services import hold_during_flood
 from cases.workflow import DONE_STATES, CaseState
 from core.bulk import (
     adapt_rows,
@@ -29,6 +33,7 @@ from core.bulk import (
     write_rows,
 )
 from core.clock import hour_of
+from encryption.digests import keyed_digest
 from encryption.fingerprint import contact_fingerprint
 from intake import receipts
 from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage
@@ -89,13 +94,39 @@ class Submission:
     receipt_code: str  # shown once to the requester, never stored
 
 
-def submit_request(record: RequestRecord) -> Submission:
+class HoldingFull(Exception):
+    """Over the global ceiling with INTAKE_HOLD_LIMIT requests already held:
+    nothing is stored, and the sender is told to try again later (429)."""
+
+
+def narrative_digest(narrative: str) -> str:
+    """
+    A keyed digest of the narrative as bots repeat it (case, spacing, width
+    and invisible characters ignored), to group identical copies without
+    decrypting them. Computed for held requests only, and forgotten when they
+    are released or rejected.
+    """
+    text = "".join(ch for ch in narrative if unicodedata.category(ch) != "Cf")
+    text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return keyed_digest("flood-digest", text)
+
+
+def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
     """
     Store a new request with its case in state `new` and a receipt code for
     following up, then tell caseworkers (a task that carries only the case id).
     Either everything is stored or nothing is: a receipt is only ever shown for
     a stored request.
+
+    With `hold` (the global ceiling is passed: a flood), the request is stored
+    and gets its receipt all the same, but its case is held out of the triage
+    queue, and out of notifications, until a caseworker releases it
+    (cases.services.hold_during_flood). Past INTAKE_HOLD_LIMIT held requests,
+    HoldingFull is raised and nothing is stored.
     """
+    if hold and held_count() >= settings.INTAKE_HOLD_LIMIT:
+        raise HoldingFull
+    digest = narrative_digest(record.narrative) if hold else ""
     code = receipts.new_code()
     selector, _secret = receipts.split(code)
     receipt_hash = receipts.hash_code(code)
@@ -109,7 +140,10 @@ def submit_request(record: RequestRecord) -> Submission:
                 help_request.receipt_hash = receipt_hash
                 help_request.save()
                 case = _open_case(help_request)
-                transaction.on_commit(partial(announce_new_case, case.pk))
+                if hold:
+                    hold_during_flood(case, digest)
+                else:
+                    transaction.on_commit(partial(announce_new_case, case.pk))
             return Submission(help_request, code)
         except IntegrityError:
             # A random reference collided with an older one: draw another.

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from cases.models import Case
+from cases.workflow import CaseState
 from core.clock import hour_of
 
 
@@ -61,8 +62,10 @@ def notify_new_case(case_id: int) -> int:
 
 @shared_task(name="intake.notify_pending_cases")
 def notify_pending_cases() -> int:
-    """The periodic sweep: cases whose notification could not be queued."""
-    return _notify(Case.objects.all())
+    """The periodic sweep: new cases whose notification could not be queued, and
+    those released from a flood's held list. Held cases wait until released:
+    a flood must not bury the duty address in notices."""
+    return _notify(Case.objects.filter(state=CaseState.NEW, flood__isnull=True))
 
 
 @shared_task(name="intake.audit_bot_usage")

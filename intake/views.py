@@ -15,11 +15,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.ratelimit import Rate, limited
+from core.ratelimit import Rate, count, limited
 from intake import receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
-from intake.services import RequestRecord, find_by_receipt, post_requester_message, submit_request
+from intake.services import (
+    HoldingFull,
+    RequestRecord,
+    find_by_receipt,
+    post_requester_message,
+    submit_request,
+)
 from intake.vocabulary import Channel
 
 STATE_WORDS = {
@@ -67,16 +73,20 @@ def request_form(request: HttpRequest) -> HttpResponse:
     if form.cleaned_data["website"]:
         # The hidden field is filled: a bot. Said plainly, and nothing stored.
         return render(request, "intake/refused.html", status=400)
-    if limited(
+    counted = count(
         request,
         "intake",
         Rate.parse(settings.INTAKE_RATE_LIMIT),
         Rate.parse(settings.INTAKE_GLOBAL_LIMIT),
-    ):
-        return too_many(request, settings.INTAKE_RATE_LIMIT)
-    submission = submit_request(
-        record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
     )
+    if counted.over_source:
+        return too_many(request, settings.INTAKE_RATE_LIMIT)
+    record = record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
+    try:
+        # Over the global ceiling the request is still taken, and held.
+        submission = submit_request(record, hold=counted.over_ceiling)
+    except HoldingFull:
+        return too_many(request, settings.INTAKE_GLOBAL_LIMIT)
     return render(
         request, "intake/receipt.html", {"code": receipts.formatted(submission.receipt_code)}
     )
