@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from encryption.digests import keyed_digest, keyed_digests
+from encryption.digests import secret_digest, secret_digests
 from encryption.fields import EncryptedTextField
 
 BACKUP_CODE_PURPOSE = "staff-backup-codes"
@@ -117,11 +117,11 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
 
 
 def backup_code_digest(user_id: int, code: str) -> str:
-    return keyed_digest(BACKUP_CODE_PURPOSE, f"user:{user_id}", code)
+    return secret_digest(BACKUP_CODE_PURPOSE, f"user:{user_id}", code)
 
 
 def backup_code_digests(user_id: int, code: str) -> list[str]:
-    return keyed_digests(BACKUP_CODE_PURPOSE, f"user:{user_id}", code)
+    return secret_digests(BACKUP_CODE_PURPOSE, f"user:{user_id}", code)
 
 
 class BackupCode(models.Model):

@@ -133,27 +133,46 @@ class Client:
     def fetch(self, path: str) -> tuple[int, None]:
         return self._request("GET", path)[0], None
 
+    def look_up(self, code: str) -> tuple[int, None]:
+        """A follow-up at /status/ with a receipt code, as the status page sends it."""
+        body = urllib.parse.urlencode({"code": code, "csrfmiddlewaretoken": self.token})
+        status, page = self._request(
+            "POST", "/status/", body,
+            **{"Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin},
+        )  # fmt: skip
+        return status, code if 'class="status-words"' in page else None
 
-def run(host: str, port: int, clients: int, seconds: float, action: str) -> tuple[Results, float]:
-    """`clients` threads doing `action` ("submit" or a GET path) for `seconds`."""
+
+def run(
+    host: str, port: int, clients: int, seconds: float, action: str, codes: list[str] = ()
+) -> tuple[Results, float]:
+    """`clients` threads doing `action` ("submit", "lookup" of each of `codes` in
+    turn, or a GET path) for `seconds`."""
     results = Results()
     deadline = time.perf_counter() + seconds
 
-    def work() -> None:
+    def work(number: int) -> None:
         client = Client(host, port)
-        if action == "submit":
+        if action in ("submit", "lookup"):
             client.prepare()
+        turn = number
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                status, receipt = client.submit() if action == "submit" else client.fetch(action)
+                if action == "submit":
+                    status, receipt = client.submit()
+                elif action == "lookup":
+                    status, receipt = client.look_up(codes[turn % len(codes)])
+                    turn += clients
+                else:
+                    status, receipt = client.fetch(action)
             except (OSError, http.client.HTTPException):
                 with results.lock:
                     results.errors += 1
                 continue
             results.add(time.perf_counter() - started, status, receipt)
 
-    threads = [threading.Thread(target=work) for _ in range(clients)]
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(clients)]
     began = time.perf_counter()
     for thread in threads:
         thread.start()

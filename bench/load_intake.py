@@ -15,7 +15,7 @@ status or exception), 429s apart, the notifications the worker consumed, and the
 CPU gunicorn spent per visit with the machine's load average (on a shared machine
 the CPU per visit holds still while throughput follows the neighbours). Then
 exactly-once: stored requests == receipts shown, per receipt selector as many rows
-as receipts, and the full scrypt check (each receipt opens exactly one request) for
+as receipts, and the full hash check (each receipt opens exactly one request) for
 a random sample, or for all of them with --verify-all. Exits non-zero on failure.
 
     python dev.py bench load_intake [--clients 50] [--seconds 60] [--workers N] [--verify-all]
@@ -225,11 +225,11 @@ def log_problems(path: Path) -> Counter:
 
 
 def matching_rows(job: tuple[str, list[tuple[int, str]]]) -> list[int]:
-    """Ids of the candidate rows whose hash this receipt's secret opens."""
+    """Ids of the candidate rows whose hash this receipt opens."""
     from intake import receipts
 
-    secret, candidates = job
-    return [pk for pk, stored in candidates if receipts.verify_secret(secret, stored)]
+    code, candidates = job
+    return [pk for pk, stored in candidates if receipts.opens(code, stored)]
 
 
 def verify(receipts_path: str, sample: int, verify_all: bool) -> dict:
@@ -258,7 +258,7 @@ def verify(receipts_path: str, sample: int, verify_all: bool) -> dict:
     checked = [code for code in codes if code]
     if not verify_all and len(checked) > sample:
         checked = random.sample(checked, sample)
-    jobs = [(receipts.split(code)[1], by_selector.get(code[:4], [])) for code in checked]
+    jobs = [(code, by_selector.get(code[:4], [])) for code in checked]
     connections.close_all()  # nothing shared with the pool's forked processes
     with ProcessPoolExecutor(os.cpu_count()) as pool:
         matches = list(pool.map(matching_rows, jobs, chunksize=8))
@@ -291,7 +291,7 @@ def exactly_once(check: dict, unanswered: int) -> tuple[bool, int, int]:
     (ok, duplicates, lost). Duplicates: stored rows beyond one per receipt shown
     (less the POSTs whose answer never arrived, which may be stored without a
     receipt), and receipts shown twice or opening more than one row. Lost:
-    receipts that open no row, by selector for all and by scrypt for the checked.
+    receipts that open no row, by selector for all and by hash for the checked.
     """
     duplicates = max(0, check["rows_without_receipt"] - unanswered)
     duplicates += (
@@ -371,7 +371,7 @@ def report(args, tally: Tally, elapsed: float, notes: dict, check: dict) -> bool
     print(f"log problems: gunicorn {notes['gunicorn_log'] or 'none'}, "
           f"celery {notes['celery_log'] or 'none'}")  # fmt: skip
     print(
-        f"check: {check['hash_checked']} receipts verified by scrypt "
+        f"check: {check['hash_checked']} receipts verified by hash "
         f"({'all' if check['hash_checked'] == check['receipts'] else 'random sample'}); "
         f"{check['selector_collisions']} selector collisions (4 characters: shared by design)"
     )
@@ -395,8 +395,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="gunicorn workers (default: config/gunicorn.conf.py's)")  # fmt: skip
-    parser.add_argument("--sample", type=int, default=200, help="receipts checked by scrypt")
-    parser.add_argument("--verify-all", action="store_true", help="check every receipt by scrypt")
+    parser.add_argument("--sample", type=int, default=200, help="receipts checked by hash")
+    parser.add_argument("--verify-all", action="store_true", help="check every receipt by hash")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument(

@@ -10,6 +10,27 @@ from cases.workflow import FINAL_STATES, OPEN_STATES, CaseState, Outcome
 from encryption.fields import EncryptedTextField
 
 
+class Flood(models.Model):
+    """
+    A spell when submissions went over INTAKE_GLOBAL_LIMIT. Requests received
+    during it are stored, with their receipts, but held out of the triage queue
+    (Case.flood) until a caseworker releases them or rejects them as spam.
+    """
+
+    # Hours (core.clock), like the requests it holds.
+    started_at = models.DateTimeField(_("started at"), unique=True)
+    last_held_at = models.DateTimeField(_("last request held at"))
+    held = models.PositiveIntegerField(_("requests held"), default=0)
+
+    class Meta:
+        verbose_name = _("flood")
+        verbose_name_plural = _("floods")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"flood from {self.started_at:%Y-%m-%d %H}h ({self.held})"
+
+
 class Case(models.Model):
     request = models.OneToOneField(
         "intake.HelpRequest",
@@ -35,8 +56,11 @@ class Case(models.Model):
     priority = models.PositiveSmallIntegerField(_("priority"), default=2)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # For a case opened by a request, its received_at: the hour (core.clock).
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Set by each change (cases.services), never automatically: a save on a
+    # requester's behalf must not write the exact time.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Set when the requester writes, cleared when a caseworker opens the case.
     unread_message_at = models.DateTimeField(_("unread message since"), null=True, blank=True)
     # Set once caseworkers were told about the new request (intake.tasks).
@@ -48,6 +72,23 @@ class Case(models.Model):
     )
     # When the retention purge erased the case's content; slugs and dates stay.
     purged_at = models.DateTimeField(_("content erased at"), null=True, blank=True)
+    # Set while the case is held out of the queue because it arrived during a
+    # flood (cases.services.release_held / reject_held_as_spam clear it).
+    flood = models.ForeignKey(
+        Flood,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="held_cases",
+        verbose_name=_("held during the flood"),
+        db_index=False,  # case_held_idx
+    )
+    # While held only: a keyed digest of the normalised narrative, so identical
+    # copies are grouped without decrypting anything. Cleared on release or
+    # rejection, so it cannot later be used to test a guessed text.
+    flood_digest = models.CharField(
+        max_length=64, blank=True, editable=False, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -61,8 +102,14 @@ class Case(models.Model):
             # The triage queue: open cases, most urgent and oldest first.
             models.Index(
                 fields=["priority", "created_at"],
-                condition=models.Q(state__in=OPEN_STATES),
+                condition=models.Q(state__in=OPEN_STATES, flood__isnull=True),
                 name="case_queue_idx",
+            ),
+            # The held list: held cases grouped by identical narrative.
+            models.Index(
+                fields=["flood", "flood_digest"],
+                condition=models.Q(flood__isnull=False),
+                name="case_held_idx",
             ),
             models.Index(fields=["state", "created_at"], name="case_state_idx"),
             # Monthly reports count resolutions by the month of resolved_at.

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils.functional import cached_property
 
-from cases.models import Case
+from cases.models import Case, Flood
 from cases.workflow import OPEN_STATES
 from encryption.fingerprint import contact_fingerprints
 from intake.models import HelpRequest
@@ -55,7 +55,8 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
     """Open cases matching the filters. Requests are joined only to filter by them;
     shown through QueuePage, most urgent first, then oldest first."""
     states = [filters.state] if filters.state else OPEN_STATES
-    cases = Case.objects.filter(state__in=states)
+    # Cases held during a flood wait in their own list (held_groups).
+    cases = Case.objects.filter(state__in=states, flood__isnull=True)
     if filters.category:
         cases = cases.filter(request__category=filters.category)
     if filters.urgency:
@@ -71,8 +72,8 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
 def cases_with_new_messages(limit: int = 20) -> QuerySet:
     """Cases, in any state, whose requester wrote since a caseworker last looked."""
     return (
-        Case.objects.filter(unread_message_at__isnull=False)
-        .order_by("unread_message_at")
+        Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True)
+        .order_by("unread_message_at", "id")
         .values("request__reference", "state", "unread_message_at")[:limit]
     )
 
@@ -83,11 +84,71 @@ def earlier_requests(help_request: HelpRequest, limit: int = 5) -> QuerySet:
     if not help_request.contact_fingerprint:
         return HelpRequest.objects.none()
     fingerprints = {help_request.contact_fingerprint, *contact_fingerprints(help_request.contact)}
+    # Times are hours (core.clock): within the hour, the id says which came first.
+    earlier = Q(received_at__lt=help_request.received_at) | Q(
+        received_at=help_request.received_at, pk__lt=help_request.pk
+    )
     return (
-        HelpRequest.objects.filter(
-            contact_fingerprint__in=sorted(fingerprints),
-            received_at__lt=help_request.received_at,
-        )
-        .order_by("-received_at")
+        HelpRequest.objects.filter(earlier, contact_fingerprint__in=sorted(fingerprints))
+        .order_by("-received_at", "-pk")
         .values("reference", "received_at")[:limit]
     )
+
+
+# --- requests held during a flood ----------------------------------------------------
+
+# Members listed under each group on the held list; larger groups show a count.
+GROUP_MEMBERS_SHOWN = 10
+
+
+def held_count() -> int:
+    return Case.objects.filter(flood__isnull=False).count()
+
+
+def recent_floods(limit: int = 10) -> QuerySet:
+    """The latest floods, each with how many of its requests are still held."""
+    return Flood.objects.annotate(still_held=Count("held_cases")).order_by("-started_at")[:limit]
+
+
+def held_groups(limit: int = 100) -> list[dict]:
+    """
+    Held cases grouped by identical narrative (their keyed digest, so nothing is
+    decrypted), largest group first: each with its size, the hours its requests
+    arrived between, and a few members (reference, category, urgency).
+    """
+    groups = list(
+        Case.objects.filter(flood__isnull=False)
+        .values("flood_digest")
+        .annotate(
+            size=Count("id"),
+            first_id=Min("id"),
+            first_received=Min("request__received_at"),
+            last_received=Max("request__received_at"),
+        )
+        .order_by("-size", "first_id")[:limit]
+    )
+    small = [g["flood_digest"] for g in groups if g["size"] <= GROUP_MEMBERS_SHOWN]
+    representatives = [g["first_id"] for g in groups if g["size"] > GROUP_MEMBERS_SHOWN]
+    members: dict[str, list[dict]] = {}
+    rows = (
+        Case.objects.filter(flood__isnull=False)
+        .filter(Q(flood_digest__in=small) | Q(pk__in=representatives))
+        .order_by("id")
+        .values("flood_digest", "request__reference", "request__category", "request__urgency")
+    )
+    for row in rows:
+        members.setdefault(row["flood_digest"], []).append(row)
+    for group in groups:
+        # The digest itself never leaves here: a group is named by a member.
+        group["members"] = members.get(group.pop("flood_digest"), [])
+        for member in group["members"]:
+            member.pop("flood_digest")
+        group["reference"] = group["members"][0]["request__reference"] if group["members"] else ""
+    return groups
+
+
+def held_group_of(case: Case) -> QuerySet:
+    """The held cases whose narrative is identical to this held case's."""
+    if case.flood_id is None:
+        return Case.objects.none()
+    return Case.objects.filter(flood__isnull=False, flood_digest=case.flood_digest)

@@ -3,14 +3,19 @@ Everything that changes a case. A state move happens here and only here, in a
 transaction that locks the case, so the state machine is enforced once.
 """
 
+from collections.abc import Iterable
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from cases.models import Case, CaseEvent, CaseNote
+from cases.models import Case, CaseEvent, CaseNote, Flood
 from cases.workflow import DONE_STATES, CaseState, Outcome, is_allowed
+from core.clock import hour_of
 from intake.models import RequestMessage
 
 
@@ -60,9 +65,14 @@ def move_case(
             locked.resolved_at = None
         locked.closed_at = now if to_state in DONE_STATES else None
         locked.last_activity_at = now
+        locked.updated_at = now
+        # A held case a caseworker has acted on has been reviewed: it leaves the
+        # held list, and its narrative digest goes (see hold_during_flood).
+        locked.flood, locked.flood_digest = None, ""
         locked.save(
             update_fields=[
-                "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at"
+                "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at",
+                "flood", "flood_digest",
             ]
         )  # fmt: skip
         CaseEvent.objects.create(
@@ -82,7 +92,10 @@ def move_case(
             to_state=to_state,
         )
     # The caller's object reflects the move as well.
-    for field in ("state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at"):
+    for field in (
+        "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at",
+        "flood", "flood_digest",
+    ):  # fmt: skip
         setattr(case, field, getattr(locked, field))
     return case
 
@@ -155,3 +168,78 @@ def mark_messages_read(case: Case) -> None:
     """A caseworker opened the case: the requester's messages have been seen."""
     if case.unread_message_at is not None:
         Case.objects.filter(pk=case.pk).update(unread_message_at=None)
+
+
+# --- requests held during a flood -------------------------------------------------
+
+
+def current_flood() -> Flood:
+    """
+    The flood under way, or a new one starting this hour. A flood goes on while
+    requests keep being held within an hour of each other. Call it inside the
+    transaction that holds the request.
+    """
+    hour = hour_of()
+    flood = (
+        Flood.objects.filter(last_held_at__gte=hour - timedelta(hours=1))
+        .order_by("-started_at")
+        .first()
+    )
+    if flood is not None:
+        return flood
+    try:
+        with transaction.atomic():
+            return Flood.objects.create(started_at=hour, last_held_at=hour)
+    except IntegrityError:  # another process started it in the same hour
+        return Flood.objects.get(started_at=hour)
+
+
+def hold_during_flood(case: Case, narrative_digest: str) -> None:
+    """
+    Keep a new case out of the triage queue, in the current flood's held list,
+    grouped with identical narratives by their keyed digest. It stays stored
+    with its receipt, and counts in the reports like any request received.
+    """
+    flood = current_flood()
+    Case.objects.filter(pk=case.pk).update(flood=flood, flood_digest=narrative_digest)
+    Flood.objects.filter(pk=flood.pk).update(held=F("held") + 1, last_held_at=hour_of())
+    case.flood, case.flood_digest = flood, narrative_digest
+
+
+def _still_held(cases: Iterable[Case]) -> list[Case]:
+    ids = [case.pk for case in cases]
+    return list(
+        Case.objects.select_for_update()
+        .filter(pk__in=ids, flood__isnull=False)
+        .select_related("request")
+        .order_by("pk")
+    )
+
+
+def release_held(cases: Iterable[Case], *, actor: AbstractBaseUser) -> int:
+    """
+    Put held cases into the triage queue (caseworkers are then told, by the
+    notification sweep) and forget their narrative digests. Each release is
+    audited. Cases no longer held are skipped. Returns how many were released.
+    """
+    with transaction.atomic():
+        held = _still_held(cases)
+        Case.objects.filter(pk__in=[case.pk for case in held]).update(
+            flood=None, flood_digest="", updated_at=timezone.now()
+        )
+        for case in held:
+            record("case.release", actor=actor, target=case.request.reference)
+    return len(held)
+
+
+def reject_held_as_spam(cases: Iterable[Case], *, actor: AbstractBaseUser) -> int:
+    """
+    Reject held cases as spam, all or none: each through move_case (so the state
+    machine holds and each move is audited), which also forgets the digest.
+    Cases no longer held are skipped. Returns how many were rejected.
+    """
+    with transaction.atomic():
+        held = _still_held(cases)
+        for case in held:
+            move_case(case, CaseState.REJECTED, actor=actor, expected_state=CaseState.NEW)
+    return len(held)

@@ -2,12 +2,15 @@
 
 from django.urls import path
 
-from cases import views
+from cases import held_views, views
 
 app_name = "cases"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("held/", held_views.held_list, name="held"),
+    path("held/release/", held_views.held_release, name="held_release"),
+    path("held/reject/", held_views.held_reject, name="held_reject"),
     path("cases/<str:reference>/", views.case_detail, name="detail"),
     path("cases/<str:reference>/move/", views.case_move, name="move"),
     path("cases/<str:reference>/assign/", views.case_assign, name="assign"),

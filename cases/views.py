@@ -19,6 +19,7 @@ from cases.selectors import (
     QueuePage,
     cases_with_new_messages,
     earlier_requests,
+    held_count,
     triage_queue,
 )
 from cases.workflow import FINAL_STATES, CaseState, Outcome, allowed_moves
@@ -49,6 +50,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "new_messages": cases_with_new_messages(),
             "purged_soon": purged_soon(limit=PURGE_LIST_SIZE),
+            "held": held_count(),
         },
     )
 

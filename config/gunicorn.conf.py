@@ -3,9 +3,11 @@ gunicorn settings: `gunicorn -c config/gunicorn.conf.py config.wsgi`.
 
 The access log keeps what operators need (time, request line without its query
 string, status, size, duration) and nothing about the client: no address, no
-user agent, no referrer. gunicorn's own messages go through the same filter
-as Django's (core.logging.DropClientData), which masks any address in them:
-gunicorn names the client's IP when it refuses a malformed request.
+user agent, no referrer. Both it and gunicorn's own messages go through the
+same filter as Django's (core.logging.DropClientData), which masks any address
+or URL in them (gunicorn names the client's IP when it refuses a malformed
+request) and escapes control characters: the path is logged decoded, and a
+%0A in it must not start a forged line.
 """
 
 import os

@@ -59,8 +59,12 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sql
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
 INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h"
-# A ceiling over all senders together, so a flood never buries staff.
+# A ceiling over all senders together: past it, submissions are still stored
+# and given receipts, but held out of the triage queue (a flood must neither
+# bury staff nor lock real requesters out), up to INTAKE_HOLD_LIMIT held ones,
+# which protects the disk; only then is a submission refused (429).
 INTAKE_GLOBAL_LIMIT = os.environ.get("INTAKE_GLOBAL_LIMIT", "600/h").strip()
+INTAKE_HOLD_LIMIT = _env_int("INTAKE_HOLD_LIMIT", 20000)
 # Receipt-code lookups: guessing is throttled per sender and overall.
 STATUS_RATE_LIMIT = os.environ.get("STATUS_RATE_LIMIT", "30/h").strip()
 STATUS_GLOBAL_LIMIT = os.environ.get("STATUS_GLOBAL_LIMIT", "3000/h").strip()
@@ -148,6 +152,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.LockdownMiddleware",
+    "core.middleware.RefuseNullCharactersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -274,6 +279,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.clear_expired_sessions",
         "schedule": crontab(minute=15, hour=3),
     },
+    # Bots' requests per finished hour, as counts, to the audit log.
+    "bot-usage-audit": {"task": "intake.audit_bot_usage", "schedule": crontab(minute=7)},
     # Content of cases finished more than RETENTION_DAYS ago is erased daily.
     "retention-purge": {
         "task": "cases.purge_expired",
@@ -334,6 +341,10 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# Every cookie dies with the browser session (Django's CSRF cookie would last a
+# year): a cookie of ours left on a searched phone is evidence of contact.
+# The language cookie is a session cookie already (LANGUAGE_COOKIE_AGE None).
+CSRF_COOKIE_AGE = None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_SECURE = not DEBUG

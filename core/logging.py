@@ -3,18 +3,28 @@ A logging filter that keeps client data out of every log.
 
 Django attaches the request (with its address, user agent and referrer) to some
 log records, and request lines can carry query strings; this filter drops the
-request object and masks anything that looks like an IP address or a query
-string. It is attached to every handler, Django's and gunicorn's.
+request object and masks anything that looks like an IP address, a URL (a CSRF
+failure names the client's Origin or Referer) or a query string. It also
+escapes control and invisible format characters (NUL, newline, ESC, bidi
+overrides, zero-width characters): a path such as /%0A... is decoded before it
+is logged, and must not forge a log line or hide what a line says. It is
+attached to every handler, Django's and gunicorn's.
 """
 
 import ipaddress
 import logging
 import re
+import unicodedata
 
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 # Candidates only: each is checked, so times such as 06:23:51 are left alone.
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 _QUERY = re.compile(r"\?[^\s\"']*")
+# Anything with a scheme: a referrer, an origin, a service URL with a password.
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*")
+# Control characters, format characters (bidi controls, zero-width characters)
+# and line or paragraph separators are written as escapes.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 def _mask_ipv6(match: re.Match) -> str:
@@ -25,10 +35,32 @@ def _mask_ipv6(match: re.Match) -> str:
     return "[address]"
 
 
-def scrub(text: str) -> str:
+def _mask_url(match: re.Match) -> str:
+    # Punctuation after a URL is the sentence's, not the URL's: "(... https://x/):".
+    url = match.group(0)
+    kept = url.rstrip(").,;:!?]")
+    return "[url]" + url[len(kept) :]
+
+
+def escape_invisible(text: str, keep: str = "") -> str:
+    """Control and invisible characters as visible escapes (\\n, \\x00, \\u202e);
+    those in `keep` are left as they are."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch not in keep and unicodedata.category(ch) in _ESCAPED_CATEGORIES
+        else ch
+        for ch in text
+    )
+
+
+def scrub(text: str, keep: str = "") -> str:
+    text = _URL.sub(_mask_url, text)
     text = _IPV4.sub("[address]", text)
     text = _IPV6_CANDIDATE.sub(_mask_ipv6, text)
-    return _QUERY.sub("?[query]", text)
+    text = _QUERY.sub("?[query]", text)
+    return escape_invisible(text, keep)
 
 
 class DropClientData(logging.Filter):
@@ -41,4 +73,11 @@ class DropClientData(logging.Filter):
         except Exception:
             return True
         record.msg, record.args = scrub(message), ()
+        # A traceback keeps its lines; what they quote is scrubbed like a message.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text, keep="\n")
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info, keep="\n")
         return True

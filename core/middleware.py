@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import translation
 
 
@@ -53,3 +54,23 @@ class BrowserPolicyMiddleware:
         for name, value in self.HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+
+class RefuseNullCharactersMiddleware:
+    """
+    A NUL character in the path or the query string is answered 400 at once.
+    Nothing legitimate sends one, and PostgreSQL refuses it in any query, so
+    it would otherwise reach the database (an admin filter, a case reference)
+    and end as a 500. Form fields refuse it themselves, with a message.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in name or any("\x00" in value for value in values)
+            for name, values in request.GET.lists()
+        ):
+            return render(request, "400.html", status=400)
+        return self.get_response(request)

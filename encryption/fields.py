@@ -8,7 +8,11 @@ Two deliberate departures from the library's defaults:
 * its signer would authenticate with SECRET_KEY; ours uses a key derived from
   ENCRYPTION_KEY, so rotating SECRET_KEY never makes stored data unreadable;
 * text is stored as UTF-8, not pickled, so reading the database never runs
-  pickle.loads on what is found there.
+  pickle.loads on what is found there;
+* the UTF-8 is padded to a size bucket before encryption (encryption.padding),
+  so a ciphertext's length does not give away the length of the text. Values
+  stored before padding existed still read, and `rotate_encryption_key` pads
+  them.
 
 Reading tries the current key, then each old key, which is what makes key
 rotation possible (`rotate_encryption_key` rewrites values under the current
@@ -26,6 +30,7 @@ from django_cryptography.fields import EncryptedMixin
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
 
 from encryption.keys import key_materials
+from encryption.padding import is_padded, pad, unpad
 
 
 class UndecryptableValue(Exception):
@@ -65,6 +70,15 @@ class Keyring:
             return False
         return True
 
+    def open(self, token: bytes) -> tuple[bytes, bool]:
+        """The plaintext, and whether it is stored as new values are: under the
+        current key, and padded. Raises UndecryptableValue like decrypt."""
+        try:
+            plaintext = self._ciphers[0].decrypt(token)
+        except (BadSignature, InvalidToken):
+            return self.decrypt(token), False
+        return plaintext, is_padded(plaintext)
+
 
 @cache
 def keyring() -> Keyring:
@@ -102,10 +116,10 @@ class EncryptedTextField(EncryptedMixin, models.TextField):
         return self.__class__(*args, **kwargs)
 
     def _dump(self, value: str) -> bytes:
-        return keyring().encrypt(value.encode("utf-8"))
+        return keyring().encrypt(pad(value.encode("utf-8")))
 
     def _load(self, value: bytes) -> str:
-        return keyring().decrypt(value).decode("utf-8")
+        return unpad(keyring().decrypt(value)).decode("utf-8")
 
     def get_db_prep_value(self, value: Any, connection, prepared: bool = False) -> Any:
         if value is None or value == "":

@@ -19,9 +19,13 @@ _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me/|telegram\.me/|wa\.
 
 
 def normalise_contact(contact: str) -> str:
-    """Reduce the ways people write the same handle or number to one form."""
+    """Reduce the ways people write the same handle or number to one form.
+    Invisible format characters (zero-width spaces and joiners, bidi controls:
+    Unicode category Cf) go first, so they cannot make a returning requester
+    look new."""
     value = contact or ""
     if not value.isascii():
+        value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
         value = unicodedata.normalize("NFKC", value)
     value = value.strip().casefold()
     if not value:

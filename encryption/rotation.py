@@ -4,7 +4,8 @@ Key rotation: rewrite every encrypted value under the current ENCRYPTION_KEY.
 After ENCRYPTION_KEY is replaced and the previous key moved to
 ENCRYPTION_OLD_KEYS, old values still read, but a leaked old key would still
 open them. `rotate_encryption_key` re-encrypts them, after which the old key
-can be removed and destroyed.
+can be removed and destroyed. Values stored before padding existed
+(encryption.padding) are rewritten padded by the same run.
 
 The columns are found generically: every concrete EncryptedTextField of every
 installed model, so a field added later is rotated without touching this file.
@@ -42,6 +43,7 @@ from core.storage import request_rewrite
 from encryption.fields import EncryptedTextField, UndecryptableValue, keyring
 from encryption.fingerprint import contact_fingerprint
 from encryption.keys import key_materials
+from encryption.padding import pad, unpad
 
 DEFAULT_BATCH_SIZE = 1000
 START_ACTION = "encryption.rotate_start"
@@ -262,17 +264,18 @@ def _changes_in_row(
         fingerprint_field = table.fingerprints.get(encrypted_field.name)
         token = _token(value)
         plaintext = b""
-        if token is not None and ring.is_current(token):
-            counts.already_current += 1
-            if fingerprint_field:
-                plaintext = ring.decrypt(token)
-        elif token is not None:
+        if token is not None:
             try:
-                plaintext = ring.decrypt(token)
+                plaintext, current = ring.open(token)
             except UndecryptableValue:
                 raise RotationStopped(table.label, encrypted_field.name, pk) from None
-            change[encrypted_field.column] = ring.encrypt(plaintext)
-            counts.reencrypted += 1
+            plaintext = unpad(plaintext)
+            if current:
+                counts.already_current += 1
+            else:
+                # Under an old key, or stored before padding: written anew, padded.
+                change[encrypted_field.column] = ring.encrypt(pad(plaintext))
+                counts.reencrypted += 1
         if fingerprint_field:
             expected = contact_fingerprint(plaintext.decode("utf-8"))
             if stored_fingerprints[encrypted_field.name] != expected:

@@ -139,11 +139,16 @@ class ApiRequestForm(RequestForm):
 
 
 class ReceiptForm(forms.Form):
+    # Not validated here: whatever is typed goes through the same lookup
+    # (intake.services.find_by_receipt), so a code refused for its length or
+    # for being empty gets the answer of any wrong code, after the same work.
     code = forms.CharField(
         label=_("Your receipt code"),
-        max_length=64,
+        required=False,
         help_text=_("Twenty letters and digits, for example K3M9-Q9TX-…; dashes are optional."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "maxlength": 64}
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.clock import hour_of
 from encryption.fields import EncryptedTextField
 from intake.fields import LegalArticlesField
 from intake.references import new_reference
@@ -22,7 +23,8 @@ class HelpRequest(models.Model):
     reference = models.CharField(
         _("reference"), max_length=64, default=new_reference, editable=False
     )
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    # At one-hour resolution (core.clock); the order within the hour is the id's.
+    received_at = models.DateTimeField(_("received at"), default=hour_of)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     service_status = models.CharField(
@@ -48,14 +50,14 @@ class HelpRequest(models.Model):
         _("contact fingerprint"), max_length=64, blank=True, editable=False
     )
     # The receipt code is never stored: only its first characters, to find the
-    # request, and a slow salted hash of the rest (intake.receipts).
+    # request, and a keyed hash of the code (intake.receipts).
     receipt_selector = models.CharField(max_length=8, blank=True, editable=False)
     receipt_hash = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("help request")
         verbose_name_plural = _("help requests")
-        ordering = ["-received_at"]
+        ordering = ["-received_at", "-id"]
         indexes = [
             # Monthly reports: a month's rows by received date, with the slugs
             # they group by, so PostgreSQL can answer from the index alone.
@@ -115,7 +117,10 @@ class RequestMessage(models.Model):
         "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     body = EncryptedTextField(_("message"))
-    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    # At one-hour resolution (core.clock), whoever wrote: the thread is ordered
+    # by time, then id, and a caseworker's exact time would misplace the
+    # requester's messages of the same hour.
+    sent_at = models.DateTimeField(_("sent at"), default=hour_of)
 
     class Meta:
         verbose_name = _("message")
@@ -143,6 +148,7 @@ class BotToken(models.Model):
         "auth.User", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The hour of the last use only: an exact time would date the bot's latest request.
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
@@ -157,3 +163,24 @@ class BotToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class BotUsage(models.Model):
+    """
+    How many requests a bot submitted in one hour. Each use is counted here
+    instead of being written to the audit log at once, which would give every
+    bot request an exact time; once the hour is over, the count goes to the
+    audit log as one entry and the row is deleted (intake.services).
+    """
+
+    bot = models.ForeignKey(BotToken, on_delete=models.CASCADE, related_name="usage")
+    hour = models.DateTimeField(_("hour"))
+    requests = models.PositiveIntegerField(_("requests"), default=0)
+
+    class Meta:
+        verbose_name = _("bot usage")
+        verbose_name_plural = _("bot usage")
+        constraints = [models.UniqueConstraint(fields=["bot", "hour"], name="bot_usage_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.bot.name} {self.hour:%Y-%m-%d %H}h"

@@ -3,11 +3,22 @@ Receipt codes: how a requester follows up without an account.
 
 A code is 20 characters of Crockford base32 (100 random bits), shown as five
 groups of four: K3M9-Q9TX-.... The first four characters find the request
-(they are stored, like a username); the other sixteen (80 bits) are the secret,
-stored only as a salted scrypt hash. The code itself is never stored or logged.
+(they are stored, like a username); the other sixteen (80 bits) are the secret.
+The code itself is never stored or logged.
 
-80 random bits cannot be guessed even against a fast hash; scrypt is there so
-that a stolen table still costs its thief real work per candidate.
+What is stored is an HMAC-SHA256 of the code under a random server key
+(encryption.server_secrets, "receipt-hmac"), which the database holds only
+encrypted under ENCRYPTION_KEY. 80 random bits cannot be guessed, so a slow
+hash would add no protection, only ~30 ms of CPU to every submission and
+lookup; and without the server key a stolen table cannot test a single guess.
+The key is not derived from ENCRYPTION_KEY, so rotating that key (which cannot
+rehash codes it never sees) leaves every code working. Nothing stored lets
+anyone derive something from the secret itself: the HMAC is one-way and keyed.
+
+Hashes written before this change are salted scrypt ("scrypt$..."). They still
+verify, and the first lookup that opens one replaces it with the HMAC form
+(`intake.services.find_by_receipt`); those never opened again go when the
+retention purge erases their request's receipt hash.
 """
 
 import base64
@@ -15,15 +26,26 @@ import hashlib
 import hmac
 import secrets
 
+from encryption.server_secrets import server_hmac
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 20
 SELECTOR_LENGTH = 4
 GROUP = 4
-# scrypt cost: 16 MiB and about 30 ms per check on one core.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# What a person might type around a code (spaces, dashes); anything longer is
+# not a code, and is refused before it is even read.
+MAX_TYPED = 64
+SERVER_KEY = "receipt-hmac"
+KEYED = "hmac-sha256$"
+LEGACY = "scrypt$"
+# Any well-formed code: hashed in place of a malformed one, so that every
+# lookup costs one keyed hash whatever was typed.
+PLACEHOLDER = "0" * LENGTH
+# The legacy hash of a code that matches nothing, checked in place of a
+# missing candidate (same cost parameters as every stored legacy hash).
+_LEGACY_DUMMY = "scrypt$16384$8$1$" + "A" * 22 + "$" + "A" * 43
 # Crockford's reading of look-alike characters.
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_DUMMY = "scrypt$16384$8$1$" + "A" * 22 + "$" + "A" * 43
 
 
 def new_code() -> str:
@@ -37,7 +59,9 @@ def formatted(code: str) -> str:
 def normalise(typed: str) -> str | None:
     """The code as stored characters, forgiving case, spaces, dashes and
     look-alikes; None if it cannot be a code at all."""
-    code = "".join(ch for ch in (typed or "").upper() if ch not in " -\t\r\n")
+    if not typed or len(typed) > MAX_TYPED:
+        return None
+    code = "".join(ch for ch in typed.upper() if ch not in " -\t\r\n")
     code = code.translate(_LOOKALIKES)
     if len(code) != LENGTH or any(ch not in ALPHABET for ch in code):
         return None
@@ -48,12 +72,6 @@ def split(code: str) -> tuple[str, str]:
     return code[:SELECTOR_LENGTH], code[SELECTOR_LENGTH:]
 
 
-def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        secret.encode("ascii"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32
-    )
-
-
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -62,24 +80,55 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def hash_secret(secret: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+def digest(code: str) -> bytes:
+    """The keyed hash of a whole (normalised) code: one per lookup."""
+    return server_hmac(SERVER_KEY, f"receipt:v1:{code}".encode("ascii"))
 
 
-def verify_secret(secret: str, stored: str) -> bool:
+def hash_code(code: str) -> str:
+    """What is stored for a new code."""
+    return KEYED + _b64(digest(code))
+
+
+def is_legacy(stored: str) -> bool:
+    return stored.startswith(LEGACY)
+
+
+def matches_digest(code_digest: bytes, stored: str) -> bool:
+    """Whether a keyed hash is the one stored (False for legacy hashes)."""
+    if not stored.startswith(KEYED):
+        return False
+    return hmac.compare_digest(code_digest, _unb64(stored[len(KEYED) :]))
+
+
+def matches_legacy(secret: str, stored: str) -> bool:
+    """Whether the secret part of a code opens a legacy scrypt hash."""
     try:
-        name, n, r, p, salt, digest = stored.split("$")
-        if name != "scrypt":
+        name, n, r, p, salt, expected = stored.split("$")
+        if name != LEGACY.rstrip("$"):
             return False
-        candidate = _scrypt(secret, _unb64(salt), int(n), int(r), int(p))
+        candidate = hashlib.scrypt(
+            secret.encode("ascii"),
+            salt=_unb64(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 * 1024 * 1024,
+            dklen=32,
+        )
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(candidate, _unb64(digest))
+    return hmac.compare_digest(candidate, _unb64(expected))
 
 
-def waste_equal_time() -> None:
-    """The cost of one check, for codes that match no request: a wrong code
-    takes as long whatever is wrong with it."""
-    verify_secret("0" * (LENGTH - SELECTOR_LENGTH), _DUMMY)
+def waste_legacy_check() -> None:
+    """The cost of one legacy check, where there is no legacy candidate to check."""
+    matches_legacy("0" * (LENGTH - SELECTOR_LENGTH), _LEGACY_DUMMY)
+
+
+def opens(code: str, stored: str) -> bool:
+    """Whether this code opens this stored hash, in either format (for checks
+    outside the lookup path, such as the load test's)."""
+    if is_legacy(stored):
+        return matches_legacy(split(code)[1], stored)
+    return matches_digest(digest(code), stored)

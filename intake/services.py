@@ -6,16 +6,23 @@ transaction, so there is never a request without a case or the reverse.
 import hashlib
 import logging
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from audit.services import record
 from cases.models import Case, CaseEvent
+from cases.selectors import held_count
+from cases.services import hold_during_flood
 from cases.workflow import DONE_STATES, CaseState
 from core.bulk import (
     adapt_rows,
@@ -25,9 +32,11 @@ from core.bulk import (
     insert_select,
     write_rows,
 )
+from core.clock import hour_of
+from encryption.digests import keyed_digest
 from encryption.fingerprint import contact_fingerprint
 from intake import receipts
-from intake.models import BotToken, HelpRequest, RequestMessage
+from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage
 from intake.references import new_reference
 from intake.vocabulary import URGENCY_RANK, Language
 
@@ -59,7 +68,7 @@ class RequestRecord:
 
     def help_request(self) -> HelpRequest:
         values = {
-            "received_at": self.received_at,
+            "received_at": hour_of(self.received_at),
             "channel": self.channel,
             "category": self.category,
             "service_status": self.service_status,
@@ -85,16 +94,42 @@ class Submission:
     receipt_code: str  # shown once to the requester, never stored
 
 
-def submit_request(record: RequestRecord) -> Submission:
+class HoldingFull(Exception):
+    """Over the global ceiling with INTAKE_HOLD_LIMIT requests already held:
+    nothing is stored, and the sender is told to try again later (429)."""
+
+
+def narrative_digest(narrative: str) -> str:
+    """
+    A keyed digest of the narrative as bots repeat it (case, spacing, width
+    and invisible characters ignored), to group identical copies without
+    decrypting them. Computed for held requests only, and forgotten when they
+    are released or rejected.
+    """
+    text = "".join(ch for ch in narrative if unicodedata.category(ch) != "Cf")
+    text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return keyed_digest("flood-digest", text)
+
+
+def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
     """
     Store a new request with its case in state `new` and a receipt code for
     following up, then tell caseworkers (a task that carries only the case id).
     Either everything is stored or nothing is: a receipt is only ever shown for
     a stored request.
+
+    With `hold` (the global ceiling is passed: a flood), the request is stored
+    and gets its receipt all the same, but its case is held out of the triage
+    queue, and out of notifications, until a caseworker releases it
+    (cases.services.hold_during_flood). Past INTAKE_HOLD_LIMIT held requests,
+    HoldingFull is raised and nothing is stored.
     """
+    if hold and held_count() >= settings.INTAKE_HOLD_LIMIT:
+        raise HoldingFull
+    digest = narrative_digest(record.narrative) if hold else ""
     code = receipts.new_code()
-    selector, secret = receipts.split(code)
-    receipt_hash = receipts.hash_secret(secret)  # slow: outside the transaction
+    selector, _secret = receipts.split(code)
+    receipt_hash = receipts.hash_code(code)
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -105,7 +140,10 @@ def submit_request(record: RequestRecord) -> Submission:
                 help_request.receipt_hash = receipt_hash
                 help_request.save()
                 case = _open_case(help_request)
-                transaction.on_commit(partial(announce_new_case, case.pk))
+                if hold:
+                    hold_during_flood(case, digest)
+                else:
+                    transaction.on_commit(partial(announce_new_case, case.pk))
             return Submission(help_request, code)
         except IntegrityError:
             # A random reference collided with an older one: draw another.
@@ -115,13 +153,17 @@ def submit_request(record: RequestRecord) -> Submission:
 
 
 def _open_case(help_request: HelpRequest) -> Case:
+    # Every time written here is the request's hour (core.clock), never now.
+    received = help_request.received_at
     case = Case.objects.create(
         request=help_request,
         priority=URGENCY_RANK[help_request.urgency],
-        created_at=help_request.received_at,
+        created_at=received,
+        updated_at=received,
+        last_activity_at=received,
     )
     CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=timezone.now()
+        case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=received
     )
     return case
 
@@ -138,28 +180,66 @@ def announce_new_case(case_id: int) -> None:
 
 def find_by_receipt(typed: str) -> HelpRequest | None:
     """
-    The request this receipt code opens, or None. Every failure takes the time
-    of one hash check, whether the code is malformed, unknown or wrong.
+    The request this receipt code opens, or None.
+
+    Every lookup does the same hash checks, whether the code is malformed, too
+    long, unknown, or right in its selector and wrong in its secret: one keyed
+    hash, and while requests with a legacy scrypt hash remain anywhere, one slow
+    check per legacy candidate but at least one. So its time does not tell
+    whether a selector exists. A legacy hash that opens is replaced with the
+    keyed form, so the slow checks end as those requesters come back.
     """
     code = receipts.normalise(typed)
-    if code is None:
-        receipts.waste_equal_time()
+    code_digest = receipts.digest(code or receipts.PLACEHOLDER)
+    candidates = _receipt_candidates(code) if code else []
+    found = [c for c in candidates if receipts.matches_digest(code_digest, c.receipt_hash)]
+    legacy = [c for c in candidates if receipts.is_legacy(c.receipt_hash)]
+    for index in range(max(len(legacy), 1 if legacy_receipts_remain() else 0)):
+        if index >= len(legacy):
+            receipts.waste_legacy_check()
+        elif receipts.matches_legacy(receipts.split(code)[1], legacy[index].receipt_hash):
+            found.append(legacy[index])
+            _upgrade_receipt_hash(legacy[index], code)
+    if not found:
         return None
-    selector, secret = receipts.split(code)
+    return HelpRequest.objects.select_related("case").get(pk=found[0].pk)
+
+
+def _receipt_candidates(code: str) -> list[HelpRequest]:
+    selector, _secret = receipts.split(code)
     # The exclusions match request_receipt_idx's condition, so the index serves it.
-    candidates = (
+    return list(
         HelpRequest.objects.filter(receipt_selector=selector)
         .exclude(receipt_selector="")
         .exclude(receipt_hash="")
+        .only("id", "receipt_hash")
     )
-    found = None
-    for candidate in candidates.only("id", "receipt_hash"):
-        if receipts.verify_secret(secret, candidate.receipt_hash):
-            found = candidate
-            break
-    else:
-        receipts.waste_equal_time()
-    return HelpRequest.objects.select_related("case").get(pk=found.pk) if found else None
+
+
+def _upgrade_receipt_hash(help_request: HelpRequest, code: str) -> None:
+    HelpRequest.objects.filter(pk=help_request.pk, receipt_hash=help_request.receipt_hash).update(
+        receipt_hash=receipts.hash_code(code)
+    )
+
+
+# Whether any legacy receipt hash is left is re-read at most this often.
+LEGACY_CHECK_SECONDS = 300
+
+
+def legacy_receipts_remain() -> bool:
+    """
+    Whether requests with a legacy scrypt receipt hash remain, for the whole
+    installation (never per selector, so it tells nothing about one code).
+    The answer is shared through the cache for a few minutes.
+    """
+
+    def look() -> bool:
+        return HelpRequest.objects.filter(receipt_hash__startswith=receipts.LEGACY).exists()
+
+    try:
+        return cache.get_or_set("receipts:legacy-remain", look, LEGACY_CHECK_SECONDS)
+    except Exception:  # an unreachable cache must not stop a lookup
+        return look()
 
 
 MAX_MESSAGE_LENGTH = 5000
@@ -176,9 +256,11 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
             sender=RequestMessage.Sender.REQUESTER,
             body=body[:MAX_MESSAGE_LENGTH],
         )
-        # New content restarts the retention clock.
+        # New content restarts the retention clock. Both times are the
+        # message's hour; a later activity already recorded is kept.
         Case.objects.filter(request=help_request).update(
-            unread_message_at=message.sent_at, last_activity_at=message.sent_at
+            unread_message_at=message.sent_at,
+            last_activity_at=Greatest("last_activity_at", message.sent_at),
         )
     return message
 
@@ -213,7 +295,7 @@ EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 def _request_row(record: RequestRecord) -> tuple:
     return (
         record.reference or new_reference(),
-        record.received_at,
+        hour_of(record.received_at),
         record.channel,
         record.category,
         record.service_status,
@@ -233,7 +315,8 @@ def _request_row(record: RequestRecord) -> tuple:
 
 
 def _case_row(record: RequestRecord, now: datetime) -> tuple:
-    closed_at = (record.resolved_at or record.received_at) if record.state in DONE_STATES else None
+    received = hour_of(record.received_at)
+    closed_at = (record.resolved_at or received) if record.state in DONE_STATES else None
     # The request id comes first and is filled in once the request is stored.
     return (
         None,
@@ -242,10 +325,10 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
         URGENCY_RANK[record.urgency],
         record.resolved_at,
         closed_at,
-        record.received_at,
+        received,
         now,
         now,  # history, not news: nobody is told about imported requests
-        closed_at or record.received_at,  # the retention clock of a finished case
+        closed_at or received,  # the retention clock of a finished case
     )
 
 
@@ -339,3 +422,44 @@ def bot_for_token(token: str) -> BotToken | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     return BotToken.objects.filter(token_hash=_token_digest(token), revoked_at__isnull=True).first()
+
+
+def count_bot_use(bot: BotToken) -> None:
+    """
+    A request this bot submitted: counted for its hour (audited once the hour
+    is over, by audit_bot_usage), and the token's last use set to the hour.
+    """
+    hour = hour_of()
+    counted = BotUsage.objects.filter(bot=bot, hour=hour).update(requests=F("requests") + 1)
+    if not counted:
+        try:
+            with transaction.atomic():
+                BotUsage.objects.create(bot=bot, hour=hour, requests=1)
+        except IntegrityError:  # another request of the same hour created it first
+            BotUsage.objects.filter(bot=bot, hour=hour).update(requests=F("requests") + 1)
+    BotToken.objects.filter(pk=bot.pk).update(last_used_at=hour)
+
+
+def audit_bot_usage(now: datetime | None = None) -> int:
+    """
+    One audit entry per bot and finished hour ("api.requests", with the hour
+    and the number of requests), then the counts are forgotten. Run by a
+    periodic task, so no entry's time follows any request's. Returns the
+    number of entries written.
+    """
+    with transaction.atomic():
+        finished = list(
+            BotUsage.objects.select_for_update()
+            .filter(hour__lt=hour_of(now))
+            .select_related("bot")
+            .order_by("hour", "bot__name")
+        )
+        for usage in finished:
+            record(
+                "api.requests",
+                actor=f"bot:{usage.bot.name}",
+                hour=usage.hour.isoformat(),
+                requests=usage.requests,
+            )
+        BotUsage.objects.filter(pk__in=[usage.pk for usage in finished]).delete()
+    return len(finished)

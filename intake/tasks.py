@@ -7,11 +7,12 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from cases.models import Case
+from cases.workflow import CaseState
+from core.clock import hour_of
 
 
 def _send_notice(count: int) -> None:
@@ -38,7 +39,8 @@ def _notify(cases) -> int:
         )
         if not pending:
             return 0
-        Case.objects.filter(pk__in=pending).update(notified_at=timezone.now())
+        # The hour only: sent right after a submission, the exact time would date it.
+        Case.objects.filter(pk__in=pending).update(notified_at=hour_of())
         if settings.INTAKE_NOTIFY_EMAIL:
             _send_notice(len(pending))
     return len(pending)
@@ -60,5 +62,15 @@ def notify_new_case(case_id: int) -> int:
 
 @shared_task(name="intake.notify_pending_cases")
 def notify_pending_cases() -> int:
-    """The periodic sweep: cases whose notification could not be queued."""
-    return _notify(Case.objects.all())
+    """The periodic sweep: new cases whose notification could not be queued, and
+    those released from a flood's held list. Held cases wait until released:
+    a flood must not bury the duty address in notices."""
+    return _notify(Case.objects.filter(state=CaseState.NEW, flood__isnull=True))
+
+
+@shared_task(name="intake.audit_bot_usage")
+def audit_bot_usage() -> int:
+    """Hourly: each bot's requests of the finished hours, as counts, to the audit log."""
+    from intake.services import audit_bot_usage as write_entries
+
+    return write_entries()

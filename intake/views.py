@@ -15,11 +15,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.ratelimit import Rate, limited
+from core.ratelimit import Rate, count, limited
 from intake import receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
-from intake.services import RequestRecord, find_by_receipt, post_requester_message, submit_request
+from intake.services import (
+    HoldingFull,
+    RequestRecord,
+    find_by_receipt,
+    post_requester_message,
+    submit_request,
+)
 from intake.vocabulary import Channel
 
 STATE_WORDS = {
@@ -67,16 +73,20 @@ def request_form(request: HttpRequest) -> HttpResponse:
     if form.cleaned_data["website"]:
         # The hidden field is filled: a bot. Said plainly, and nothing stored.
         return render(request, "intake/refused.html", status=400)
-    if limited(
+    counted = count(
         request,
         "intake",
         Rate.parse(settings.INTAKE_RATE_LIMIT),
         Rate.parse(settings.INTAKE_GLOBAL_LIMIT),
-    ):
-        return too_many(request, settings.INTAKE_RATE_LIMIT)
-    submission = submit_request(
-        record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
     )
+    if counted.over_source:
+        return too_many(request, settings.INTAKE_RATE_LIMIT)
+    record = record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
+    try:
+        # Over the global ceiling the request is still taken, and held.
+        submission = submit_request(record, hold=counted.over_ceiling)
+    except HoldingFull:
+        return too_many(request, settings.INTAKE_GLOBAL_LIMIT)
     return render(
         request, "intake/receipt.html", {"code": receipts.formatted(submission.receipt_code)}
     )
@@ -108,8 +118,12 @@ def _status_limited(request: HttpRequest) -> bool:
     )
 
 
-def _not_found(request: HttpRequest, form: ReceiptForm) -> HttpResponse:
-    # The same words whatever was wrong: malformed, unknown or mistyped.
+def _not_found(request: HttpRequest, typed: str) -> HttpResponse:
+    # The same words whatever was wrong: empty, malformed, too long, unknown or
+    # mistyped. What was typed is kept to be corrected, unless it is too long
+    # to be a code at all.
+    form = ReceiptForm({"code": typed if len(typed) <= receipts.MAX_TYPED else ""})
+    form.is_valid()
     form.add_error(None, _("No request matches this code. Check it and try again."))
     return render(request, "intake/status_lookup.html", {"form": form})
 
@@ -121,13 +135,13 @@ def status(request: HttpRequest) -> HttpResponse:
         return render(request, "intake/status_lookup.html", {"form": ReceiptForm()})
     if _status_limited(request):
         return too_many(request, settings.STATUS_RATE_LIMIT)
-    form = ReceiptForm(request.POST)
-    if not form.is_valid():
-        return render(request, "intake/status_lookup.html", {"form": form})
-    help_request = find_by_receipt(form.cleaned_data["code"])
+    # Whatever was typed goes through the same lookup: a code refused by form
+    # validation alone would answer differently, and sooner.
+    typed = request.POST.get("code", "")
+    help_request = find_by_receipt(typed)
     if help_request is None:
-        return _not_found(request, form)
-    return _status_page(request, help_request, form.cleaned_data["code"])
+        return _not_found(request, typed)
+    return _status_page(request, help_request, typed)
 
 
 @never_cache
@@ -139,7 +153,7 @@ def status_message(request: HttpRequest) -> HttpResponse:
     code = request.POST.get("code", "")
     help_request = find_by_receipt(code)
     if help_request is None:
-        return _not_found(request, ReceiptForm(request.POST))
+        return _not_found(request, code)
     if not form.is_valid():
         return _status_page(request, help_request, code, message_form=form)
     post_requester_message(help_request, form.cleaned_data["body"])

@@ -251,9 +251,18 @@ class ExportRefused(ValueError):
         self.code = code
 
 
+# The longest export: ten years of months, one report each.
+MAX_EXPORT_MONTHS = 120
+
+
 def check_request(first: date, last: date, file_format: str, min_cell: int) -> None:
     if first > last:
         raise ExportRefused("order", f"--from {label(first)} is after --to {label(last)}.")
+    if (last.year - first.year) * 12 + last.month - first.month >= MAX_EXPORT_MONTHS:
+        raise ExportRefused(
+            "range", f"Export at most {MAX_EXPORT_MONTHS} months at a time, not {label(first)} "
+            f"to {label(last)}."
+        )  # fmt: skip
     if last >= current_month():
         # Two exports of a month still under way differ by single requests.
         raise ExportRefused(

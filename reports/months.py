@@ -6,6 +6,9 @@ from datetime import date, datetime
 from django.utils import timezone
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# The earliest month anything is reported for: the organisation's records begin
+# in 2022, and a year such as 0000 or 0001 has no month before it to compare.
+FIRST_MONTH = date(2000, 1, 1)
 
 
 class BadMonth(ValueError):
@@ -13,11 +16,14 @@ class BadMonth(ValueError):
 
 
 def parse_month(text: str) -> date:
-    """ "2024-01" -> date(2024, 1, 1); refuses anything else, and the future."""
+    """ "2024-01" -> date(2024, 1, 1); refuses anything else, the future, and
+    anything before FIRST_MONTH."""
     match = MONTH.match(text or "")
     # Year 0000 matches the pattern but has no calendar (a 500 before).
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise BadMonth(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2024-01.")
+    if int(match.group(1)) < FIRST_MONTH.year:
+        raise BadMonth(f"{text} is before {label(FIRST_MONTH)}: there are no figures that old.")
     month = date(int(match.group(1)), int(match.group(2)), 1)
     if month > current_month():
         raise BadMonth(f"{text} is in the future: its figures do not exist yet.")

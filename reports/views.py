@@ -163,6 +163,10 @@ class ExportForm(forms.Form):
 
     REFUSALS = {
         "order": ("to_month", gettext_lazy("The last month comes before the first.")),
+        "range": (
+            "from_month",
+            gettext_lazy("Export at most ten years (120 months) at a time."),
+        ),
         "incomplete": (
             "to_month",
             gettext_lazy("Choose a month that is over: this month’s figures still change."),

@@ -1,6 +1,9 @@
 """
 The log scan of a test run: no value the run encrypted, and no receipt code it
-issued, appears in any log the run wrote (the app's, gunicorn's, Celery's).
+issued, appears in any log the run wrote (the app's, gunicorn's, Celery's); and
+no log holds a URL (a client's referrer or origin, a service URL with its
+password) or a raw control or invisible character (a forged line, a bidi
+override), which the logging filter (core.logging) escapes.
 
     python tests/log_scan.py test-artifacts/logs
 
@@ -11,10 +14,31 @@ Exit status 1 names each value found (in the terminal of the person running
 the tests, who wrote them) and the file it was found in.
 """
 
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 VALUES_FILE = "sensitive-values.txt"
+URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S")
+# A line break ends a line; anything else of these categories must be escaped.
+RAW_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+ALLOWED_RAW = {"\n", "\t"}
+
+
+def unsafe_lines(text: str) -> list[str]:
+    """What is wrong with each line that holds a URL or a raw invisible character."""
+    problems = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if URL.search(line):
+            problems.append(f"line {number}: a URL")
+        if line.isprintable():
+            continue
+        raw = {ch for ch in line if unicodedata.category(ch) in RAW_CATEGORIES} - ALLOWED_RAW
+        if raw:
+            shown = ", ".join(sorted(ascii(ch) for ch in raw))
+            problems.append(f"line {number}: raw control or invisible characters {shown}")
+    return problems
 
 
 def scan(folder: Path) -> tuple[int, int, list[tuple[str, str]]]:
@@ -30,6 +54,16 @@ def scan(folder: Path) -> tuple[int, int, list[tuple[str, str]]]:
     return len(logs), len(values), found
 
 
+def scan_shapes(folder: Path) -> list[tuple[str, str]]:
+    """[(problem, file)] for URLs and raw invisible characters in any log."""
+    logs = sorted(p for p in folder.iterdir() if p.is_file() and p.name != VALUES_FILE)
+    return [
+        (problem, log.name)
+        for log in logs
+        for problem in unsafe_lines(log.read_text(encoding="utf-8", errors="replace"))
+    ]
+
+
 def main(argv: list[str]) -> int:
     folder = Path(argv[0] if argv else "test-artifacts/logs")
     if not (folder / VALUES_FILE).exists():
@@ -42,11 +76,15 @@ def main(argv: list[str]) -> int:
         return 2
     for value, name in found:
         print(f"log scan: a sensitive value used by the tests is in {name}: {value!r}")
+    shapes = scan_shapes(folder)
+    for problem, name in shapes:
+        print(f"log scan: {name}, {problem}")
     print(
         f"log scan: {files} log file(s), {size:,} bytes, {count:,} sensitive values "
-        f"checked, {len(found)} found"
+        f"checked, {len(found)} found; {len(shapes)} line(s) with a URL or a raw "
+        "control character"
     )
-    return 1 if found else 0
+    return 1 if found or shapes else 0
 
 
 if __name__ == "__main__":

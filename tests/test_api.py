@@ -1,14 +1,17 @@
 """The intake API for messaging bots: tokens, JSON, clear errors, never a 500."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.models import AuditEntry
+from core.clock import hour_of
 from intake.models import BotToken, HelpRequest
-from intake.services import create_bot_token, revoke_bot_token
+from intake.services import audit_bot_usage, create_bot_token, revoke_bot_token
 from tests.staffing import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +55,20 @@ def test_a_bot_submits_and_gets_a_reference_and_receipt(client, token):
     assert stored.case.state == "new"
     opened = client.post("/status/", {"code": answer["receipt_code"]})
     assert "Received." in opened.content.decode()
-    assert AuditEntry.objects.filter(action="api.request", actor="bot:telegram-bot").count() == 1
-    assert BotToken.objects.get().last_used_at is not None
+    assert BotToken.objects.get().last_used_at == hour_of()
+
+
+def test_each_bot_hour_is_audited_as_a_count_once_the_hour_is_over(client, token):
+    post(client, BODY, token)
+    post(client, BODY, token)
+
+    assert audit_bot_usage() == 0  # the hour is not over: nothing dated yet
+    assert not AuditEntry.objects.filter(action__startswith="api.request").exists()
+    assert audit_bot_usage(now=timezone.now() + timedelta(hours=1)) == 1
+    entry = AuditEntry.objects.get(action="api.requests")
+    assert (entry.actor, entry.target) == ("bot:telegram-bot", "")
+    assert entry.detail == {"hour": hour_of().isoformat(), "requests": 2}
+    assert audit_bot_usage(now=timezone.now() + timedelta(hours=1)) == 0
 
 
 @pytest.mark.parametrize("bad", [None, "nonsense", "tropa_not-a-real-token"])

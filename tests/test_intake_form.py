@@ -38,10 +38,10 @@ def test_a_valid_request_is_stored_encrypted_with_a_new_case(client):
     assert stored.case.state == "new"
     assert stored.case.priority == 0
     assert CaseEvent.objects.get(case=stored.case).kind == "created"
-    # Neither the code nor its secret part is stored, only a salted scrypt hash.
+    # Neither the code nor its secret part is stored, only a keyed hash.
     secret = code.replace("-", "")[4:]
     assert stored.receipt_selector == code[:4]
-    assert stored.receipt_hash.startswith("scrypt$") and secret not in stored.receipt_hash
+    assert stored.receipt_hash.startswith("hmac-sha256$") and secret not in stored.receipt_hash
     with connection.cursor() as cursor:
         cursor.execute("SELECT narrative, contact, alias FROM intake_helprequest")
         raw = b"".join(bytes(value) for value in cursor.fetchone())
@@ -116,12 +116,15 @@ def test_senders_are_counted_apart(client, settings):
     assert client.post("/", form_data(), REMOTE_ADDR="192.0.2.2").status_code == 200
 
 
-def test_with_the_per_sender_limit_off_the_global_ceiling_still_holds(client, settings):
+def test_with_the_per_sender_limit_off_past_the_global_ceiling_requests_are_held(client, settings):
     settings.INTAKE_RATE_LIMIT = "0"
     settings.INTAKE_GLOBAL_LIMIT = "4/h"
     statuses = [client.post("/", form_data()).status_code for _ in range(6)]
 
-    assert statuses == [200, 200, 200, 200, 429, 429]
+    # Still received, with receipts; the last two wait in the held list.
+    assert statuses == [200] * 6
+    assert Case.objects.filter(flood__isnull=True).count() == 4
+    assert Case.objects.filter(flood__isnull=False).count() == 2
 
 
 def test_one_flooding_sender_does_not_use_up_the_ceiling_for_everyone(client, settings):
@@ -133,7 +136,9 @@ def test_one_flooding_sender_does_not_use_up_the_ceiling_for_everyone(client, se
     ]
 
     assert flood == [200, 200] + [429] * 6
-    assert others == [200, 200, 200, 429]
+    assert others == [200, 200, 200, 200]
+    # The sender refused six times used up two of the five: the fourth other is held.
+    assert Case.objects.filter(flood__isnull=False).count() == 1
 
 
 def test_an_unreachable_cache_lets_requests_through_and_says_so(client, settings, caplog):

@@ -44,3 +44,25 @@ def test_the_filter_masks_addresses_and_query_strings_and_drops_the_request():
     assert record.getMessage() == "Bad request from [address] to /status/?[query]"
     assert record.request is None
     assert scrub("fe80::1ff:fe23:4567:890a") == "[address]"
+
+
+def test_the_filter_masks_urls_and_escapes_invisible_characters_in_messages_and_tracebacks():
+    try:
+        raise ValueError("bad host https://elsewhere.example/x\x00")
+    except ValueError:
+        import sys
+
+        error = sys.exc_info()
+    record = logging.LogRecord(
+        "django.security.csrf", logging.WARNING, __file__, 1,
+        "Forbidden (%s): %s", ("Referer checking failed - " + REFERRER, "/\x00\r\nforged\u202e"),
+        error,
+    )  # fmt: skip
+
+    assert DropClientData().filter(record)
+    line = logging.Formatter().format(record)
+    assert line.splitlines()[0] == (
+        "Forbidden (Referer checking failed - [url]): /\\x00\\r\\nforged\\u202e"
+    )
+    assert "Traceback" in line and "ValueError: bad host [url]" in line
+    assert REFERRER not in line and "\x00" not in line and "\u202e" not in line

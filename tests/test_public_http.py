@@ -88,16 +88,19 @@ class Browser:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
 
-    def request(self, path: str, data: dict | None = None, csrf: bool = True):
-        headers = {"User-Agent": AGENT, "Referer": REFERRER, "X-Real-IP": ADDRESS}
+    def request(
+        self, path: str, data: dict | None = None, csrf: bool = True, headers: dict | None = None
+    ):
+        sent = {"User-Agent": AGENT, "Referer": REFERRER, "X-Real-IP": ADDRESS}
         body = None
         if data is not None:
             fields = dict(data)
             if csrf:
                 fields["csrfmiddlewaretoken"] = self.token(path)
             body = urllib.parse.urlencode(fields, doseq=True).encode()
-            headers["Origin"] = self.base
-        request = urllib.request.Request(self.base + path, data=body, headers=headers)
+            sent["Origin"] = self.base
+        sent = {name: value for name, value in {**sent, **(headers or {})}.items() if value}
+        request = urllib.request.Request(self.base + path, data=body, headers=sent)
         try:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, response.read().decode()
@@ -204,3 +207,38 @@ def test_nothing_of_the_client_or_the_text_is_left_in_clear(server):
         assert secret.encode() not in blob, secret
         assert secret not in log, secret
     assert '"POST / HTTP/1.1" 200' in log  # the log is there, just without the client
+
+
+ORIGIN = "https://origin-marker.example"
+
+
+def test_a_refused_post_logs_neither_its_origin_nor_its_referrer(server):
+    browser = Browser(server["base"])
+    # Refused for its Origin, then (over "HTTPS", without Origin) for its Referer:
+    # Django's CSRF check names both in its warning.
+    by_origin = browser.request("/", valid_form(), headers={"Origin": ORIGIN})
+    by_referrer = browser.request(
+        "/", valid_form(), headers={"Origin": "", "X-Forwarded-Proto": "https"}
+    )
+    time.sleep(0.2)  # let the server flush its log
+
+    assert (by_origin[0], by_referrer[0]) == (403, 403)
+    log = server["log"].read_text(errors="replace")
+    assert "Forbidden (Origin checking failed" in log
+    assert "Forbidden (Referer checking failed" in log
+    for detail in (ORIGIN, "origin-marker", REFERRER, "referrer.example"):
+        assert detail not in log, detail
+
+
+def test_control_characters_in_a_path_cannot_forge_or_hide_log_lines(server):
+    browser = Browser(server["base"])
+    forged = browser.request("/%0D%0Aforged%20200%20line%1B[31m%E2%80%AEdaolnwod")
+    with_nul = browser.request("/%00%0Aforged%20by%20nul")
+    time.sleep(0.2)
+
+    assert (forged[0], with_nul[0]) == (404, 400)  # a NUL is refused before any view
+    log = server["log"].read_text(errors="replace")
+    assert "forged 200 line" in log and "forged by nul" in log  # logged, escaped
+    assert not any(line.startswith("forged") for line in log.splitlines())
+    for raw in ("\x00", "\r", "\x1b", "\u202e"):
+        assert raw not in log, ascii(raw)

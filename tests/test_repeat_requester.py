@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def references_in_order() -> list[str]:
-    return list(HelpRequest.objects.order_by("received_at").values_list("reference", flat=True))
+    return list(
+        HelpRequest.objects.order_by("received_at", "pk").values_list("reference", flat=True)
+    )
 
 
 def test_the_new_case_links_to_the_earlier_one(client, alice):

@@ -13,7 +13,7 @@ plugins' rows in django_migrations stay; installing a plugin again would need
 
 from django.db import migrations
 
-from encryption.digests import keyed_digest
+from encryption.digests import secret_digest
 
 TOTP_TABLE = "otp_totp_totpdevice"
 STATIC_DEVICE_TABLE = "otp_static_staticdevice"
@@ -81,7 +81,7 @@ def move_backup_codes(apps, cursor) -> None:
         code_model.objects.bulk_create(
             code_model(
                 device=device,
-                digest=keyed_digest(BACKUP_CODE_PURPOSE, f"user:{user_id}", code),
+                digest=secret_digest(BACKUP_CODE_PURPOSE, f"user:{user_id}", code),
             )
             for code in codes
         )

@@ -1,0 +1,107 @@
+"""
+The list of requests held during a flood (/staff/held/), for caseworkers.
+
+Held requests are stored with their receipts but kept out of the triage queue.
+Caseworkers release them to the queue, one group of identical narratives (or
+one request) at a time, or reject a group as spam after a confirmation page.
+Nothing is decrypted here: groups come from keyed digests, and are named by a
+member's reference, never by the digest.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import staff_required
+from accounts.roles import Role
+from cases import services
+from cases.models import Case
+from cases.selectors import held_count, held_group_of, held_groups, recent_floods
+
+
+class HeldChoiceForm(forms.Form):
+    # A member of the group; "case" acts on it alone, "group" on every held
+    # request with the same narrative.
+    reference = forms.CharField(max_length=64)
+    scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group")])
+    confirm = forms.BooleanField(required=False)
+
+
+def _chosen(request: HttpRequest) -> tuple[HeldChoiceForm, list[Case]]:
+    form = HeldChoiceForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    case = (
+        Case.objects.filter(request__reference=form.cleaned_data["reference"], flood__isnull=False)
+        .select_related("request")
+        .first()
+    )
+    if case is None:
+        return form, []
+    if form.cleaned_data["scope"] == "case":
+        return form, [case]
+    return form, list(held_group_of(case).select_related("request"))
+
+
+@never_cache
+@require_GET
+@staff_required(Role.CASEWORKER)
+def held_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "cases/held.html",
+        {"floods": recent_floods(), "groups": held_groups(), "held": held_count()},
+    )
+
+
+@require_POST
+@staff_required(Role.CASEWORKER)
+def held_release(request: HttpRequest) -> HttpResponse:
+    _form, cases = _chosen(request)
+    released = services.release_held(cases, actor=request.user)
+    if released:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s request was released to the triage queue.",
+                "%(count)s requests were released to the triage queue.",
+                released,
+            )
+            % {"count": released},
+        )
+    else:
+        messages.error(request, _("Nothing is held under that reference any more."))
+    return redirect("cases:held")
+
+
+@never_cache
+@require_POST
+@staff_required(Role.CASEWORKER)
+def held_reject(request: HttpRequest) -> HttpResponse:
+    """First the confirmation page (nothing changes), then, confirmed, the rejection."""
+    form, cases = _chosen(request)
+    if not cases:
+        messages.error(request, _("Nothing is held under that reference any more."))
+        return redirect("cases:held")
+    if not form.cleaned_data["confirm"]:
+        return render(
+            request,
+            "cases/held_reject.html",
+            {"count": len(cases), "form": form, "first": cases[0], "cases": cases[:10]},
+        )
+    rejected = services.reject_held_as_spam(cases, actor=request.user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s held request was rejected as spam.",
+            "%(count)s held requests were rejected as spam.",
+            rejected,
+        )
+        % {"count": rejected},
+    )
+    return redirect("cases:held")
