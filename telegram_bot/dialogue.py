@@ -487,7 +487,7 @@ class Conversation:
         if not form.is_valid():
             self.forget()
             return self.reply(texts.INCOMPLETE)
-        if self.over("submit", settings.INTAKE_RATE_LIMIT):
+        if self.over("submit", settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT):
             return self.reply(texts.TOO_MANY_REQUESTS, answer=texts.TOO_MANY_REQUESTS)
         data = form.cleaned_data
         record = RequestRecord(

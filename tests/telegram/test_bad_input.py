@@ -119,17 +119,24 @@ def test_text_with_nothing_in_progress_points_to_the_commands(fake, ivan):
     ]
 
 
-@pytest.mark.parametrize("data", ["svc:general", "cat:", "zzz:1", "", "art:999", "sum:delete"])
-def test_forged_button_data_changes_nothing(fake, ivan, data):
+def test_forged_button_data_changes_nothing(fake, ivan):
+    forged = ["svc:general", "cat:", "zzz:1", "", "art:999", "sum:delete", "lang:de", "st:write"]
     answer_everything(ivan)
     summary_message = fake.message_with_button(ivan, "sum:send")
 
-    ivan.presses_on(summary_message, data)
+    for data in forged:
+        ivan.presses_on(summary_message, data)
     ivan.presses("sum:send")
     run_bot()
 
-    assert fake.calls_of("answerCallbackQuery")[-2]["text"] == "Эта кнопка больше не действует."
-    assert HelpRequest.objects.get().service_status == "mobilised"
+    answers = [call.get("text") for call in fake.calls_of("answerCallbackQuery")]
+    assert answers[-len(forged) - 1 : -1] == ["Эта кнопка больше не действует."] * len(forged)
+    stored = HelpRequest.objects.get()
+    assert (stored.category, stored.service_status, stored.legal_articles) == (
+        "desertion",
+        "mobilised",
+        ["338"],
+    )
 
 
 def test_a_flood_gets_one_warning_then_silence(fake, ivan, settings):
@@ -157,3 +164,19 @@ def test_in_a_group_the_bot_only_says_it_works_in_private_and_keeps_nothing(fake
     ]
     assert fake.sent_to(group)[0].startswith("Я работаю только в личном чате.")
     assert cache_entries() == []
+
+
+def test_sending_too_many_requests_keeps_the_answers_for_later(fake, ivan, settings):
+    settings.INTAKE_RATE_LIMIT = "1/h"
+    submit_through_bot(ivan)
+    answer_everything(ivan)
+
+    ivan.presses("sum:send")
+    run_bot()
+
+    assert fake.sent_to(ivan)[-1].startswith("Вы отправили несколько заявок за короткое время.")
+    assert HelpRequest.objects.count() == 1
+    settings.INTAKE_RATE_LIMIT = "10/h"
+    ivan.presses("sum:send")
+    run_bot()
+    assert HelpRequest.objects.count() == 2

@@ -86,16 +86,16 @@ def test_an_update_with_the_secret_is_answered_after_it_is_handled(fake, ivan, w
     assert fake.sent_to(ivan)[-1].startswith("Вопрос 1 из 8")
 
 
-@pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x", "sécret"])
-def test_it_refuses_updates_without_the_right_secret(fake, ivan, webhook, secret):
-    assert post(webhook, update(ivan, "/start"), secret) == 401
+def test_it_refuses_updates_without_the_right_secret(fake, ivan, webhook):
+    for secret in (None, "", "wrong-secret", SECRET + "x", SECRET[:-1], "sécret"):
+        assert post(webhook, update(ivan, "/start"), secret) == 401
 
     assert fake.sent_to(ivan) == []
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"update_id": "x"}', b"{" * 10])
-def test_a_malformed_body_is_refused_without_a_trace(fake, webhook, body, caplog):
-    assert post(webhook, body, SECRET) == 400
+def test_a_malformed_body_is_refused_without_a_trace(fake, webhook, caplog):
+    for body in (b"not json", b"[]", b'{"update_id": "x"}', b"{" * 10):
+        assert post(webhook, body, SECRET) == 400
 
     assert fake.calls_of("sendMessage") == []
     assert "Traceback" not in caplog.text
