@@ -222,13 +222,14 @@ class BotRunner:
             except Exception as error:
                 logger.warning("telegram: %s failed (%s)", name, type(error).__name__)
                 return None
-            if attempt < attempts:
-                logger.warning(
-                    "telegram: %s failed (%s); attempt %s of %s, next in %.1f s",
-                    name, kind, attempt, attempts, delay,
-                )  # fmt: skip
-                await asyncio.sleep(delay)
-        logger.error("telegram: %s failed %s times; given up", name, attempts)
+            if attempt == attempts:
+                break
+            logger.warning(
+                "telegram: %s failed (%s); attempt %s of %s, next in %.1f s",
+                name, kind, attempt, attempts, delay,
+            )  # fmt: skip
+            await asyncio.sleep(delay)
+        logger.warning("telegram: %s failed (%s) %s time(s) in a row", name, kind, attempts)
         return None
 
     async def call_until_done(self, method: TelegramMethod):
