@@ -141,7 +141,10 @@ def command_faults(args: list[str]) -> None:
     run(str(PYTHON), "-m", "bench.faults.run_all", *args, env=development_env())
 
 
-APP_PACKAGES = ("config", "core", "encryption", "audit", "accounts", "intake", "cases", "reports")
+APP_PACKAGES = (
+    "config", "core", "encryption", "audit", "accounts", "intake", "cases", "reports",
+    "telegram_bot",
+)  # fmt: skip
 
 
 def command_bench(args: list[str]) -> None:

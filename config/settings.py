@@ -79,6 +79,25 @@ STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 
+# The Telegram bot (manage.py run_telegram_bot, README "Telegram bot"). Without
+# a token there is no bot; the token is a secret like SECRET_KEY.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+# The Bot API server: Telegram's own, or a local Bot API server (and the fake
+# one the tests start).
+TELEGRAM_API_URL = (
+    os.environ.get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org"
+).rstrip("/")
+# Webhook mode: the public https address Telegram posts updates to, and the
+# secret it sends back in X-Telegram-Bot-Api-Secret-Token. Empty: long polling.
+TELEGRAM_WEBHOOK_URL = os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+# Where the webhook mode listens, behind the TLS reverse proxy.
+TELEGRAM_WEBHOOK_LISTEN = os.environ.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1:8081"
+# Updates one chat may send before the bot asks it to slow down.
+TELEGRAM_FLOOD_LIMIT = os.environ.get("TELEGRAM_FLOOD_LIMIT", "30/m").strip()
+# Seconds to wait for an answer from the Bot API before retrying.
+TELEGRAM_REQUEST_TIMEOUT = _env_int("TELEGRAM_REQUEST_TIMEOUT", 30)
+
 
 for _name in (
     "INTAKE_RATE_LIMIT",
@@ -86,12 +105,33 @@ for _name in (
     "STATUS_RATE_LIMIT",
     "STATUS_GLOBAL_LIMIT",
     "SIGN_IN_RATE_LIMIT",
+    "TELEGRAM_FLOOD_LIMIT",
 ):
     if not re.fullmatch(r"0|off|(\d+\s*/\s*\d*\s*[smhd])", globals()[_name].lower() or "0"):
         raise ImproperlyConfigured(
             f"{_name} must be a rate such as 10/h (per s, m, h or d) or 0 for no limit, "
             f"not {globals()[_name]!r}."
         )
+
+
+if TELEGRAM_WEBHOOK_URL:
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", TELEGRAM_WEBHOOK_URL):
+        raise ImproperlyConfigured(
+            "TELEGRAM_WEBHOOK_URL must be an address such as https://tropa.example.org/telegram/"
+            "<random path>, without a query string."
+        )
+    # Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and -.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{32,256}", TELEGRAM_WEBHOOK_SECRET):
+        raise ImproperlyConfigured(
+            "TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: 32 to 256 letters, digits, _ "
+            "or -. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+if not re.fullmatch(r"[^\s:]+:\d{1,5}", TELEGRAM_WEBHOOK_LISTEN):
+    raise ImproperlyConfigured(
+        f"TELEGRAM_WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8081, "
+        f"not {TELEGRAM_WEBHOOK_LISTEN!r}."
+    )
 
 
 def _refuse_development_keys() -> None:
@@ -137,6 +177,7 @@ INSTALLED_APPS = [
     "intake",
     "cases",
     "reports",
+    "telegram_bot",
 ]
 
 MIDDLEWARE = [

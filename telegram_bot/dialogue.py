@@ -1,0 +1,604 @@
+"""
+The bot's conversation as plain code: one update in, the replies out.
+
+`handle(incoming)` decides everything: the questions of the web form one by
+one (inline buttons for choices, free text for the situation), a summary, the
+submission through the same intake service as the form (channel `telegram`)
+and the receipt; `/status` with a receipt code for the status, the thread and
+a message to the caseworkers. It knows nothing of the Bot API: `runner` turns
+updates into `Incoming` and `Outcome` into API calls.
+
+The chat id is used only to find this chat's sealed state in the cache
+(telegram_bot.memory) and is never stored, logged or put in a task. Answers
+are checked by the web form's own fields, so both enforce one set of rules.
+"""
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+
+from core.ratelimit import Rate
+from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm
+from intake.services import RequestRecord, find_by_receipt, post_requester_message, submit_request
+from intake.vocabulary import Channel, Language
+from telegram_bot import texts
+from telegram_bot.memory import ChatMemory, count_everyone
+
+logger = logging.getLogger(__name__)
+
+# Telegram takes at most 4096 characters a message.
+MAX_TEXT = 4000
+THREAD_SHOWN = 20
+SUMMARY_NARRATIVE = 600
+CHECK = "✓"
+
+QUESTIONS = (
+    "category",
+    "service_status",
+    "location",
+    "urgency",
+    "legal_articles",
+    "narrative",
+    "contact",
+    "alias",
+)
+SINGLE_CHOICE = ("category", "service_status", "location", "urgency")
+OPTIONAL_TEXT = ("contact", "alias")
+# Callback data is "<prefix>:<value>"; each step accepts only its own prefix,
+# so a button left over from an earlier question does nothing.
+PREFIX = {
+    "category": "cat",
+    "service_status": "svc",
+    "location": "loc",
+    "urgency": "urg",
+    "legal_articles": "art",
+    "narrative": "nar",
+    "contact": "con",
+    "alias": "ali",
+    "summary": "sum",
+    "thread": "st",
+    "message": "msg",
+}
+# Language names are written in their own language, whatever the chat's language.
+LANGUAGE_BUTTONS = (("Русский", Language.RUSSIAN.value), ("English", Language.ENGLISH.value))
+
+
+@dataclass(repr=False)
+class Incoming:
+    """One update, reduced to what the dialogue needs. Never logged (no repr)."""
+
+    chat_id: int
+    update_id: int
+    text: str | None = None  # a text message, commands included
+    data: str | None = None  # a pressed button's callback data
+    message_id: int | None = None  # the message whose button was pressed
+    private: bool = True
+
+    def __repr__(self) -> str:
+        return "<Incoming>"
+
+
+@dataclass
+class Button:
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        self.label = str(self.label)
+
+
+@dataclass(repr=False)
+class Reply:
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    edit: int | None = None  # change this message instead of sending a new one
+    receipt: bool = False  # delivering it completes a submission
+
+    def __post_init__(self) -> None:
+        self.text = str(self.text)
+
+    def __repr__(self) -> str:
+        return "<Reply>"
+
+
+@dataclass(repr=False)
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    answer: str = ""  # shown briefly when a button was pressed
+
+    def __post_init__(self) -> None:
+        self.answer = str(self.answer)
+
+
+def handle(incoming: Incoming) -> Outcome:
+    """Everything the bot does with one update. Never raises."""
+    if not incoming.private:
+        return _outside_private_chat(incoming)
+    language = Language.RUSSIAN.value
+    try:
+        memory = ChatMemory(incoming.chat_id)
+        if memory.seen(incoming.update_id):
+            # Redelivered (the bot stopped before Telegram heard it was handled).
+            return Outcome()
+        language = memory.language(default=language)
+        with translation.override(language):
+            conversation = Conversation(memory, incoming, language)
+            outcome = conversation.respond()
+    except Exception as error:
+        _log_failure("an update could not be handled", error)
+        with translation.override(language):
+            return Outcome([Reply(texts.UNAVAILABLE)], answer=texts.UNAVAILABLE)
+    # Separately: whatever happens here, a receipt in the outcome must go out.
+    try:
+        memory.mark_seen(incoming.update_id)
+        if conversation.language != Language.RUSSIAN:
+            memory.keep_language(conversation.language)
+    except Exception as error:
+        _log_failure("an update could not be marked as handled", error)
+    return outcome
+
+
+def receipt_delivered(chat_id: int) -> None:
+    """The receipt reached the chat: forget the copy kept in case it had not."""
+    try:
+        ChatMemory(chat_id).receipt_delivered()
+    except Exception as error:
+        _log_failure("a delivered receipt could not be forgotten", error)
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    # Where it happened, never the message: exception texts can quote values.
+    frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    place = f" at {frame[0].filename.rsplit('/', 1)[-1]}:{frame[0].lineno}" if frame else ""
+    logger.warning("telegram: %s (%s%s)", what, type(error).__name__, place)
+
+
+def _outside_private_chat(incoming: Incoming) -> Outcome:
+    # In a group the bot answers only commands and buttons, and keeps nothing.
+    if incoming.data is not None or (incoming.text or "").startswith("/"):
+        with translation.override(Language.RUSSIAN):
+            return Outcome([Reply(texts.PRIVATE_ONLY)], answer=texts.PRIVATE_ONLY)
+    return Outcome()
+
+
+def _field(name: str):
+    return RequestForm.base_fields[name]
+
+
+def _choice_label(name: str, value: str) -> str:
+    return str(dict(_field(name).choices).get(value, value))
+
+
+def _grouped(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
+
+
+def _pack(parts: list[str]) -> list[str]:
+    """Join parts into as few messages as fit Telegram's size, splitting long parts."""
+    pieces = [part[i : i + MAX_TEXT] for part in parts for i in range(0, len(part) or 1, MAX_TEXT)]
+    messages, current = [], ""
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) > MAX_TEXT:
+            messages.append(current)
+            current = ""
+        current = f"{current}\n\n{piece}" if current else piece
+    return [*messages, current] if current else messages
+
+
+class Conversation:
+    """One update's worth of dialogue with one chat."""
+
+    def __init__(self, memory: ChatMemory, incoming: Incoming, language: str) -> None:
+        self.memory = memory
+        self.incoming = incoming
+        self.language = language
+        self.state = memory.dialogue()
+
+    def respond(self) -> Outcome:
+        flood = self._flood_check()
+        if flood is not None:
+            return flood
+        outcome = self._dispatch()
+        code = self._held_receipt()
+        if code and not any(reply.receipt for reply in outcome.replies):
+            outcome.replies.insert(0, Reply(texts.RECEIPT_AGAIN % {"code": code}, receipt=True))
+        return outcome
+
+    def _held_receipt(self) -> str | None:
+        try:
+            return self.memory.held_receipt()
+        except Exception as error:
+            _log_failure("a held receipt could not be read", error)
+            return None
+
+    def _dispatch(self) -> Outcome:
+        incoming = self.incoming
+        if incoming.data is not None:
+            return self.pressed(incoming.data)
+        if incoming.text is None:
+            return self.reply(texts.NOT_TEXT, *self.current_question())
+        if incoming.text.startswith("/"):
+            return self.command(incoming.text)
+        return self.typed(incoming.text)
+
+    def _flood_check(self) -> Outcome | None:
+        rate = Rate.parse(settings.TELEGRAM_FLOOD_LIMIT)
+        count = self.memory.count("updates", rate)
+        if rate is None or count <= rate.count:
+            return None
+        # One warning per window; after it, updates are dropped without a word.
+        warning = [Reply(texts.SLOW_DOWN)] if count == rate.count + 1 else []
+        return Outcome(warning, answer=texts.SLOW_DOWN)
+
+    def over(self, scope: str, per_chat: str, overall: str = "") -> bool:
+        rate = Rate.parse(per_chat)
+        if rate and self.memory.count(scope, rate) > rate.count:
+            return True
+        ceiling = Rate.parse(overall)
+        if ceiling and count_everyone(scope, ceiling) > ceiling.count:
+            logger.warning("telegram: the overall %s ceiling is reached", scope)
+            return True
+        return False
+
+    # --- small helpers ------------------------------------------------------------
+
+    def reply(self, text, *more: Reply, answer="") -> Outcome:
+        return Outcome([Reply(text), *more], answer=answer)
+
+    def save(self, state: dict) -> None:
+        self.state = state
+        self.memory.keep_dialogue(state)
+
+    def forget(self) -> None:
+        self.state = None
+        self.memory.forget_dialogue()
+
+    def current_question(self) -> list[Reply]:
+        if self.state is None:
+            return []
+        if self.state["mode"] == "request":
+            return [self.question(self.state["step"])]
+        if self.state["step"] == "code":
+            return [Reply(texts.ASK_CODE)]
+        if self.state["step"] == "message":
+            return [self.ask_message()]
+        return [Reply(texts.USE_BUTTONS, buttons=self.thread_buttons())]
+
+    # --- commands --------------------------------------------------------------------
+
+    def command(self, text: str) -> Outcome:
+        word, _space, rest = text.strip().partition(" ")
+        name = word[1:].split("@", 1)[0].lower()
+        if name == "start":
+            self.save({"mode": "request", "step": QUESTIONS[0], "answers": {}})
+            return self.reply(texts.INTRO, self.question(QUESTIONS[0]))
+        if name == "cancel":
+            self.forget()
+            return self.reply(texts.CANCELLED)
+        if name == "lang":
+            buttons = [[Button(label, f"lang:{code}")] for label, code in LANGUAGE_BUTTONS]
+            return Outcome([Reply(texts.CHOOSE_LANGUAGE, buttons=buttons)])
+        if name == "status":
+            self.save({"mode": "status", "step": "code"})
+            if rest.strip():
+                return self.lookup(rest)
+            return self.reply(texts.ASK_CODE)
+        if name == "help":
+            return self.reply(texts.HELP)
+        return self.reply(f"{texts.UNKNOWN_COMMAND}\n\n{texts.HELP}")
+
+    def choose_language(self, value: str) -> Outcome:
+        if value not in Language.values:
+            return Outcome(answer=texts.OLD_BUTTON)
+        self.language = value
+        self.memory.keep_language(value)
+        with translation.override(value):
+            chosen = dict((code, label) for label, code in LANGUAGE_BUTTONS)[value]
+            edit = Reply(
+                f"{texts.CHOOSE_LANGUAGE}\n\n{CHECK} {chosen}", edit=self.incoming.message_id
+            )
+            follow = self.current_question() or [Reply(texts.HELP)]
+            return Outcome([edit, Reply(texts.LANGUAGE_SET), *follow])
+
+    # --- buttons ---------------------------------------------------------------------
+
+    def pressed(self, data: str) -> Outcome:
+        prefix, _colon, value = data.partition(":")
+        if prefix == "lang":
+            return self.choose_language(value)
+        if self.state is None:
+            return self.reply(texts.EXPIRED, answer=texts.OLD_BUTTON)
+        if prefix != PREFIX.get(self.state["step"]):
+            return Outcome(answer=texts.OLD_BUTTON)
+        step = self.state["step"]
+        if step in SINGLE_CHOICE:
+            return self.chose(step, value)
+        handlers = {
+            "legal_articles": self.ticked,
+            "narrative": self.narrative_done,
+            "contact": self.skipped,
+            "alias": self.skipped,
+            "summary": self.summary_pressed,
+            "thread": self.thread_pressed,
+            "message": self.message_pressed,
+        }
+        return handlers[step](value)
+
+    def chose(self, step: str, value: str) -> Outcome:
+        if not _field(step).valid_value(value):
+            return Outcome(answer=texts.OLD_BUTTON)
+        self.state["answers"][step] = value
+        answered = f"{self.question(step).text}\n\n{CHECK} {_choice_label(step, value)}"
+        return self.advance(Reply(answered, edit=self.incoming.message_id))
+
+    def ticked(self, value: str) -> Outcome:
+        chosen = self.state["answers"].setdefault("legal_articles", [])
+        if value == "done":
+            labels = [_choice_label("legal_articles", v) for v in chosen] or [texts.NO_ARTICLES]
+            lines = "\n".join(f"{CHECK} {label}" for label in labels)
+            answered = f"{self.question('legal_articles').text}\n\n{lines}"
+            return self.advance(Reply(answered, edit=self.incoming.message_id))
+        if not _field("legal_articles").valid_value(value):
+            return Outcome(answer=texts.OLD_BUTTON)
+        if value in chosen:
+            chosen.remove(value)
+        else:
+            chosen.append(value)
+        self.save(self.state)
+        question = self.question("legal_articles")
+        question.edit = self.incoming.message_id
+        return Outcome([question])
+
+    def narrative_done(self, value: str) -> Outcome:
+        if value != "done" or not self.state["answers"].get("narrative"):
+            return Outcome(answer=texts.OLD_BUTTON)
+        return self.advance()
+
+    def skipped(self, value: str) -> Outcome:
+        if value != "skip":
+            return Outcome(answer=texts.OLD_BUTTON)
+        self.state["answers"][self.state["step"]] = ""
+        return self.advance()
+
+    def advance(self, *before: Reply) -> Outcome:
+        """Save the answers and ask the next question (or show the summary)."""
+        step = self.state["step"]
+        following = QUESTIONS[QUESTIONS.index(step) + 1 :]
+        self.state["step"] = following[0] if following else "summary"
+        self.save(self.state)
+        return Outcome([*before, self.question(self.state["step"])])
+
+    # --- typed text -----------------------------------------------------------------
+
+    def typed(self, text: str) -> Outcome:
+        if self.state is None:
+            return self.reply(texts.NOTHING_IN_PROGRESS)
+        step = self.state["step"]
+        if step == "narrative":
+            return self.add_narrative(text)
+        if step in OPTIONAL_TEXT:
+            return self.optional_text(step, text)
+        if step == "code":
+            return self.lookup(text)
+        if step == "message":
+            return self.write(text)
+        return self.reply(texts.USE_BUTTONS, *self.current_question())
+
+    def add_narrative(self, text: str) -> Outcome:
+        answers = self.state["answers"]
+        joined = f"{answers['narrative']}\n\n{text}" if answers.get("narrative") else text
+        try:
+            answers["narrative"] = _field("narrative").clean(joined)
+        except ValidationError as error:
+            return self.reply(texts.NOT_ADDED % {"error": _error_text(error)})
+        self.save(self.state)
+        done = [[Button(texts.CONTINUE, "nar:done")]]
+        return Outcome([Reply(texts.NARRATIVE_ADDED, buttons=done)])
+
+    def optional_text(self, step: str, text: str) -> Outcome:
+        try:
+            self.state["answers"][step] = _field(step).clean(text)
+        except ValidationError as error:
+            return self.reply(texts.NOT_SAVED % {"error": _error_text(error)})
+        return self.advance()
+
+    # --- the questions ----------------------------------------------------------------
+
+    def question(self, step: str) -> Reply:
+        if step == "summary":
+            return self.summary()
+        number = texts.QUESTION_NUMBER % {
+            "number": QUESTIONS.index(step) + 1,
+            "total": len(QUESTIONS),
+        }
+        form_field = _field(step)
+        text = f"{number}\n{form_field.label}"
+        if step in SINGLE_CHOICE:
+            buttons = [
+                [Button(label, f"{PREFIX[step]}:{value}")] for value, label in form_field.choices
+            ]
+            return Reply(text, buttons=buttons)
+        if step == "legal_articles":
+            return self.articles_question(text)
+        if form_field.help_text:
+            text = f"{text}\n\n{form_field.help_text}"
+        if step == "narrative":
+            return Reply(f"{text}\n{texts.SEVERAL_MESSAGES}")
+        return Reply(text, buttons=[[Button(texts.SKIP, f"{PREFIX[step]}:skip")]])
+
+    def articles_question(self, text: str) -> Reply:
+        chosen = (self.state or {}).get("answers", {}).get("legal_articles", [])
+        buttons = [
+            [Button(f"{CHECK} {label}" if value in chosen else label, f"art:{value}")]
+            for value, label in _field("legal_articles").choices
+        ]
+        buttons.append([Button(texts.DONE, "art:done")])
+        return Reply(f"{text}\n{texts.ARTICLES_HINT}", buttons=buttons)
+
+    def summary(self) -> Reply:
+        answers = self.state["answers"]
+        lines = [str(texts.SUMMARY_TITLE)]
+        for name in SINGLE_CHOICE:
+            lines.append(f"{_field(name).label}\n{CHECK} {_choice_label(name, answers[name])}")
+        articles = [_choice_label("legal_articles", v) for v in answers.get("legal_articles", [])]
+        lines.append(
+            f"{_field('legal_articles').label}\n{CHECK} "
+            + ("; ".join(articles) if articles else str(texts.NO_ARTICLES))
+        )
+        for name in OPTIONAL_TEXT:
+            lines.append(f"{_field(name).label}\n{answers.get(name) or texts.NOT_GIVEN}")
+        narrative = answers.get("narrative", "")
+        if len(narrative) > SUMMARY_NARRATIVE:
+            narrative = narrative[:SUMMARY_NARRATIVE] + "…"
+        lines.append(f"{_field('narrative').label}\n{narrative}")
+        lines.append(str(texts.SUMMARY_SEND_HINT))
+        return Reply("\n\n".join(lines), buttons=self.summary_buttons())
+
+    def summary_buttons(self) -> list[list[Button]]:
+        return [
+            [Button(texts.SEND, "sum:send")],
+            [Button(texts.START_OVER, "sum:restart"), Button(texts.CANCEL, "sum:cancel")],
+        ]
+
+    # --- sending the request ------------------------------------------------------------
+
+    def summary_pressed(self, value: str) -> Outcome:
+        if value == "restart":
+            self.save({"mode": "request", "step": QUESTIONS[0], "answers": {}})
+            return Outcome([self.question(QUESTIONS[0])])
+        if value == "cancel":
+            self.forget()
+            return self.reply(texts.CANCELLED)
+        if value == "send":
+            return self.send()
+        return Outcome(answer=texts.OLD_BUTTON)
+
+    def send(self) -> Outcome:
+        form = RequestForm(data=self.state["answers"])
+        if not form.is_valid():
+            self.forget()
+            return self.reply(texts.INCOMPLETE)
+        if self.over("submit", settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT):
+            return self.reply(texts.TOO_MANY_REQUESTS, answer=texts.TOO_MANY_REQUESTS)
+        data = form.cleaned_data
+        record = RequestRecord(
+            received_at=timezone.now(),
+            channel=Channel.TELEGRAM,
+            category=data["category"],
+            service_status=data["service_status"],
+            location=data["location"],
+            urgency=data["urgency"],
+            legal_articles=list(data["legal_articles"]),
+            language=self.language,
+            contact=data["contact"].strip(),
+            alias=data["alias"].strip(),
+            narrative=data["narrative"],
+        )
+        # Everything the answer needs is prepared first: once the request is
+        # stored, nothing may stand between it and its receipt.
+        sent_summary = f"{self.summary().text}\n\n{CHECK} {texts.SENT_MARK}"
+        receipt_text = str(texts.RECEIPT)
+        try:
+            submission = submit_request(record)
+        except Exception as error:
+            _log_failure("a submission failed; the answers are kept for a retry", error)
+            retry = Reply(texts.SUBMIT_FAILED, buttons=self.summary_buttons())
+            return Outcome([retry], answer=texts.SUBMIT_FAILED)
+        code = _grouped(submission.receipt_code)
+        self._close_sent_dialogue(code)
+        replies = [Reply(receipt_text % {"code": code}, receipt=True)]
+        if self.incoming.message_id:
+            replies.insert(0, Reply(sent_summary, edit=self.incoming.message_id))
+        return Outcome(replies)
+
+    def _close_sent_dialogue(self, code: str) -> None:
+        try:
+            # Kept (sealed) until the runner reports it delivered; a redelivered
+            # "Send" finds the update seen and the answers gone.
+            self.memory.hold_receipt(code)
+            self.memory.mark_seen(self.incoming.update_id)
+            self.forget()
+        except Exception as error:
+            _log_failure("a sent request's dialogue could not be closed", error)
+
+    # --- following up with a receipt code -------------------------------------------------
+
+    def lookup(self, typed: str) -> Outcome:
+        if self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT):
+            return self.reply(texts.TOO_MANY_LOOKUPS)
+        form = ReceiptForm(data={"code": typed})
+        help_request = find_by_receipt(form.cleaned_data["code"]) if form.is_valid() else None
+        if help_request is None:
+            # The same words whatever was wrong: malformed, unknown or mistyped.
+            return self.reply(texts.NOT_FOUND)
+        self.save({"mode": "status", "step": "thread", "code": form.cleaned_data["code"]})
+        return Outcome(self.thread(help_request))
+
+    def thread(self, help_request) -> list[Reply]:
+        """The status in plain words and the messages, as the status page shows them."""
+        received = date_format(timezone.localtime(help_request.received_at), "j E Y")
+        parts = [
+            f"{texts.STATE_WORDS.get(help_request.case.state, '')}\n"
+            f"{texts.SENT_ON % {'date': received}}",
+            f"{texts.THREAD_TITLE}:",
+        ]
+        messages = list(help_request.messages.order_by("sent_at", "pk"))
+        if len(messages) > THREAD_SHOWN:
+            parts.append(str(texts.EARLIER_NOT_SHOWN % {"count": len(messages) - THREAD_SHOWN}))
+        for message in messages[-THREAD_SHOWN:]:
+            who = texts.FROM_CASEWORKER if message.sender == "staff" else texts.FROM_YOU
+            when = date_format(timezone.localtime(message.sent_at), "j E, H:i")
+            parts.append(f"{who} · {when}\n{message.body}")
+        if not messages:
+            parts.append(str(texts.NO_MESSAGES))
+        replies = [Reply(text) for text in _pack(parts)]
+        replies[-1].buttons = self.thread_buttons()
+        return replies
+
+    def thread_buttons(self) -> list[list[Button]]:
+        return [[Button(texts.WRITE, "st:write")], [Button(texts.DONE, "st:done")]]
+
+    def thread_pressed(self, value: str) -> Outcome:
+        if value == "write":
+            self.state["step"] = "message"
+            self.save(self.state)
+            return Outcome([self.ask_message()])
+        if value == "done":
+            self.forget()
+            return self.reply(texts.STATUS_DONE)
+        return Outcome(answer=texts.OLD_BUTTON)
+
+    def ask_message(self) -> Reply:
+        return Reply(texts.ASK_MESSAGE, buttons=[[Button(texts.CANCEL, "msg:cancel")]])
+
+    def message_pressed(self, value: str) -> Outcome:
+        if value != "cancel":
+            return Outcome(answer=texts.OLD_BUTTON)
+        self.state["step"] = "thread"
+        self.save(self.state)
+        return Outcome([Reply(texts.USE_BUTTONS, buttons=self.thread_buttons())])
+
+    def write(self, text: str) -> Outcome:
+        try:
+            body = RequesterMessageForm.base_fields["body"].clean(text)
+        except ValidationError as error:
+            return self.reply(texts.NOT_SAVED % {"error": _error_text(error)})
+        if self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT):
+            return self.reply(texts.TOO_MANY_LOOKUPS)
+        help_request = find_by_receipt(self.state["code"])
+        if help_request is None:
+            self.forget()
+            return self.reply(texts.NOT_FOUND)
+        post_requester_message(help_request, body)
+        self.state["step"] = "thread"
+        self.save(self.state)
+        return Outcome([Reply(texts.MESSAGE_SENT, buttons=self.thread_buttons())])

@@ -1,0 +1,128 @@
+"""
+Everything the bot says, translatable (Russian first). The questions and the
+choices are the web form's own (intake/forms.py), so both ask the same thing
+in the same words.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+INTRO = _(
+    "Hello. Through this bot you can ask our caseworkers for help, and later read "
+    "their answers.\n"
+    "\n"
+    "What is kept: only your answers, encrypted, for the caseworkers. Nothing about "
+    "your Telegram account is stored: not your name, username, number or this chat. "
+    "Until you press Send, your answers are held encrypted for at most 30 minutes; "
+    "/cancel deletes them at once.\n"
+    "\n"
+    "How to stay safe:\n"
+    "• Telegram keeps this chat on your phone and on its servers. When you have your "
+    "receipt code, write it down somewhere safe and delete this chat.\n"
+    "• If your phone may be checked, use a second Telegram account that is not tied to "
+    "your main phone number.\n"
+    "• Do not send photos, files, voice messages or your location: they can give away "
+    "who and where you are.\n"
+    "\n"
+    "English: /lang"
+)
+HELP = _(
+    "/start: ask for help (eight short questions)\n"
+    "/status: read our answers with your receipt code, and write to us\n"
+    "/cancel: stop and delete your answers\n"
+    "/lang: русский / English"
+)
+UNKNOWN_COMMAND = _("I do not know this command.")
+NOTHING_IN_PROGRESS = _("To ask for help, send /start. To read our answers, send /status.")
+PRIVATE_ONLY = _(
+    "I work only in a private chat. Do not write about your situation here: open a "
+    "private chat with me instead."
+)
+CHOOSE_LANGUAGE = _("Choose a language.")
+LANGUAGE_SET = _("From now on I write in English.")
+CANCELLED = _("Stopped. Your answers are deleted and nothing was sent. /start begins again.")
+EXPIRED = _(
+    "This conversation has expired and its answers were deleted. Send /start to begin again "
+    "or /status to read our answers."
+)
+OLD_BUTTON = _("This button is no longer active.")
+NOT_TEXT = _(
+    "I can only read text. Please do not send photos, files, stickers, voice messages or "
+    "your location: they can give away who and where you are. Delete that message from "
+    "this chat."
+)
+USE_BUTTONS = _("Please choose one of the buttons.")
+SLOW_DOWN = _("You are sending messages very fast. Wait a minute, then go on.")
+UNAVAILABLE = _(
+    "Something went wrong on our side. Your answers are kept: try again in a few minutes."
+)
+
+QUESTION_NUMBER = _("Question %(number)s of %(total)s")
+ARTICLES_HINT = _("Tick every one that applies, then press Done.")
+NO_ARTICLES = _("None of these")
+DONE = _("Done")
+CONTINUE = _("Continue")
+SKIP = _("Skip")
+SEVERAL_MESSAGES = _("You can write in several messages.")
+NARRATIVE_ADDED = _("Noted. Write more if you want to add something, or press Continue.")
+NOT_ADDED = _("This part was not added: %(error)s")
+NOT_SAVED = _("This was not saved: %(error)s")
+NOT_GIVEN = _("not given")
+
+SUMMARY_TITLE = _("Please check your request before sending it:")
+SUMMARY_SEND_HINT = _("Press Send to pass it to our caseworkers.")
+SEND = _("Send")
+START_OVER = _("Start over")
+CANCEL = _("Cancel")
+SENT_MARK = _("Sent.")
+
+RECEIPT = _(
+    "Your request has been passed on to our caseworkers. Your receipt code:\n"
+    "\n"
+    "%(code)s\n"
+    "\n"
+    "Write it down somewhere safe, outside Telegram. With it, /status shows our answers "
+    "and lets you write to us. It cannot be shown again: we do not keep it. Then delete "
+    "this chat."
+)
+RECEIPT_AGAIN = _(
+    "Your last request was stored, but its receipt code may not have reached you. Here it "
+    "is again:\n"
+    "\n"
+    "%(code)s\n"
+    "\n"
+    "Write it down somewhere safe, outside Telegram, then delete this chat."
+)
+TOO_MANY_REQUESTS = _(
+    "You have sent several requests in a short time. Please try again later; your answers "
+    "are kept for 30 minutes."
+)
+SUBMIT_FAILED = _(
+    "Your request could not be sent because of a problem on our side. Nothing was lost: "
+    "your answers are kept for 30 minutes. Press Send again in a few minutes."
+)
+INCOMPLETE = _("Some answers are missing. Send /start to begin again.")
+
+ASK_CODE = _("Send your receipt code.")
+NOT_FOUND = _("No request matches this code. Check it and try again.")
+NO_MESSAGES = _("No messages yet. When a caseworker writes to you, the message appears here.")
+MESSAGE_SENT = _("Your message was sent.")
+TOO_MANY_LOOKUPS = _("Too many codes were tried. Please try again later.")
+SENT_ON = _("Sent on %(date)s.")
+THREAD_TITLE = _("Messages")
+FROM_CASEWORKER = _("Caseworker")
+FROM_YOU = _("You")
+EARLIER_NOT_SHOWN = _("(%(count)s earlier messages are not shown.)")
+WRITE = _("Write a message")
+ASK_MESSAGE = _("Write your message in one message of at most 5000 characters.")
+STATUS_DONE = _("Done. For your safety, delete this chat now.")
+
+# The status page's words for each case state (intake/views.py uses the same).
+STATE_WORDS = {
+    "new": _("Received. A caseworker will read it soon."),
+    "triaged": _("A caseworker has read your request and will contact you."),
+    "in_progress": _("We are working on your request."),
+    "waiting": _("We are waiting for your answer or your news."),
+    "resolved": _("We have done what we could for this request."),
+    "closed": _("This request is closed."),
+    "rejected": _("We cannot help with this request."),
+}

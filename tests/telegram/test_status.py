@@ -1,0 +1,119 @@
+"""Following up through the bot: /status and the receipt code, the thread, a message."""
+
+import pytest
+
+from cases.services import reply_to_requester
+from intake.models import HelpRequest, RequestMessage
+from tests.conftest import remember_sensitive
+from tests.telegram.helpers import run_bot, submit_through_bot
+
+pytestmark = pytest.mark.django_db
+
+REPLY = "Мы получили вашу заявку. Напишите, когда будете в безопасном месте."
+ANSWER = "Я уже в безопасности, пишите сюда."
+
+
+def test_status_shows_a_caseworkers_reply_and_takes_a_message(fake, ivan, alice):
+    code = submit_through_bot(ivan)
+    help_request = HelpRequest.objects.get()
+    reply_to_requester(help_request.case, REPLY, author=alice.user)
+    remember_sensitive(ANSWER)
+
+    ivan.says("/status")
+    run_bot()
+    assert fake.sent_to(ivan)[-1] == "Отправьте код квитанции."
+    ivan.says(code)
+    run_bot()
+
+    thread = fake.sent_to(ivan)[-1]
+    assert thread.startswith("Получена. Скоро её прочитает консультант.")
+    assert "Консультант · " in thread and REPLY in thread
+    assert fake.buttons_of_last(ivan) == ["st:write", "st:done"]
+
+    ivan.presses("st:write")
+    ivan.says(ANSWER)
+    run_bot()
+
+    assert fake.sent_to(ivan)[-1] == "Ваше сообщение отправлено."
+    message = RequestMessage.objects.get(sender="requester")
+    assert (message.request, message.body) == (help_request, ANSWER)
+    help_request.case.refresh_from_db()
+    assert help_request.case.unread_message_at is not None
+
+
+def test_the_code_can_follow_the_command(fake, ivan):
+    code = submit_through_bot(ivan)
+
+    ivan.says(f"/status {code.lower()}")
+    run_bot()
+
+    assert fake.sent_to(ivan)[-1].startswith("Получена.")
+    assert "Сообщений пока нет." in fake.sent_to(ivan)[-1]
+
+
+def test_the_thread_shows_the_requesters_own_messages_too(fake, ivan, alice):
+    code = submit_through_bot(ivan)
+    ivan.says(f"/status {code}")
+    ivan.presses("st:write")
+    ivan.says(ANSWER)
+    run_bot()
+    remember_sensitive(ANSWER)
+    reply_to_requester(HelpRequest.objects.get().case, REPLY, author=alice.user)
+
+    ivan.says(f"/status {code}")
+    run_bot()
+
+    thread = fake.sent_to(ivan)[-1]
+    assert thread.index(ANSWER) < thread.index(REPLY)
+    assert "Вы · " in thread
+
+
+def test_a_wrong_code_gets_the_same_answer_whatever_is_wrong(fake, ivan):
+    code = submit_through_bot(ivan)
+    wrong = code[:-1] + ("A" if code[-1] != "A" else "B")
+
+    ivan.says("/status")
+    for typed in (wrong, "not a code at all", "X" * 300):
+        ivan.says(typed)
+    run_bot()
+
+    not_found = "Ни одна заявка не подходит к этому коду. Проверьте его и попробуйте ещё раз."
+    assert fake.sent_to(ivan)[-3:] == [not_found] * 3
+
+
+def test_lookups_are_limited_per_chat(fake, ivan, settings):
+    settings.STATUS_RATE_LIMIT = "3/h"
+    ivan.says("/status")
+    for attempt in range(4):
+        ivan.says(f"AAAA-BBBB-CCCC-DDDD-EEE{attempt}")
+    run_bot()
+
+    assert (
+        fake.sent_to(ivan)[-1] == "Слишком много попыток ввести код. Пожалуйста, попробуйте позже."
+    )
+
+
+def test_done_forgets_the_code(fake, ivan):
+    code = submit_through_bot(ivan)
+    ivan.says(f"/status {code}")
+    ivan.presses("st:done")
+    run_bot()
+    assert fake.sent_to(ivan)[-1] == "Готово. Ради вашей безопасности удалите теперь этот чат."
+
+    ivan.says("Ещё одно сообщение")
+    run_bot()
+
+    assert fake.sent_to(ivan)[-1].startswith("Чтобы попросить помощи, отправьте /start.")
+    assert not RequestMessage.objects.exists()
+
+
+def test_a_message_can_be_abandoned(fake, ivan):
+    code = submit_through_bot(ivan)
+    ivan.says(f"/status {code}")
+    ivan.presses("st:write")
+    ivan.presses("msg:cancel")
+    ivan.says("это не сообщение консультанту")
+    run_bot()
+
+    assert fake.sent_to(ivan)[-1] == "Пожалуйста, выберите одну из кнопок."
+    assert not RequestMessage.objects.exists()
