@@ -1,7 +1,7 @@
 """
 The monthly report of SPEC.md, computed by the database.
 
-Three grouped queries, whatever the number of requests:
+Five grouped queries, whatever the number of requests:
 
 1. a monthly series of all requests received before the month's end (total,
    desertion, border crossing per month): this month's counts by category, the
@@ -9,22 +9,29 @@ Three grouped queries, whatever the number of requests:
 2. this month's requests broken down by channel, legal article, location, and
    (for desertion-related requests) service status;
 3. resolutions, counted in the month of `resolved_at`: this month's by outcome,
-   and assisted desertions to date.
+   and assisted desertions to date;
+4. the cohort table: the requests received in each of the last twelve months,
+   by how they had ended at the end of this month;
+5. this month's requests with the time of their first response (the first
+   staff reply or move out of `new`), for the median and 90th percentile.
 
-Only plaintext slugs and dates are read; nothing is decrypted.
+Only plaintext slugs and dates are read; nothing is decrypted (a staff reply
+counts by its timestamp alone, never its body).
 """
 
-from datetime import date
+import math
+import statistics
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from cases.models import Case
-from cases.workflow import ASSISTED_DESERTION, Outcome
-from intake.models import HelpRequest
+from cases.models import Case, CaseEvent
+from cases.workflow import ASSISTED_DESERTION, CaseState, Outcome
+from intake.models import HelpRequest, RequestMessage
 from intake.vocabulary import (
     DESERTION_RELATED,
     Category,
@@ -34,7 +41,7 @@ from intake.vocabulary import (
     ServiceStatus,
 )
 from reports.models import MonthlyReport
-from reports.months import bounds, current_month, label, shift
+from reports.months import bounds, current_month, label, month_of, shift
 
 
 def _monthly_series(end) -> dict[date, dict[str, int]]:
@@ -49,14 +56,7 @@ def _monthly_series(end) -> dict[date, dict[str, int]]:
         )
         .order_by()
     )
-    return {_as_month(row.pop("month")): row for row in rows}
-
-
-def _as_month(value) -> date:
-    if hasattr(value, "astimezone"):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        return value.date().replace(day=1)
-    return value.replace(day=1)
+    return {month_of(row.pop("month")): row for row in rows}
 
 
 def _breakdown(start, end) -> dict[str, int]:
@@ -82,6 +82,105 @@ def _resolutions(start, end) -> dict[str, int]:
         counts[f"outcome:{value}"] = Count("id", filter=in_month & Q(outcome=value))
     counts["assisted_to_date"] = Count("id", filter=Q(outcome__in=ASSISTED_DESERTION))
     return Case.objects.filter(resolved_at__lt=end).aggregate(**counts)
+
+
+COHORT_MONTHS = 12
+
+
+def _cohort(month: date, end) -> list[dict[str, Any]]:
+    """
+    Requests received in each of the COHORT_MONTHS months up to `month`, by how
+    they stood at `end`: resolved with an outcome (by `resolved_at`), rejected,
+    or no outcome yet. Every request has a case; one without would count as
+    pending, so the parts always add up to `received`.
+    """
+    first = shift(month, 1 - COHORT_MONTHS)
+    ended = Q(case__resolved_at__lt=end) & ~Q(case__outcome="")
+    counts = {
+        "received": Count("id"),
+        "rejected": Count(
+            "id", filter=Q(case__state=CaseState.REJECTED, case__closed_at__lt=end) & ~ended
+        ),
+    }
+    for value in Outcome.values:
+        counts[f"outcome:{value}"] = Count("id", filter=ended & Q(case__outcome=value))
+    rows = (
+        HelpRequest.objects.filter(received_at__gte=bounds(first)[0], received_at__lt=end)
+        .annotate(month=TruncMonth("received_at"))
+        .values("month")
+        .annotate(**counts)
+        .order_by()
+    )
+    by_month = {month_of(row.pop("month")): row for row in rows}
+    table = []
+    for back in range(COHORT_MONTHS - 1, -1, -1):
+        when = shift(month, -back)
+        row = by_month.get(when) or dict.fromkeys(counts, 0)
+        by_outcome = _prefixed(row, "outcome", Outcome.values)
+        table.append({
+            "month": label(when),
+            "received": row["received"],
+            "by_outcome": by_outcome,
+            "rejected": row["rejected"],
+            "pending": row["received"] - row["rejected"] - sum(by_outcome.values()),
+        })  # fmt: skip
+    return table
+
+
+def _hours(since: datetime, until: datetime) -> float:
+    # Times are kept to the hour (received_at and sent_at are truncated), so a
+    # reply can seem to precede its request by the truncation: never below zero.
+    return max(0.0, (until - since).total_seconds() / 3600)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """Nearest rank: the smallest value with at least `fraction` of them at or below it."""
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def _first_response(start, end) -> dict[str, Any]:
+    """
+    Time from receipt to the first response, for the requests received in
+    [start, end): the first staff reply (its timestamp only) or the first move
+    of the case out of `new`, whichever came first, as the history stands now.
+    """
+    first_move = (
+        CaseEvent.objects.filter(
+            case__request=OuterRef("pk"),
+            kind=CaseEvent.Kind.MOVED,
+            from_state=CaseState.NEW,
+        )
+        .order_by("at")
+        .values("at")[:1]
+    )
+    first_reply = (
+        RequestMessage.objects.filter(request=OuterRef("pk"), sender=RequestMessage.Sender.STAFF)
+        .order_by("sent_at")
+        .values("sent_at")[:1]
+    )
+    rows = (
+        HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
+        .annotate(first_move=Subquery(first_move), first_reply=Subquery(first_reply))
+        .values_list("received_at", "first_move", "first_reply", "case__state")
+        .order_by()
+    )
+    times, waiting, unrecorded = [], 0, 0
+    for received_at, moved, replied, state in rows:
+        responses = [moment for moment in (moved, replied) if moment is not None]
+        if responses:
+            times.append(_hours(received_at, min(responses)))
+        elif state in (None, CaseState.NEW):
+            waiting += 1
+        else:  # imported history: its case never passed through `new` here
+            unrecorded += 1
+    times.sort()
+    return {
+        "answered": len(times),
+        "waiting": waiting,
+        "unrecorded": unrecorded,
+        "median_hours": round(statistics.median(times), 1) if times else None,
+        "p90_hours": round(_percentile(times, 0.9), 1) if times else None,
+    }
 
 
 def _prefixed(counts: dict[str, int], prefix: str, values: list[str]) -> dict[str, int]:
@@ -129,15 +228,25 @@ def monthly_report(month: date) -> dict[str, Any]:
             "assisted_desertions": resolutions["assisted_to_date"],
         },
         "record_desertion_month": this["desertion"] > max(earlier_desertion, default=0),
+        "cohort": _cohort(month, end),
+        "first_response": _first_response(start, end),
     }
 
 
 def store_report(month: date) -> MonthlyReport:
-    """Compute and keep the month's report: one row per month, replaced in place."""
+    """
+    Compute and keep the month's report, with its published figures: one row
+    per month, replaced in place.
+    """
+    # Imported here: publication builds on the export, which builds on this module.
+    from reports.publication import history, publish
+
     data = monthly_report(month)
+    published = publish(data, history(month))
     with transaction.atomic():
         report, _created = MonthlyReport.objects.update_or_create(
-            month=month, defaults={"data": data, "generated_at": timezone.now()}
+            month=month,
+            defaults={"data": data, "published": published, "generated_at": timezone.now()},
         )
     return report
 
@@ -149,7 +258,7 @@ def months_with_requests() -> list[date]:
     )
     if first is None:
         return []
-    month, last, months = _as_month(timezone.localtime(first)), current_month(), []
+    month, last, months = month_of(timezone.localtime(first)), current_month(), []
     while month <= last:
         months.append(month)
         month = shift(month, 1)
