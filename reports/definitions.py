@@ -56,6 +56,15 @@ DEFINITIONS: dict[str, Definition] = {
             ),
         ),
         Definition(
+            "category",
+            _("Requests by category"),
+            _("Every request by what it is about, by month received."),
+            _(
+                "Every request by its category (desertion, border crossing, consultation), in "
+                "the month it was received. They add up to the requests received."
+            ),
+        ),
+        Definition(
             "service_status",
             _("Service status of potential deserters"),
             _("Desertion-related requests only, by the service status given, by month received."),
@@ -202,12 +211,12 @@ DEFINITIONS: dict[str, Definition] = {
             _("Withheld figures"),
             _("Small counts, and figures that would reveal them, are not shown."),
             _(
-                "Every count from 1 to 9 (below the smallest published count, 10) is withheld, "
-                "and so are enough other figures that none can be worked out by adding or "
-                "subtracting the published ones; a withheld figure can therefore also be a large "
-                "one. Zero is shown as 0. Pages, sentences, charts and downloads withhold the "
-                "same figures as the statistics export; in spreadsheets a withheld cell is empty "
-                "and marked in the status sheet."
+                "Every count from 1 up to just below the smallest published count (10 on these "
+                "pages; a download states its own) is withheld, and so are enough other figures "
+                "that none can be worked out by adding or subtracting the published ones; a "
+                "withheld figure can therefore also be a large one. Zero is shown as 0. Pages, "
+                "sentences, charts and downloads withhold the same figures as the statistics "
+                "export; in spreadsheets a withheld cell is empty and marked in the status sheet."
             ),
         ),
     )

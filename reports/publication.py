@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Q
 
 from cases.models import Case
 from cases.workflow import ASSISTED_DESERTION, Outcome
@@ -41,46 +40,64 @@ from reports.months import bounds, label, month_of, parse_label, shift
 TRACKED = ("requests", "desertion_related", "assisted_desertions", "category_desertion")
 
 
-def monthly_cells(start, end) -> dict[date, dict[str, int]]:
-    """
-    The export's cells of every month with requests or resolutions in
-    [start, end), in two grouped queries (the same counting rules as
-    `services.monthly_report`, which computes one month at a time).
-    """
-    cells: dict[date, dict[str, int]] = {}
+def _months_between(first: date, last: date) -> list[date]:
+    months = []
+    while first <= last:
+        months.append(first)
+        first = shift(first, 1)
+    return months
 
-    def month_cells(month: date) -> dict[str, int]:
-        return cells.setdefault(month, dict.fromkeys(COLUMNS, 0))
 
+def _per_month(field: str, months: list[date]) -> dict[str, Count]:
+    """One count per month, by date range: no per-row month function (slow on SQLite)."""
+    return {
+        f"m{i}": Count(
+            "id", filter=Q(**{f"{field}__gte": bounds(month)[0], f"{field}__lt": bounds(month)[1]})
+        )
+        for i, month in enumerate(months)
+    }
+
+
+def monthly_cells(first: date, last: date) -> dict[date, dict[str, int]]:
+    """
+    The export's cells of every month from `first` to `last`, in two grouped
+    queries (the same counting rules as `services.monthly_report`, which
+    computes one month at a time).
+    """
+    months = _months_between(first, last)
+    cells = {month: dict.fromkeys(COLUMNS, 0) for month in months}
+    if not months:
+        return cells
+    start, end = bounds(first)[0], bounds(last)[1]
     received = (
         HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
-        .annotate(month=TruncMonth("received_at"))
-        .values("month", "category", "channel", "service_status")
-        .annotate(count=Count("id"))
+        .values("category", "channel", "service_status")
+        .annotate(**_per_month("received_at", months))
         .order_by()
     )
     for row in received:
-        figures, count = month_cells(month_of(row["month"])), row["count"]
-        figures["requests"] += count
-        figures[f"category_{row['category']}"] += count
-        figures[f"channel_{row['channel']}"] += count
-        if row["category"] in DESERTION_RELATED:
-            figures["desertion_related"] += count
-            figures[f"service_status_{row['service_status']}"] += count
+        for i, month in enumerate(months):
+            figures, count = cells[month], row[f"m{i}"]
+            figures["requests"] += count
+            figures[f"category_{row['category']}"] += count
+            figures[f"channel_{row['channel']}"] += count
+            if row["category"] in DESERTION_RELATED:
+                figures["desertion_related"] += count
+                figures[f"service_status_{row['service_status']}"] += count
     resolved = (
         Case.objects.filter(resolved_at__gte=start, resolved_at__lt=end)
-        .annotate(month=TruncMonth("resolved_at"))
-        .values("month", "outcome")
-        .annotate(count=Count("id"))
+        .values("outcome")
+        .annotate(**_per_month("resolved_at", months))
         .order_by()
     )
     for row in resolved:
-        figures, count = month_cells(month_of(row["month"])), row["count"]
-        figures["resolved"] += count
-        if row["outcome"] in Outcome.values:
-            figures[f"outcome_{row['outcome']}"] += count
-        if row["outcome"] in ASSISTED_DESERTION:
-            figures["assisted_desertions"] += count
+        for i, month in enumerate(months):
+            figures, count = cells[month], row[f"m{i}"]
+            figures["resolved"] += count
+            if row["outcome"] in Outcome.values:
+                figures[f"outcome_{row['outcome']}"] += count
+            if row["outcome"] in ASSISTED_DESERTION:
+                figures["assisted_desertions"] += count
     return cells
 
 
@@ -95,9 +112,7 @@ class History:
         return total in self.withheld.get(month, frozenset())
 
     def all_published(self, total: str, until: str) -> bool:
-        return not any(
-            total in hidden for month, hidden in self.withheld.items() if month <= until
-        )
+        return not any(total in hidden for month, hidden in self.withheld.items() if month <= until)
 
 
 def history(month: date, min_cell: int = DEFAULT_MIN_CELL) -> History:
@@ -108,7 +123,7 @@ def history(month: date, min_cell: int = DEFAULT_MIN_CELL) -> History:
     if first_request is None:
         return History(first=None, withheld={})
     first = month_of(first_request)
-    cells = monthly_cells(bounds(first)[0], bounds(month)[1])
+    cells = monthly_cells(first, month)
     withheld = {}
     for when, figures in cells.items():
         published = protect(figures, min_cell)
@@ -227,7 +242,7 @@ def publish(report: dict, past: History, min_cell: int = DEFAULT_MIN_CELL) -> di
         report["record_desertion_month"] if desertion is not None else None
     )
     published["cumulative"] = {
-        "since": label(past.first) if past.first else month,
+        "since": label(past.first) if past.first and label(past.first) < month else month,
         **{
             total: value if past.all_published(total, month) else None
             for total, value in report["cumulative"].items()

@@ -18,11 +18,24 @@ class Dashboard:
     window: list[date] = field(default_factory=list)  # the chart's months, oldest first
     by_month: dict[date, dict] = field(default_factory=dict)
     stored: list[MonthlyReport] = field(default_factory=list)  # newest first
+    by_report: dict[date, MonthlyReport] = field(default_factory=dict)
 
     @property
     def record_months(self) -> list[str]:
-        """Months whose desertion count beat every earlier month, newest first."""
-        return [label(r.month) for r in self.stored if r.data.get("record_desertion_month")]
+        """
+        Months whose desertion count beat every earlier month, newest first;
+        only those whose desertion count is published.
+        """
+        return [label(r.month) for r in self.stored if r.published.get("record_desertion_month")]
+
+    @property
+    def unpublished(self) -> list[str]:
+        """Stored months without published figures (stored before they existed)."""
+        return [label(r.month) for r in self.stored if not r.published]
+
+    def published(self, month: date) -> dict:
+        report = self.by_report.get(month)
+        return report.published if report else {}
 
 
 def dashboard() -> Dashboard:
@@ -41,4 +54,20 @@ def dashboard() -> Dashboard:
         window=[shift(newest, -i) for i in range(CHART_MONTHS - 1, -1, -1)],
         by_month={report.month: report.data for report in stored},
         stored=stored,
+        by_report={report.month: report for report in stored},
     )
+
+
+def neighbours(month: date) -> tuple[date | None, date | None]:
+    """The stored months just before and after `month`, for a month page's links."""
+    before = (
+        MonthlyReport.objects.filter(month__lt=month)
+        .order_by("-month")
+        .values_list("month", flat=True)
+    )
+    after = (
+        MonthlyReport.objects.filter(month__gt=month)
+        .order_by("month")
+        .values_list("month", flat=True)
+    )
+    return before.first(), after.first()

@@ -25,7 +25,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case as DbCase
+from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -94,35 +95,39 @@ def _cohort(month: date, end) -> list[dict[str, Any]]:
     or no outcome yet. Every request has a case; one without would count as
     pending, so the parts always add up to `received`.
     """
-    first = shift(month, 1 - COHORT_MONTHS)
+    months = [shift(month, -back) for back in range(COHORT_MONTHS - 1, -1, -1)]
     ended = Q(case__resolved_at__lt=end) & ~Q(case__outcome="")
-    counts = {
-        "received": Count("id"),
-        "rejected": Count(
-            "id", filter=Q(case__state=CaseState.REJECTED, case__closed_at__lt=end) & ~ended
-        ),
+    how = DbCase(
+        When(ended, then=F("case__outcome")),
+        When(Q(case__state=CaseState.REJECTED, case__closed_at__lt=end), then=Value("rejected")),
+        default=Value("pending"),
+        output_field=CharField(),
+    )
+    # One count per month by date range (no per-row month function, which
+    # SQLite computes in Python), grouped by how each request had ended.
+    per_month = {
+        f"m{i}": Count("id", filter=Q(received_at__gte=first, received_at__lt=last))
+        for i, (first, last) in enumerate(bounds(when) for when in months)
     }
-    for value in Outcome.values:
-        counts[f"outcome:{value}"] = Count("id", filter=ended & Q(case__outcome=value))
     rows = (
-        HelpRequest.objects.filter(received_at__gte=bounds(first)[0], received_at__lt=end)
-        .annotate(month=TruncMonth("received_at"))
-        .values("month")
-        .annotate(**counts)
+        HelpRequest.objects.filter(received_at__gte=bounds(months[0])[0], received_at__lt=end)
+        .annotate(how=how)
+        .values("how")
+        .annotate(**per_month)
         .order_by()
     )
-    by_month = {month_of(row.pop("month")): row for row in rows}
+    counts = {row["how"]: row for row in rows}
     table = []
-    for back in range(COHORT_MONTHS - 1, -1, -1):
-        when = shift(month, -back)
-        row = by_month.get(when) or dict.fromkeys(counts, 0)
-        by_outcome = _prefixed(row, "outcome", Outcome.values)
+    for i, when in enumerate(months):
+        by_outcome = {value: counts.get(value, {}).get(f"m{i}", 0) for value in Outcome.values}
+        rejected = counts.get("rejected", {}).get(f"m{i}", 0)
+        pending = counts.get("pending", {}).get(f"m{i}", 0)
         table.append({
             "month": label(when),
-            "received": row["received"],
+            "received": sum(by_outcome.values()) + rejected + pending,
             "by_outcome": by_outcome,
-            "rejected": row["rejected"],
-            "pending": row["received"] - row["rejected"] - sum(by_outcome.values()),
+            "rejected": rejected,
+            "pending": pending,
         })  # fmt: skip
     return table
 
@@ -238,17 +243,29 @@ def store_report(month: date) -> MonthlyReport:
     Compute and keep the month's report, with its published figures: one row
     per month, replaced in place.
     """
+    return store_reports([month])[0]
+
+
+def store_reports(months: list[date]) -> list[MonthlyReport]:
+    """
+    `store_report` for several months, working out the export's suppression
+    of every month once for them all.
+    """
     # Imported here: publication builds on the export, which builds on this module.
     from reports.publication import history, publish
 
-    data = monthly_report(month)
-    published = publish(data, history(month))
-    with transaction.atomic():
-        report, _created = MonthlyReport.objects.update_or_create(
-            month=month,
-            defaults={"data": data, "published": published, "generated_at": timezone.now()},
-        )
-    return report
+    past = history(max(months)) if months else None
+    stored = []
+    for month in months:
+        data = monthly_report(month)
+        published = publish(data, past)
+        with transaction.atomic():
+            report, _created = MonthlyReport.objects.update_or_create(
+                month=month,
+                defaults={"data": data, "published": published, "generated_at": timezone.now()},
+            )
+        stored.append(report)
+    return stored
 
 
 def months_with_requests() -> list[date]:
