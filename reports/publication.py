@@ -244,7 +244,7 @@ def publish(report: dict, past: History, min_cell: int = DEFAULT_MIN_CELL) -> di
     published["cumulative"] = {
         "since": label(past.first) if past.first and label(past.first) < month else month,
         **{
-            total: value if past.all_published(total, month) else None
+            total: value if cells[total] is not None and past.all_published(total, month) else None
             for total, value in report["cumulative"].items()
         },
     }
