@@ -265,6 +265,10 @@ def requests_received(when: datetime, count: int, **fields) -> list:
 @pytest.fixture
 def january_2024(db):
     """284 desertion requests and a few small groups, and 59 resolutions."""
+    make_january_2024()
+
+
+def make_january_2024() -> None:
     desertion = [
         ("web", "contract_wartime", 142),
         ("web", "mobilised", 58),

@@ -21,12 +21,18 @@ from reports.services import store_report
 from reports.spreadsheet import as_xlsx
 from tests.factories import CaseFactory
 from tests.staffing import sign_in
-from tests.test_export_stats import JANUARY_PUBLISHED, january_2024, month_tables  # noqa: F401
+from tests.test_export_stats import JANUARY_PUBLISHED, make_january_2024, month_tables
 
 pytestmark = pytest.mark.django_db
 
 URL = "/staff/exports/"
 FORM = {"from_month": "2023-12", "to_month": "2024-02", "file_format": "xlsx", "min_cell": "10"}
+
+
+@pytest.fixture
+def january_2024(db):
+    """The export tests' January 2024: 336 requests, a few small groups."""
+    make_january_2024()
 
 
 def workbook(content: bytes):
