@@ -9,6 +9,7 @@ of a real month page are compared with the report function's.
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.test import Client
@@ -40,7 +41,7 @@ count = st.one_of(st.integers(1, 12), st.integers(10, 400))
 def split(total: int, parts: int, draw) -> list[int]:
     cuts = sorted(draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1)))
     edges = [0, *cuts, total]
-    return [b - a for a, b in zip(edges, edges[1:], strict=False)]
+    return [b - a for a, b in pairwise(edges)]
 
 
 @st.composite
