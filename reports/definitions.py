@@ -7,8 +7,9 @@ each under its own anchor, and the XLSX download carries them as a sheet.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -223,8 +224,13 @@ DEFINITIONS: dict[str, Definition] = {
 }
 
 
+@cache
+def _definitions_path(prefix: str) -> str:
+    return reverse("reports:definitions")
+
+
 def definition_url(key: str) -> str:
-    """The definitions page, at `key`'s entry."""
+    """The definitions page, at `key`'s entry (a page has a dozen: reversed once)."""
     if key not in DEFINITIONS:
         raise KeyError(key)
-    return f"{reverse('reports:definitions')}#{key}"
+    return f"{_definitions_path(get_script_prefix())}#{key}"

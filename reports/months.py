@@ -38,7 +38,7 @@ def month_of(value) -> date:
 
 
 def label(month: date) -> str:
-    return month.strftime("%Y-%m")
+    return f"{month.year:04d}-{month.month:02d}"
 
 
 def current_month() -> date:

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
 
 from cases.models import Case
 from cases.workflow import ASSISTED_DESERTION, Outcome
@@ -48,14 +50,29 @@ def _months_between(first: date, last: date) -> list[date]:
     return months
 
 
-def _per_month(field: str, months: list[date]) -> dict[str, Count]:
-    """One count per month, by date range: no per-row month function (slow on SQLite)."""
-    return {
-        f"m{i}": Count(
-            "id", filter=Q(**{f"{field}__gte": bounds(month)[0], f"{field}__lt": bounds(month)[1]})
+def _by_month(queryset, field: str, groups: tuple[str, ...], months: list[date]):
+    """
+    (month, group values, count) rows of `queryset` by the month of `field`.
+    PostgreSQL truncates dates natively; SQLite would call Python for every
+    row, so there each month is a filtered count over a date range instead.
+    """
+    if connection.vendor == "postgresql":
+        rows = (
+            queryset.annotate(month=TruncMonth(field))
+            .values("month", *groups)
+            .annotate(count=Count("id"))
+            .order_by()
         )
-        for i, month in enumerate(months)
+        for row in rows:
+            yield month_of(row["month"]), row, row["count"]
+        return
+    per_month = {
+        f"m{i}": Count("id", filter=Q(**{f"{field}__gte": start, f"{field}__lt": end}))
+        for i, (start, end) in enumerate(bounds(month) for month in months)
     }
+    for row in queryset.values(*groups).annotate(**per_month).order_by():
+        for i, month in enumerate(months):
+            yield month, row, row[f"m{i}"]
 
 
 def monthly_cells(first: date, last: date) -> dict[date, dict[str, int]]:
@@ -69,35 +86,24 @@ def monthly_cells(first: date, last: date) -> dict[date, dict[str, int]]:
     if not months:
         return cells
     start, end = bounds(first)[0], bounds(last)[1]
-    received = (
-        HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
-        .values("category", "channel", "service_status")
-        .annotate(**_per_month("received_at", months))
-        .order_by()
-    )
-    for row in received:
-        for i, month in enumerate(months):
-            figures, count = cells[month], row[f"m{i}"]
-            figures["requests"] += count
-            figures[f"category_{row['category']}"] += count
-            figures[f"channel_{row['channel']}"] += count
-            if row["category"] in DESERTION_RELATED:
-                figures["desertion_related"] += count
-                figures[f"service_status_{row['service_status']}"] += count
-    resolved = (
-        Case.objects.filter(resolved_at__gte=start, resolved_at__lt=end)
-        .values("outcome")
-        .annotate(**_per_month("resolved_at", months))
-        .order_by()
-    )
-    for row in resolved:
-        for i, month in enumerate(months):
-            figures, count = cells[month], row[f"m{i}"]
-            figures["resolved"] += count
-            if row["outcome"] in Outcome.values:
-                figures[f"outcome_{row['outcome']}"] += count
-            if row["outcome"] in ASSISTED_DESERTION:
-                figures["assisted_desertions"] += count
+    received = HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
+    groups = ("category", "channel", "service_status")
+    for month, row, count in _by_month(received, "received_at", groups, months):
+        figures = cells[month]
+        figures["requests"] += count
+        figures[f"category_{row['category']}"] += count
+        figures[f"channel_{row['channel']}"] += count
+        if row["category"] in DESERTION_RELATED:
+            figures["desertion_related"] += count
+            figures[f"service_status_{row['service_status']}"] += count
+    resolved = Case.objects.filter(resolved_at__gte=start, resolved_at__lt=end)
+    for month, row, count in _by_month(resolved, "resolved_at", ("outcome",), months):
+        figures = cells[month]
+        figures["resolved"] += count
+        if row["outcome"] in Outcome.values:
+            figures[f"outcome_{row['outcome']}"] += count
+        if row["outcome"] in ASSISTED_DESERTION:
+            figures["assisted_desertions"] += count
     return cells
 
 

@@ -8,6 +8,9 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -16,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
+from cases.workflow import Outcome
 from intake.vocabulary import Category, ServiceStatus
 from reports import charts
 from reports.definitions import DEFINITIONS
@@ -27,6 +31,7 @@ from reports.selectors import neighbours
 from reports.sentences import month_sentences
 from reports.services import months_with_requests
 from reports.tasks import generate_monthly_report
+from reports.templatetags.report_figures import cells, figure, hours
 
 CATEGORY_COLOURS = {
     Category.DESERTION: "#b3261e",
@@ -106,6 +111,48 @@ def _status_chart(data) -> charts.Drawing:
     )
 
 
+def _figure_rows(rows, columns) -> list[tuple]:
+    """
+    Table rows with their figures rendered once here: a template tag per cell
+    costs more than the rest of the page on a few years of months.
+    """
+    return [
+        (head, cells([figure(values.get(key) if values else None, path) for key, path in columns]))
+        for head, values in rows
+    ]
+
+
+def cohort_rows(published: dict) -> list[tuple]:
+    columns = [("received", "received")]
+    columns += [(f"outcome_{slug}", f"by_outcome.{slug}") for slug in Outcome.values]
+    columns += [("rejected", "rejected"), ("pending", "pending")]
+    rows = []
+    for row in published.get("cohort", []):
+        flat = {**row, **{f"outcome_{slug}": n for slug, n in row["by_outcome"].items()}}
+        shown = [figure(flat[key], f"cohort.{row['month']}.{path}") for key, path in columns]
+        rows.append((row["month"], cells(shown)))
+    return rows
+
+
+def _stored_rows(data) -> list[tuple]:
+    """Each stored month's row: its link, figures and date, rendered here (see _figure_rows)."""
+    link, zone = reverse("reports:month", args=["0000-00"]), timezone.get_current_timezone()
+    rows = []
+    for report in data.stored:
+        p, response = report.published, report.published.get("first_response") or {}
+        month = str(report)  # YYYY-MM: nothing to escape
+        head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')
+        generated = f"{report.generated_at.astimezone(zone):%Y-%m-%d %H:%M}"
+        rows.append((report, head, generated, cells([
+            figure(p.get("requests"), "requests"),
+            figure(p.get("desertion_related"), "desertion_related"),
+            figure(p.get("resolved"), "resolved"),
+            hours(response.get("median_hours"), "first_response.median_hours"),
+            hours(response.get("p90_hours"), "first_response.p90_hours"),
+        ])))  # fmt: skip
+    return rows
+
+
 @never_cache
 @require_GET
 @staff_required(Role.COORDINATOR, Role.ADMIN)
@@ -118,7 +165,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             p=latest,
             year_earlier=parse_label(latest["same_month_last_year"]["month"]) if latest else None,
             category_chart=charts.to_svg(_category_chart(data)),
-            category_rows=_category_rows(data),
+            category_rows=_figure_rows(
+                _category_rows(data), [(c, f"by_category.{c}") for c in Category.values]
+            ),
+            cohort=cohort_rows(latest),
+            outcomes=Outcome.values,
+            stored_rows=_stored_rows(data),
             statuses=_status_totals(data),
             status_chart=charts.to_svg(_status_chart(data)),
             png_charts=charts.chart_font_path() is not None,
@@ -171,7 +223,7 @@ def _month_or_404(month: str):
 @staff_required(Role.COORDINATOR, Role.ADMIN)
 def month_report(request: HttpRequest, month: str) -> HttpResponse:
     first_day = _month_or_404(month)
-    report = MonthlyReport.objects.filter(month=first_day).first()
+    report = MonthlyReport.objects.defer("data").filter(month=first_day).first()
     if report is None:
         raise Http404
     published = report.published
@@ -183,6 +235,8 @@ def month_report(request: HttpRequest, month: str) -> HttpResponse:
             "report": report,
             "p": published,
             "sentences": month_sentences(published) if published else [],
+            "cohort": cohort_rows(published),
+            "outcomes": Outcome.values,
             "previous": previous,
             "following": following,
             "complete": first_day < current_month(),

@@ -104,3 +104,16 @@ def test_generate_every_month_fills_an_empty_dashboard(client, dave, celery_work
     client.post("/staff/reports/regenerate/")
 
     assert wait_for(lambda: MonthlyReport.objects.count() >= 3)
+
+
+def test_a_report_stored_before_publication_shows_nothing_until_regenerated(client, carol):
+    month = shift(current_month(), -1)
+    MonthlyReport.objects.create(
+        month=month, data={"requests": 7, "month": f"{month:%Y-%m}"}, generated_at=timezone.now()
+    )
+    sign_in(client, carol)
+
+    page = client.get("/staff/dashboard/").content.decode()
+
+    assert "show nothing until they are regenerated" in page
+    assert 'data-figure="requests">7<' not in page

@@ -1,7 +1,11 @@
 """Figures as people read them: grouped by language, withheld ones named, each defined."""
 
+import html
+from functools import cache
+
 from django import template
-from django.utils.formats import date_format, number_format
+from django.utils import translation
+from django.utils.formats import date_format, get_format, number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -12,7 +16,16 @@ from reports.months import parse_label
 register = template.Library()
 
 
+@cache
+def _thousands(language: str | None) -> str:
+    return get_format("THOUSAND_SEPARATOR", language)
+
+
 def _shown(value, decimals: int | None = None) -> str:
+    if isinstance(value, int) and decimals is None:
+        # The common case, quickly (a dashboard has hundreds): groups of three,
+        # as both languages' formats have it, with the language's separator.
+        return f"{value:,}".replace(",", _thousands(translation.get_language()))
     return number_format(value, decimal_pos=decimals, force_grouping=True)
 
 
@@ -23,20 +36,25 @@ def figure(value, path: str, decimals: int | None = None) -> SafeString:
     page's language, tagged with its path into the published report; a
     withheld one (None) is named as such and never shown.
     """
-    if value is None:
-        return format_html(
-            '<span class="figure withheld" data-figure="{}" data-withheld="1">{}</span>',
-            path,
-            _("withheld"),
+    path = html.escape(path)  # the standard library's: Django's is lazy-aware and slower
+    if value is None or value == "":  # "" is a missing figure in a template
+        return SafeString(
+            f'<span class="figure withheld" data-figure="{path}" data-withheld="1">'
+            f"{html.escape(_('withheld'))}</span>"
         )
-    return format_html(
-        '<span class="figure" data-figure="{}">{}</span>', path, _shown(value, decimals)
-    )
+    shown = html.escape(_shown(value, decimals))
+    # The path and the figure are escaped above (SafeString is mark_safe, faster).
+    return SafeString(f'<span class="figure" data-figure="{path}">{shown}</span>')
+
+
+def cells(figures: list[SafeString]) -> SafeString:
+    """Table cells of rendered figures, as one piece of HTML (one template variable a row)."""
+    return SafeString("".join(f"<td>{cell}</td>" for cell in figures))
 
 
 @register.simple_tag
 def percent(share, path: str) -> SafeString:
-    if share is None:
+    if share is None or share == "":
         return figure(None, path)
     return format_html(
         '<span class="figure" data-figure="{}">{}%</span>', path, _shown(round(share * 100))
@@ -45,7 +63,7 @@ def percent(share, path: str) -> SafeString:
 
 @register.simple_tag
 def hours(value, path: str) -> SafeString:
-    if value is None:
+    if value is None or value == "":
         return figure(None, path)
     return format_html(
         '<span class="figure" data-figure="{}">{}</span>',
