@@ -30,7 +30,7 @@ from reports.selectors import dashboard as dashboard_data
 from reports.selectors import neighbours
 from reports.sentences import month_sentences
 from reports.services import months_with_requests
-from reports.tasks import generate_monthly_report
+from reports.tasks import generate_all_reports, generate_monthly_report
 from reports.templatetags.report_figures import cells, figure, hours
 
 CATEGORY_COLOURS = {
@@ -260,9 +260,8 @@ def regenerate(request: HttpRequest, month: str) -> HttpResponse:
 @require_POST
 @staff_required(Role.ADMIN)
 def regenerate_all(request: HttpRequest) -> HttpResponse:
-    months = [label(month) for month in months_with_requests()]
-    for month in months:
-        generate_monthly_report.delay(month)
+    months = months_with_requests()
+    generate_all_reports.delay()
     record("report.regenerate", actor=request.user, target="all", months=len(months))
     messages.success(
         request, _("%(count)s monthly reports are being generated.") % {"count": len(months)}
