@@ -8,9 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -20,8 +17,7 @@ from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
 from cases.workflow import Outcome
-from intake.vocabulary import Category, ServiceStatus
-from reports import charts
+from reports import charts, presentation
 from reports.definitions import DEFINITIONS
 from reports.exports import DEFAULT_MIN_CELL, ExportRefused, check_request, export_statistics
 from reports.models import MonthlyReport
@@ -31,126 +27,6 @@ from reports.selectors import neighbours
 from reports.sentences import month_sentences
 from reports.services import months_with_requests
 from reports.tasks import generate_all_reports, generate_monthly_report
-from reports.templatetags.report_figures import cells, figure, hours
-
-CATEGORY_COLOURS = {
-    Category.DESERTION: "#b3261e",
-    Category.BORDER_CROSSING: "#a35f00",
-    Category.CONSULTATION: "#1f6feb",
-}
-STATUS_ORDER = [
-    ServiceStatus.CONTRACT_WARTIME,
-    ServiceStatus.MOBILISED,
-    ServiceStatus.CONTRACT_PREWAR,
-    ServiceStatus.CONSCRIPT,
-    ServiceStatus.VOLUNTEER,
-    ServiceStatus.CIVILIAN,
-    ServiceStatus.UNKNOWN,
-]
-CHARTS = ("categories", "service-status")
-
-
-def _category_rows(data) -> list[tuple[str, dict]]:
-    """The chart's months with their published categories (all withheld when unpublished)."""
-    rows = []
-    for month in data.window:
-        published = data.published(month)
-        if month in data.by_report:
-            counts = published.get("by_category") or dict.fromkeys(Category.values)
-        else:  # no report: a month before the first request
-            counts = dict.fromkeys(Category.values, 0)
-        rows.append((label(month), counts))
-    return rows
-
-
-def _category_chart(data) -> charts.Drawing:
-    rows = _category_rows(data)
-    series = [
-        charts.Series(
-            key=category,
-            label=str(Category(category).label),
-            colour=colour,
-            values=[counts.get(category) for _month, counts in rows],
-        )
-        for category, colour in CATEGORY_COLOURS.items()
-    ]
-    title = _("Requests by category, by month received, over the last 24 months")
-    return charts.stacked_bars_drawing(
-        "categories", title, [month for month, _counts in rows], series
-    )
-
-
-def _status_totals(data) -> list[tuple[str, int | None]]:
-    """
-    Each service status summed over the chart's months: withheld unless it is
-    published in every one of them (the sum less the published months would
-    give the withheld ones away).
-    """
-    totals: dict[str, int | None] = dict.fromkeys(STATUS_ORDER, 0)
-    for month in data.window:
-        if month not in data.by_report:
-            continue
-        published = data.published(month).get("by_service_status") or {}
-        for status in STATUS_ORDER:
-            count = published.get(status)
-            totals[status] = (
-                None if count is None or totals[status] is None else totals[status] + count
-            )
-    return [(str(ServiceStatus(status).label), totals[status]) for status in STATUS_ORDER]
-
-
-def _status_chart(data) -> charts.Drawing:
-    return charts.horizontal_bars_drawing(
-        "service-status",
-        _(
-            "Service status of potential deserters (desertion-related requests only) "
-            "over the last 24 months"
-        ),
-        _status_totals(data),
-        "#6f42c1",
-    )
-
-
-def _figure_rows(rows, columns) -> list[tuple]:
-    """
-    Table rows with their figures rendered once here: a template tag per cell
-    costs more than the rest of the page on a few years of months.
-    """
-    return [
-        (head, cells([figure(values.get(key) if values else None, path) for key, path in columns]))
-        for head, values in rows
-    ]
-
-
-def cohort_rows(published: dict) -> list[tuple]:
-    columns = [("received", "received")]
-    columns += [(f"outcome_{slug}", f"by_outcome.{slug}") for slug in Outcome.values]
-    columns += [("rejected", "rejected"), ("pending", "pending")]
-    rows = []
-    for row in published.get("cohort", []):
-        flat = {**row, **{f"outcome_{slug}": n for slug, n in row["by_outcome"].items()}}
-        shown = [figure(flat[key], f"cohort.{row['month']}.{path}") for key, path in columns]
-        rows.append((row["month"], cells(shown)))
-    return rows
-
-
-def _stored_rows(data) -> list[tuple]:
-    """Each stored month's row: its link, figures and date, rendered here (see _figure_rows)."""
-    link, zone = reverse("reports:month", args=["0000-00"]), timezone.get_current_timezone()
-    rows = []
-    for report in data.stored:
-        p, response = report.published, report.published.get("first_response") or {}
-        month = str(report)  # YYYY-MM: nothing to escape
-        head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')
-        generated = f"{report.generated_at.astimezone(zone):%Y-%m-%d %H:%M}"
-        rows.append((report, head, generated, cells([
-            figure(p.get("requests"), "requests"),
-            figure(p.get("desertion_related"), "desertion_related"),
-            figure(p.get("resolved"), "resolved"),
-            hours(response.get("median_hours"), "first_response.median_hours"),
-            hours(response.get("p90_hours"), "first_response.p90_hours"),
-        ])))  # fmt: skip
-    return rows
 
 
 @never_cache
@@ -164,15 +40,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update(
             p=latest,
             year_earlier=parse_label(latest["same_month_last_year"]["month"]) if latest else None,
-            category_chart=charts.to_svg(_category_chart(data)),
-            category_rows=_figure_rows(
-                _category_rows(data), [(c, f"by_category.{c}") for c in Category.values]
-            ),
-            cohort=cohort_rows(latest),
+            category_chart=charts.to_svg(presentation.chart("categories", data)),
+            category_rows=presentation.category_table(data),
+            cohort=presentation.cohort_rows(latest),
             outcomes=Outcome.values,
-            stored_rows=_stored_rows(data),
-            statuses=_status_totals(data),
-            status_chart=charts.to_svg(_status_chart(data)),
+            stored_rows=presentation.stored_rows(data),
+            statuses=presentation.status_totals(data),
+            status_chart=charts.to_svg(presentation.chart("service-status", data)),
             png_charts=charts.chart_font_path() is not None,
         )
     return render(request, "reports/dashboard.html", context)
@@ -183,12 +57,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required(Role.COORDINATOR, Role.ADMIN)
 def chart_download(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
     """A dashboard chart as an SVG or PNG file, from the same published figures."""
-    if name not in CHARTS or file_format not in ("svg", "png"):
+    if name not in presentation.CHARTS or file_format not in ("svg", "png"):
         raise Http404
     data = dashboard_data()
     if not data.latest:
         raise Http404
-    drawing = _category_chart(data) if name == "categories" else _status_chart(data)
+    drawing = presentation.chart(name, data)
     if file_format == "svg":
         response = HttpResponse(
             charts.to_svg_document(drawing), content_type="image/svg+xml; charset=utf-8"
@@ -235,7 +109,7 @@ def month_report(request: HttpRequest, month: str) -> HttpResponse:
             "report": report,
             "p": published,
             "sentences": month_sentences(published) if published else [],
-            "cohort": cohort_rows(published),
+            "cohort": presentation.cohort_rows(published),
             "outcomes": Outcome.values,
             "previous": previous,
             "following": following,
