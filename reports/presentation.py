@@ -123,7 +123,8 @@ def stored_rows(data) -> list[tuple]:
     for report in data.stored:
         p, response = report.published, report.published.get("first_response") or {}
         month = str(report)  # YYYY-MM: nothing to escape
-        head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')
+        # Reviewed (bandit B703): a reversed URL and a YYYY-MM label, no outside text.
+        head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')  # nosec B703
         generated = f"{report.generated_at.astimezone(zone):%Y-%m-%d %H:%M}"
         rows.append((report, head, generated, cells([
             figure(p.get("requests"), "requests"),
