@@ -7,10 +7,14 @@ years with growth, and their cases (most resolved, with outcomes). Then:
 * the report for one month (the same function the task and the command use),
   repeated, against the floor: one hand-written SQL GROUP BY (month, category)
   over the same rows, repeated; printed with the ratio;
-* with every month's report stored, the dashboard as a signed-in coordinator
-  sees it: p50/p95 server time and queries per request.
+* storing one month's report with its published figures (the report, the
+  export's suppression of every month up to it, the cohort and response times);
+* with every month's report stored, the dashboard and a month page as a
+  signed-in coordinator sees them: p50/p95 server time and queries per request;
+* the statistics export of the last 36 complete months as XLSX (the
+  coordinator's download), cold (first run in the process) and warm.
 
-    python dev.py bench report_bench [--rows 1000000] [--repeat 10]
+    python dev.py bench report_bench [--rows 1000000] [--repeat 10] [--database bench_report]
 """
 
 import argparse
@@ -78,8 +82,9 @@ def child(rows: int, repeat: int) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from reports.exports import export_statistics
     from reports.months import bounds, current_month, shift
-    from reports.services import monthly_report, months_with_requests, store_report
+    from reports.services import monthly_report, months_with_requests, store_report, store_reports
     from tests.staffing import make_staff, sign_in
 
     call_command("migrate", verbosity=0)
@@ -108,19 +113,39 @@ def child(rows: int, repeat: int) -> dict:
     with CaptureQueriesContext(connection) as captured:
         monthly_report(month)
 
-    for each in months_with_requests():
-        store_report(each)
+    begun = time.perf_counter()
+    store_reports(months_with_requests())
+    store_all_s = time.perf_counter() - begun
+    store_s = []
+    for _ in range(3):
+        begun = time.perf_counter()
+        store_report(month)
+        store_s.append(time.perf_counter() - begun)
+
     coordinator = make_staff("bench-coordinator", "coordinator")
     client = Client(HTTP_X_FORWARDED_PROTO="https")
     sign_in(client, coordinator)
-    client.get("/staff/dashboard/")
-    dashboard_s = []
-    for _ in range(50):
-        with CaptureQueriesContext(connection) as dashboard_queries:
-            begun = time.perf_counter()
-            response = client.get("/staff/dashboard/")
-            dashboard_s.append(time.perf_counter() - begun)
-        assert response.status_code == 200
+    pages = {}
+    for name, url in (
+        ("dashboard", "/staff/dashboard/"),
+        ("month", f"/staff/reports/{month:%Y-%m}/"),
+    ):
+        client.get(url)
+        samples = []
+        for _ in range(100):
+            with CaptureQueriesContext(connection) as page_queries:
+                begun = time.perf_counter()
+                response = client.get(url)
+                samples.append(time.perf_counter() - begun)
+            assert response.status_code == 200
+        pages[name] = {**summary_ms(samples), "queries": len(page_queries)}
+
+    first = shift(month, -35)
+    xlsx_s = []
+    for _ in range(5):
+        begun = time.perf_counter()
+        export = export_statistics(first, month, "xlsx", headers="en")
+        xlsx_s.append(time.perf_counter() - begun)
     return {
         "rows": rows,
         "fill_s": fill_s,
@@ -130,7 +155,16 @@ def child(rows: int, repeat: int) -> dict:
         "report_ms": statistics.median(report_s) * 1000,
         "floor_ms": statistics.median(floor_s) * 1000,
         "report_queries": len(captured),
-        "dashboard": {**summary_ms(dashboard_s), "queries": len(dashboard_queries)},
+        "store_all_s": store_all_s,
+        "store_ms": statistics.median(store_s) * 1000,
+        "dashboard": pages["dashboard"],
+        "month_page": pages["month"],
+        "xlsx": {
+            "months": 36,
+            "bytes": len(export.content),
+            "cold_ms": xlsx_s[0] * 1000,
+            "warm_ms": statistics.median(xlsx_s[1:]) * 1000,
+        },
     }
 
 
@@ -139,13 +173,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--database", default="bench_report", help="the database to drop and fill (bench_report)"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.repeat)))
         return
 
-    url = fresh_postgres("bench_report", args.postgres_url)
+    url = fresh_postgres(args.database, args.postgres_url)
     result = run_child(
         __file__, [str(args.rows), "--repeat", str(args.repeat)], production_env(url)
     )
@@ -159,10 +196,20 @@ def main() -> None:
     print(f"monthly report   median {result['report_ms']:7.1f} ms  ({queries} queries)")
     print(f"SQL GROUP BY     median {result['floor_ms']:7.1f} ms  (the floor)")
     print(f"ratio report/floor {ratio:.2f}")
-    dashboard = result["dashboard"]
     print(
-        f"dashboard        p50 {dashboard['p50']:.1f} ms  p95 {dashboard['p95']:.1f} ms  "
-        f"max {dashboard['max']:.1f} ms  ({dashboard['queries']} queries)"
+        f"store one month  median {result['store_ms']:7.1f} ms  (report, suppression of every "
+        f"month, cohort, response times); every month: {result['store_all_s']:.1f} s"
+    )
+    for name in ("dashboard", "month_page"):
+        page = result[name]
+        print(
+            f"{name:<16} p50 {page['p50']:.1f} ms  p95 {page['p95']:.1f} ms  "
+            f"max {page['max']:.1f} ms  ({page['queries']} queries)"
+        )
+    xlsx = result["xlsx"]
+    print(
+        f"xlsx, {xlsx['months']} months  cold {xlsx['cold_ms']:.0f} ms  "
+        f"warm {xlsx['warm_ms']:.0f} ms  ({xlsx['bytes']:,} bytes)"
     )
 
 

@@ -22,13 +22,20 @@ The rules, applied to each month on its own:
    The exposure is covered by withholding one more cell from the identities
    involved: a non-zero one leaving the fewest exposures, a member before a
    total, the smallest; a zero protects almost nothing and is the last resort.
-3. Every withheld cell is shown the same way, `null` in JSON and `<K` in CSV:
-   marking the complementary cells apart would tell a reader they hold K or
-   more, which can pin a small cell again (11 = 1 + 10).
+3. Every withheld cell is shown the same way, `null` in JSON, `<K` in CSV, an
+   empty cell (marked "withheld" in the status sheet) in XLSX: marking the
+   complementary cells apart would tell a reader they hold K or more, which
+   can pin a small cell again (11 = 1 + 10).
 
 Only what a monthly total needs is exported: no case-level rows, free text,
-dates finer than a month, cumulative figures or shares. Figures come from
-`reports.services.monthly_report`; every export is audited without them.
+dates finer than a month, cumulative figures or shares. Figures are counted
+as `reports.services.monthly_report` counts them (for a range of months at
+once, `reports.publication.monthly_cells`); every export is audited without them.
+
+The column codes (`service_status_conscript`, ...) are the command's public
+interface and stay as they are; the spreadsheet, and CSV with `headers` "en"
+or "ru", name each column in words, and say that the service status columns
+count desertion-related requests only.
 """
 
 import csv
@@ -37,14 +44,17 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from audit.services import record
 from cases.workflow import ASSISTED_DESERTION, Outcome
 from intake.vocabulary import DESERTION_RELATED, Category, Channel, ServiceStatus
-from reports.months import current_month, label, shift
-from reports.services import monthly_report
+from reports.months import current_month, label
 
 # The UK ICO's Anonymisation code of practice treats counts of 1 to 5 as risky;
 # OCHA's Centre for Humanitarian Data explains small-cell suppression for
@@ -52,7 +62,14 @@ from reports.services import monthly_report
 # The people counted here face prosecution if identified, so we double ICO's
 # margin: every count below 10 is withheld.
 DEFAULT_MIN_CELL = 10
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "xlsx")
+# Column headers: the codes of SPEC.md, or words in English or Russian.
+HEADERS = ("codes", "en", "ru")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 TOTALS = ("requests", "desertion_related", "resolved", "assisted_desertions")
 BREAKDOWNS = (
@@ -211,8 +228,16 @@ def secondary_suppression(figures: dict[str, int], suppressed: set[str], min_cel
 
 def protect(figures: dict[str, int], min_cell: int) -> dict[str, int | None]:
     """One month's flat figures as published: withheld cells are None."""
+    return dict(zip(COLUMNS, _protected(tuple(figures[c] for c in COLUMNS), min_cell), strict=True))
+
+
+@lru_cache(maxsize=4096)
+def _protected(values: tuple[int, ...], min_cell: int) -> tuple[int | None, ...]:
+    # Cached: a month's suppression is worked out again for every later month's
+    # report and every export; the key is counts only, kept in this process.
+    figures = dict(zip(COLUMNS, values, strict=True))
     suppressed = secondary_suppression(figures, primary_suppression(figures, min_cell), min_cell)
-    return {cell: None if cell in suppressed else figures[cell] for cell in COLUMNS}
+    return tuple(None if cell in suppressed else figures[cell] for cell in COLUMNS)
 
 
 def flatten(report: dict[str, Any]) -> dict[str, int]:
@@ -233,10 +258,54 @@ def as_json(months: list[tuple[str, dict[str, int | None]]], min_cell: int) -> s
     return json.dumps({"min_cell": min_cell, "months": rows}) + "\n"
 
 
-def as_csv(months: list[tuple[str, dict[str, int | None]]], min_cell: int) -> str:
+BREAKDOWN_TERMS = {
+    # What each group of columns counts, in words: the service status columns
+    # count desertion-related requests only (SPEC.md), and their name says so.
+    "category": lambda: _("Requests by category"),
+    "service_status": lambda: _("Desertion-related requests by service status"),
+    "channel": lambda: _("Requests by channel"),
+    "outcome": lambda: _("Resolved cases by outcome"),
+}
+VOCABULARIES = {
+    "category": Category,
+    "service_status": ServiceStatus,
+    "channel": Channel,
+    "outcome": Outcome,
+}
+TOTAL_TERMS = {
+    "requests": lambda: _("Requests received"),
+    "desertion_related": lambda: _("Desertion-related requests"),
+    "resolved": lambda: _("Resolved cases (any outcome)"),
+    "assisted_desertions": lambda: _("Helped to desert"),
+}
+
+
+def column_title(column: str) -> str:
+    """A column's name in words, in the active language."""
+    if column == "month":
+        return _("Month")
+    if column in TOTAL_TERMS:
+        return TOTAL_TERMS[column]()
+    for prefix, vocabulary in VOCABULARIES.items():
+        if column.startswith(f"{prefix}_"):
+            slug = column.removeprefix(f"{prefix}_")
+            return f"{BREAKDOWN_TERMS[prefix]()}: {vocabulary(slug).label}"
+    raise KeyError(column)
+
+
+def header_row(headers: str) -> list[str]:
+    if headers == "codes":
+        return ["month", *COLUMNS]
+    with translation.override(headers):
+        return [column_title(column) for column in ("month", *COLUMNS)]
+
+
+def as_csv(
+    months: list[tuple[str, dict[str, int | None]]], min_cell: int, headers: str = "codes"
+) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["month", *COLUMNS])
+    writer.writerow(header_row(headers))
     withheld = f"<{min_cell}"
     for month, cells in months:
         writer.writerow([month, *(withheld if cells[c] is None else cells[c] for c in COLUMNS)])
@@ -255,7 +324,9 @@ class ExportRefused(ValueError):
 MAX_EXPORT_MONTHS = 120
 
 
-def check_request(first: date, last: date, file_format: str, min_cell: int) -> None:
+def check_request(
+    first: date, last: date, file_format: str, min_cell: int, headers: str = "codes"
+) -> None:
     if first > last:
         raise ExportRefused("order", f"--from {label(first)} is after --to {label(last)}.")
     if (last.year - first.year) * 12 + last.month - first.month >= MAX_EXPORT_MONTHS:
@@ -269,7 +340,9 @@ def check_request(first: date, last: date, file_format: str, min_cell: int) -> N
             "incomplete", f"{label(last)} is not over yet: export complete months only."
         )
     if file_format not in FORMATS:
-        raise ExportRefused("format", f"{file_format!r} is not a format: use csv or json.")
+        raise ExportRefused("format", f"{file_format!r} is not a format: use {', '.join(FORMATS)}.")
+    if headers not in HEADERS:
+        raise ExportRefused("headers", f"{headers!r} is not a header style: use codes, en or ru.")
     if min_cell < 2:
         raise ExportRefused("min_cell", f"--min-cell {min_cell} is too small: use 2 or more.")
 
@@ -278,26 +351,45 @@ def check_request(first: date, last: date, file_format: str, min_cell: int) -> N
 class Export:
     filename: str
     content_type: str
-    content: str
+    content: str | bytes
+
+
+def protected_months(
+    first: date, last: date, min_cell: int
+) -> list[tuple[str, dict[str, int | None]]]:
+    """Every month from `first` to `last` (zeros included), as published."""
+    # Imported here: publication builds on this module's suppression.
+    from reports.publication import monthly_cells
+
+    cells = monthly_cells(first, last)
+    return [(label(month), protect(figures, min_cell)) for month, figures in cells.items()]
 
 
 def export_statistics(
-    first: date, last: date, file_format: str, min_cell: int = DEFAULT_MIN_CELL, actor=None
+    first: date,
+    last: date,
+    file_format: str,
+    min_cell: int = DEFAULT_MIN_CELL,
+    actor=None,
+    headers: str = "codes",
 ) -> Export:
     """The protected figures of every month from `first` to `last`, audited."""
-    check_request(first, last, file_format, min_cell)
-    months, month = [], first
-    while month <= last:
-        months.append((label(month), protect(flatten(monthly_report(month)), min_cell)))
-        month = shift(month, 1)
+    check_request(first, last, file_format, min_cell, headers)
+    months = protected_months(first, last, min_cell)
     if file_format == "csv":
-        content, content_type = as_csv(months, min_cell), "text/csv"
+        content: str | bytes = as_csv(months, min_cell, headers)
+    elif file_format == "json":
+        content = as_json(months, min_cell)
     else:
-        content, content_type = as_json(months, min_cell), "application/json"
+        from reports.spreadsheet import as_xlsx
+
+        content = as_xlsx(months, min_cell, headers)
     detail = {"from": label(first), "to": label(last), "format": file_format, "min_cell": min_cell}
+    if headers != "codes":
+        detail["headers"] = headers
     record("stats.export", actor=actor, **detail)
     return Export(
         filename=f"tropa-stats-{label(first)}-{label(last)}.{file_format}",
-        content_type=f"{content_type}; charset=utf-8",
+        content_type=CONTENT_TYPES[file_format],
         content=content,
     )

@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 class MonthlyReport(models.Model):
     month = models.DateField(_("month"), unique=True)  # the first day of the month
     data = models.JSONField(_("figures"))
+    # The same figures as they may be shown and quoted (reports.publication):
+    # withheld ones are null. Empty for a report stored before it existed.
+    published = models.JSONField(_("published figures"), default=dict, blank=True)
     generated_at = models.DateTimeField(_("generated at"))
 
     class Meta:

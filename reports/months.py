@@ -30,8 +30,22 @@ def parse_month(text: str) -> date:
     return month
 
 
+def parse_label(text: str) -> date:
+    """A "YYYY-MM" this code wrote itself (stored reports): no check against the future."""
+    year, month = text.split("-")
+    return date(int(year), int(month), 1)
+
+
+def month_of(value) -> date:
+    """The first day of the month of a date, or of an aware datetime in the configured zone."""
+    if hasattr(value, "astimezone"):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
 def label(month: date) -> str:
-    return month.strftime("%Y-%m")
+    return f"{month.year:04d}-{month.month:02d}"
 
 
 def current_month() -> date:

@@ -1,7 +1,7 @@
 """
 The monthly report of SPEC.md, computed by the database.
 
-Three grouped queries, whatever the number of requests:
+Five grouped queries, whatever the number of requests:
 
 1. a monthly series of all requests received before the month's end (total,
    desertion, border crossing per month): this month's counts by category, the
@@ -9,22 +9,30 @@ Three grouped queries, whatever the number of requests:
 2. this month's requests broken down by channel, legal article, location, and
    (for desertion-related requests) service status;
 3. resolutions, counted in the month of `resolved_at`: this month's by outcome,
-   and assisted desertions to date.
+   and assisted desertions to date;
+4. the cohort table: the requests received in each of the last twelve months,
+   by how they had ended at the end of this month;
+5. this month's requests with the time of their first response (the first
+   staff reply or move out of `new`), for the median and 90th percentile.
 
-Only plaintext slugs and dates are read; nothing is decrypted.
+Only plaintext slugs and dates are read; nothing is decrypted (a staff reply
+counts by its timestamp alone, never its body).
 """
 
-from datetime import date
+import math
+import statistics
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Case as DbCase
+from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from cases.models import Case
-from cases.workflow import ASSISTED_DESERTION, Outcome
-from intake.models import HelpRequest
+from cases.models import Case, CaseEvent
+from cases.workflow import ASSISTED_DESERTION, CaseState, Outcome
+from intake.models import HelpRequest, RequestMessage
 from intake.vocabulary import (
     DESERTION_RELATED,
     Category,
@@ -34,7 +42,7 @@ from intake.vocabulary import (
     ServiceStatus,
 )
 from reports.models import MonthlyReport
-from reports.months import bounds, current_month, label, shift
+from reports.months import bounds, current_month, label, month_of, shift
 
 
 def _monthly_series(end) -> dict[date, dict[str, int]]:
@@ -49,14 +57,7 @@ def _monthly_series(end) -> dict[date, dict[str, int]]:
         )
         .order_by()
     )
-    return {_as_month(row.pop("month")): row for row in rows}
-
-
-def _as_month(value) -> date:
-    if hasattr(value, "astimezone"):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        return value.date().replace(day=1)
-    return value.replace(day=1)
+    return {month_of(row.pop("month")): row for row in rows}
 
 
 def _breakdown(start, end) -> dict[str, int]:
@@ -82,6 +83,109 @@ def _resolutions(start, end) -> dict[str, int]:
         counts[f"outcome:{value}"] = Count("id", filter=in_month & Q(outcome=value))
     counts["assisted_to_date"] = Count("id", filter=Q(outcome__in=ASSISTED_DESERTION))
     return Case.objects.filter(resolved_at__lt=end).aggregate(**counts)
+
+
+COHORT_MONTHS = 12
+
+
+def _cohort(month: date, end) -> list[dict[str, Any]]:
+    """
+    Requests received in each of the COHORT_MONTHS months up to `month`, by how
+    they stood at `end`: resolved with an outcome (by `resolved_at`), rejected,
+    or no outcome yet. Every request has a case; one without would count as
+    pending, so the parts always add up to `received`.
+    """
+    months = [shift(month, -back) for back in range(COHORT_MONTHS - 1, -1, -1)]
+    ended = Q(case__resolved_at__lt=end) & ~Q(case__outcome="")
+    how = DbCase(
+        When(ended, then=F("case__outcome")),
+        When(Q(case__state=CaseState.REJECTED, case__closed_at__lt=end), then=Value("rejected")),
+        default=Value("pending"),
+        output_field=CharField(),
+    )
+    # One count per month by date range (no per-row month function, which
+    # SQLite computes in Python), grouped by how each request had ended.
+    per_month = {
+        f"m{i}": Count("id", filter=Q(received_at__gte=first, received_at__lt=last))
+        for i, (first, last) in enumerate(bounds(when) for when in months)
+    }
+    rows = (
+        HelpRequest.objects.filter(received_at__gte=bounds(months[0])[0], received_at__lt=end)
+        .annotate(how=how)
+        .values("how")
+        .annotate(**per_month)
+        .order_by()
+    )
+    counts = {row["how"]: row for row in rows}
+    table = []
+    for i, when in enumerate(months):
+        by_outcome = {value: counts.get(value, {}).get(f"m{i}", 0) for value in Outcome.values}
+        rejected = counts.get("rejected", {}).get(f"m{i}", 0)
+        pending = counts.get("pending", {}).get(f"m{i}", 0)
+        table.append({
+            "month": label(when),
+            "received": sum(by_outcome.values()) + rejected + pending,
+            "by_outcome": by_outcome,
+            "rejected": rejected,
+            "pending": pending,
+        })  # fmt: skip
+    return table
+
+
+def _hours(since: datetime, until: datetime) -> float:
+    # Times are kept to the hour (received_at and sent_at are truncated), so a
+    # reply can seem to precede its request by the truncation: never below zero.
+    return max(0.0, (until - since).total_seconds() / 3600)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """Nearest rank: the smallest value with at least `fraction` of them at or below it."""
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def _first_response(start, end) -> dict[str, Any]:
+    """
+    Time from receipt to the first response, for the requests received in
+    [start, end): the first staff reply (its timestamp only) or the first move
+    of the case out of `new`, whichever came first, as the history stands now.
+    """
+    first_move = (
+        CaseEvent.objects.filter(
+            case__request=OuterRef("pk"),
+            kind=CaseEvent.Kind.MOVED,
+            from_state=CaseState.NEW,
+        )
+        .order_by("at")
+        .values("at")[:1]
+    )
+    first_reply = (
+        RequestMessage.objects.filter(request=OuterRef("pk"), sender=RequestMessage.Sender.STAFF)
+        .order_by("sent_at")
+        .values("sent_at")[:1]
+    )
+    rows = (
+        HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
+        .annotate(first_move=Subquery(first_move), first_reply=Subquery(first_reply))
+        .values_list("received_at", "first_move", "first_reply", "case__state")
+        .order_by()
+    )
+    times, waiting, unrecorded = [], 0, 0
+    for received_at, moved, replied, state in rows:
+        responses = [moment for moment in (moved, replied) if moment is not None]
+        if responses:
+            times.append(_hours(received_at, min(responses)))
+        elif state in (None, CaseState.NEW):
+            waiting += 1
+        else:  # imported history: its case never passed through `new` here
+            unrecorded += 1
+    times.sort()
+    return {
+        "answered": len(times),
+        "waiting": waiting,
+        "unrecorded": unrecorded,
+        "median_hours": round(statistics.median(times), 1) if times else None,
+        "p90_hours": round(_percentile(times, 0.9), 1) if times else None,
+    }
 
 
 def _prefixed(counts: dict[str, int], prefix: str, values: list[str]) -> dict[str, int]:
@@ -129,17 +233,39 @@ def monthly_report(month: date) -> dict[str, Any]:
             "assisted_desertions": resolutions["assisted_to_date"],
         },
         "record_desertion_month": this["desertion"] > max(earlier_desertion, default=0),
+        "cohort": _cohort(month, end),
+        "first_response": _first_response(start, end),
     }
 
 
 def store_report(month: date) -> MonthlyReport:
-    """Compute and keep the month's report: one row per month, replaced in place."""
-    data = monthly_report(month)
-    with transaction.atomic():
-        report, _created = MonthlyReport.objects.update_or_create(
-            month=month, defaults={"data": data, "generated_at": timezone.now()}
-        )
-    return report
+    """
+    Compute and keep the month's report, with its published figures: one row
+    per month, replaced in place.
+    """
+    return store_reports([month])[0]
+
+
+def store_reports(months: list[date]) -> list[MonthlyReport]:
+    """
+    `store_report` for several months, working out the export's suppression
+    of every month once for them all.
+    """
+    # Imported here: publication builds on the export, which builds on this module.
+    from reports.publication import history, publish
+
+    past = history(max(months)) if months else None
+    stored = []
+    for month in months:
+        data = monthly_report(month)
+        published = publish(data, past)
+        with transaction.atomic():
+            report, _created = MonthlyReport.objects.update_or_create(
+                month=month,
+                defaults={"data": data, "published": published, "generated_at": timezone.now()},
+            )
+        stored.append(report)
+    return stored
 
 
 def months_with_requests() -> list[date]:
@@ -149,7 +275,7 @@ def months_with_requests() -> list[date]:
     )
     if first is None:
         return []
-    month, last, months = _as_month(timezone.localtime(first)), current_month(), []
+    month, last, months = month_of(timezone.localtime(first)), current_month(), []
     while month <= last:
         months.append(month)
         month = shift(month, 1)

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from reports.months import current_month, label, parse_month, shift
-from reports.services import store_report
+from reports.services import months_with_requests, store_report, store_reports
 
 RETRY = {
     "autoretry_for": (DatabaseError,),
@@ -35,3 +35,13 @@ def generate_previous_month() -> str:
 def refresh_current_month() -> str:
     """Nightly: the month so far."""
     return generate_monthly_report(label(current_month()))
+
+
+@shared_task(name="reports.generate_all_reports", **RETRY)
+def generate_all_reports() -> int:
+    """
+    Every month from the first request to now, in one task: the export's
+    suppression of every month, which each report's published figures need,
+    is then worked out once rather than once a month.
+    """
+    return len(store_reports(months_with_requests()))

@@ -1,4 +1,8 @@
-"""The coordinators' dashboard, the stored monthly reports and the admins' statistics export."""
+"""
+The coordinators' dashboard, the stored monthly reports, the definitions of
+their figures, chart downloads, and the statistics export (coordinators and
+admins). Every figure shown comes from a report's published figures.
+"""
 
 from django import forms
 from django.contrib import messages
@@ -12,53 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
-from intake.vocabulary import Category, ServiceStatus
-from reports import charts
+from cases.workflow import Outcome
+from reports import charts, presentation
+from reports.definitions import DEFINITIONS
 from reports.exports import DEFAULT_MIN_CELL, ExportRefused, check_request, export_statistics
 from reports.models import MonthlyReport
-from reports.months import BadMonth, current_month, label, parse_month, shift
+from reports.months import BadMonth, current_month, label, parse_label, parse_month, shift
 from reports.selectors import dashboard as dashboard_data
+from reports.selectors import neighbours
+from reports.sentences import month_sentences
 from reports.services import months_with_requests
-from reports.tasks import generate_monthly_report
-
-CATEGORY_COLOURS = {
-    Category.DESERTION: "#b3261e",
-    Category.BORDER_CROSSING: "#c77700",
-    Category.CONSULTATION: "#1f6feb",
-}
-STATUS_ORDER = [
-    ServiceStatus.CONTRACT_WARTIME,
-    ServiceStatus.MOBILISED,
-    ServiceStatus.CONTRACT_PREWAR,
-    ServiceStatus.CONSCRIPT,
-    ServiceStatus.VOLUNTEER,
-    ServiceStatus.CIVILIAN,
-    ServiceStatus.UNKNOWN,
-]
-ZERO = {"by_category": {}, "by_service_status": {}}
-
-
-def _category_chart(data) -> charts.SafeString:
-    months = [data.by_month.get(month, ZERO) for month in data.window]
-    series = [
-        charts.Series(
-            key=category,
-            label=str(Category(category).label),
-            colour=colour,
-            values=[report["by_category"].get(category, 0) for report in months],
-        )
-        for category, colour in CATEGORY_COLOURS.items()
-    ]
-    title = _("Requests by category, month by month, over the last 24 months")
-    return charts.stacked_bars(title, [label(m) for m in data.window], series)
-
-
-def _status_totals(data) -> list[tuple[str, int]]:
-    totals = dict.fromkeys(STATUS_ORDER, 0)
-    for month in data.window:
-        for status, count in data.by_month.get(month, ZERO)["by_service_status"].items():
-            totals[status] = totals.get(status, 0) + count
-    return [(str(ServiceStatus(status).label), totals[status]) for status in STATUS_ORDER]
+from reports.tasks import generate_all_reports, generate_monthly_report
 
 
 @never_cache
@@ -68,22 +36,53 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = dashboard_data()
     context = {"data": data, "is_admin": has_role(request.user, Role.ADMIN)}
     if data.latest:
-        statuses = _status_totals(data)
+        latest = data.latest.published
         context.update(
-            figures=data.latest.data,
-            category_chart=_category_chart(data),
-            category_rows=[
-                (label(month), data.by_month.get(month, ZERO)["by_category"])
-                for month in data.window
-            ],
-            statuses=statuses,
-            status_chart=charts.horizontal_bars(
-                _("Service status of potential deserters over the last 24 months"),
-                statuses,
-                "#6f42c1",
-            ),
+            p=latest,
+            year_earlier=parse_label(latest["same_month_last_year"]["month"]) if latest else None,
+            category_chart=charts.to_svg(presentation.chart("categories", data)),
+            category_rows=presentation.category_table(data),
+            cohort=presentation.cohort_rows(latest),
+            outcomes=Outcome.values,
+            stored_rows=presentation.stored_rows(data),
+            statuses=presentation.status_totals(data),
+            status_chart=charts.to_svg(presentation.chart("service-status", data)),
+            png_charts=charts.chart_font_path() is not None,
         )
     return render(request, "reports/dashboard.html", context)
+
+
+@never_cache
+@require_GET
+@staff_required(Role.COORDINATOR, Role.ADMIN)
+def chart_download(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
+    """A dashboard chart as an SVG or PNG file, from the same published figures."""
+    if name not in presentation.CHARTS or file_format not in ("svg", "png"):
+        raise Http404
+    data = dashboard_data()
+    if not data.latest:
+        raise Http404
+    drawing = presentation.chart(name, data)
+    if file_format == "svg":
+        response = HttpResponse(
+            charts.to_svg_document(drawing), content_type="image/svg+xml; charset=utf-8"
+        )
+    else:
+        try:
+            response = HttpResponse(charts.to_png(drawing), content_type="image/png")
+        except LookupError:
+            raise Http404(_("PNG charts need a font on the server; download the SVG.")) from None
+    filename = f"tropa-{name}-{label(data.window[-1])}.{file_format}"
+    record("stats.chart", actor=request.user, chart=name, format=file_format)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@never_cache
+@require_GET
+@staff_required(Role.COORDINATOR, Role.ADMIN)
+def definitions(request: HttpRequest) -> HttpResponse:
+    return render(request, "reports/definitions.html", {"definitions": DEFINITIONS.values()})
 
 
 def _month_or_404(month: str):
@@ -97,16 +96,24 @@ def _month_or_404(month: str):
 @require_GET
 @staff_required(Role.COORDINATOR, Role.ADMIN)
 def month_report(request: HttpRequest, month: str) -> HttpResponse:
-    report = MonthlyReport.objects.filter(month=_month_or_404(month)).first()
+    first_day = _month_or_404(month)
+    report = MonthlyReport.objects.defer("data").filter(month=first_day).first()
     if report is None:
         raise Http404
-    data = report.data
+    published = report.published
+    previous, following = neighbours(first_day)
     return render(
         request,
         "reports/month.html",
         {
             "report": report,
-            "figures": data,
+            "p": published,
+            "sentences": month_sentences(published) if published else [],
+            "cohort": presentation.cohort_rows(published),
+            "outcomes": Outcome.values,
+            "previous": previous,
+            "following": following,
+            "complete": first_day < current_month(),
             "is_admin": has_role(request.user, Role.ADMIN),
         },
     )
@@ -127,9 +134,8 @@ def regenerate(request: HttpRequest, month: str) -> HttpResponse:
 @require_POST
 @staff_required(Role.ADMIN)
 def regenerate_all(request: HttpRequest) -> HttpResponse:
-    months = [label(month) for month in months_with_requests()]
-    for month in months:
-        generate_monthly_report.delay(month)
+    months = months_with_requests()
+    generate_all_reports.delay()
     record("report.regenerate", actor=request.user, target="all", months=len(months))
     messages.success(
         request, _("%(count)s monthly reports are being generated.") % {"count": len(months)}
@@ -150,8 +156,23 @@ class ExportForm(forms.Form):
     )
     file_format = forms.ChoiceField(
         label=gettext_lazy("Format"),
-        choices=[("csv", "CSV"), ("json", "JSON")],
+        choices=[("csv", "CSV"), ("json", "JSON"), ("xlsx", "XLSX")],
         widget=forms.RadioSelect,
+        help_text=gettext_lazy(
+            "XLSX leaves withheld cells empty, so every column stays numeric, and marks them "
+            "in a status sheet; it has a sheet of definitions."
+        ),
+    )
+    headers = forms.ChoiceField(
+        label=gettext_lazy("Column headers"),
+        choices=[
+            ("codes", gettext_lazy("Codes (service_status_conscript, …), as scripts expect")),
+            ("en", gettext_lazy("Words in English")),
+            ("ru", gettext_lazy("Words in Russian")),
+        ],
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=gettext_lazy("For CSV and XLSX; JSON keeps the codes."),
     )
     min_cell = forms.IntegerField(
         label=gettext_lazy("Smallest published count"),
@@ -187,13 +208,20 @@ class ExportForm(forms.Form):
     def clean_to_month(self):
         return self._month("to_month")
 
+    def clean_headers(self):
+        return self.cleaned_data.get("headers") or "codes"
+
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
         try:
             check_request(
-                data["from_month"], data["to_month"], data["file_format"], data["min_cell"]
+                data["from_month"],
+                data["to_month"],
+                data["file_format"],
+                data["min_cell"],
+                data["headers"],
             )
         except ExportRefused as refusal:
             field, message = self.REFUSALS.get(refusal.code, (None, str(refusal)))
@@ -203,7 +231,7 @@ class ExportForm(forms.Form):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required(Role.ADMIN)
+@staff_required(Role.COORDINATOR, Role.ADMIN)
 def export_stats(request: HttpRequest) -> HttpResponse:
     """The export form; with its fields (a POST, or a GET link) the file itself."""
     if request.method == "POST":
@@ -216,6 +244,7 @@ def export_stats(request: HttpRequest) -> HttpResponse:
         "to_month": label(shift(month, -1)),
         "file_format": "csv",
         "min_cell": DEFAULT_MIN_CELL,
+        "headers": "codes",
     }
     form = ExportForm(data, initial=initial)
     if not form.is_bound or not form.is_valid():
@@ -229,6 +258,7 @@ def export_stats(request: HttpRequest) -> HttpResponse:
             fields["file_format"],
             fields["min_cell"],
             actor=request.user,
+            headers=fields["headers"],
         )
     except ExportRefused as refusal:  # the month turned over since the form was checked
         form.add_error(None, str(refusal))

@@ -78,5 +78,5 @@ def test_the_dashboard_renders_without_console_errors(page, live_server):
     page.goto(f"{live_server.url}/staff/dashboard/")
 
     assert page.locator("svg.chart").count() == 2
-    assert page.locator(".tile").count() == 5
+    assert page.locator(".tile").count() == 7
     assert page.problems == []

@@ -171,30 +171,32 @@ def test_the_report_task_brings_a_new_request_to_the_dashboard(
     base = live_server.url
     this_month = current_month()
     month = label(this_month)
-    CaseFactory.create_batch(2)
+    # Twelve: counts below ten are withheld on the dashboard as in exports.
+    CaseFactory.create_batch(12)
     store_report(this_month)
 
     coordinator = open_page("coordinator")
     sign_in(coordinator, base, carol)
     coordinator.goto(f"{base}/staff/dashboard/")
-    requests_tile = coordinator.locator(".tile", has_text=f"Requests in {month}").locator(".value")
+    tile_label = f"Requests in {this_month:%B %Y}"
+    requests_tile = coordinator.locator(".tile", has_text=tile_label).locator(".value")
     stored_row = coordinator.get_by_role("row").filter(
         has=coordinator.get_by_role("link", name=month, exact=True)
     )
-    expect(requests_tile).to_have_text("2")
-    expect(stored_row.get_by_role("cell").nth(1)).to_have_text("2")
+    expect(requests_tile).to_have_text("12")
+    expect(stored_row.get_by_role("cell").nth(0)).to_have_text("12")
 
     # Tor Browser asks for English pages; the form stays Russian all the same.
     tor_browser = requester_page(open_page, locale="en-US")
     send_request(tor_browser, base, "Ещё одна заявка за этот месяц.")
     coordinator.reload()
-    expect(requests_tile).to_have_text("2")  # the dashboard shows stored reports only
+    expect(requests_tile).to_have_text("12")  # the dashboard shows stored reports only
 
     run_report_task(month)
-    assert wait_for(lambda: MonthlyReport.objects.get(month=this_month).data["requests"] == 3)
+    assert wait_for(lambda: MonthlyReport.objects.get(month=this_month).data["requests"] == 13)
     coordinator.reload()
-    expect(requests_tile).to_have_text("3")
-    expect(stored_row.get_by_role("cell").nth(1)).to_have_text("3")
+    expect(requests_tile).to_have_text("13")
+    expect(stored_row.get_by_role("cell").nth(0)).to_have_text("13")
     assert tor_browser.problems == []
     assert coordinator.problems == []
 

@@ -38,8 +38,10 @@ MATRIX = [
         [LOGIN, VERIFY, "/staff/", "/staff/dashboard/", "/staff/accounts/"],
     ),
     ("get", "/staff/lockdown/", [LOGIN, VERIFY, 403, 403, 200]),
-    ("get", "/staff/exports/", [LOGIN, VERIFY, 403, 403, 200]),
-    ("post", "/staff/exports/", [LOGIN, VERIFY, 403, 403, 400]),
+    ("get", "/staff/exports/", [LOGIN, VERIFY, 403, 200, 200]),
+    ("post", "/staff/exports/", [LOGIN, VERIFY, 403, 400, 400]),
+    ("get", "/staff/reports/definitions/", [LOGIN, VERIFY, 403, 200, 200]),
+    ("get", "/staff/dashboard/charts/categories.svg", [LOGIN, VERIFY, 403, 404, 404]),
     ("get", "/staff/reports/2024-01/", [LOGIN, VERIFY, 403, 404, 404]),
     # Without the confirmation box the form is shown again with an error.
     ("post", "/staff/lockdown/", [LOGIN, VERIFY, 403, 403, 400]),

@@ -17,7 +17,13 @@ from tests.staffing import make_staff, sign_in
 pytestmark = pytest.mark.django_db
 
 # Sample values for path converters, by parameter name.
-SAMPLES = {"pk": "{user_pk}", "reference": "{reference}", "month": "2024-01"}
+SAMPLES = {
+    "pk": "{user_pk}",
+    "reference": "{reference}",
+    "month": "2024-01",
+    "name": "categories",
+    "file_format": "svg",
+}
 EXPECTED_CSP = {
     "default-src": "'none'",
     "script-src": "'self'",

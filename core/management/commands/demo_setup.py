@@ -11,7 +11,7 @@ from accounts.roles import Role
 from accounts.services import create_staff, renew_credentials
 from intake.models import HelpRequest
 from reports.models import MonthlyReport
-from reports.services import months_with_requests, store_report
+from reports.services import months_with_requests, store_reports
 
 DEMO_ACCOUNTS = {
     "demo-caseworker": Role.CASEWORKER,
@@ -33,8 +33,7 @@ class Command(BaseCommand):
             call_command("seed_demo", stdout=self.stdout, stderr=self.stderr, verbosity=0)
         if not MonthlyReport.objects.exists():
             # What beat would have stored month after month.
-            for month in months_with_requests():
-                store_report(month)
+            store_reports(months_with_requests())
             self.stdout.write(f"Stored {MonthlyReport.objects.count()} monthly reports.")
         self.stdout.write(
             "\nDemo accounts, renewed on every start. Sign in at /staff/login/ with the "

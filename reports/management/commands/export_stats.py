@@ -1,8 +1,13 @@
-"""`manage.py export_stats --from YYYY-MM --to YYYY-MM --format csv|json [--min-cell K]`."""
+"""
+`manage.py export_stats --from YYYY-MM --to YYYY-MM --format csv|json|xlsx [--min-cell K]
+[--headers codes|en|ru]`.
+"""
+
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.exports import DEFAULT_MIN_CELL, FORMATS, ExportRefused, export_statistics
+from reports.exports import DEFAULT_MIN_CELL, FORMATS, HEADERS, ExportRefused, export_statistics
 from reports.months import BadMonth, parse_month
 
 
@@ -24,11 +29,34 @@ class Command(BaseCommand):
             metavar="K",
             help=f"smallest count published (default {DEFAULT_MIN_CELL})",
         )
+        parser.add_argument(
+            "--headers",
+            choices=HEADERS,
+            default="codes",
+            help="column headers of csv and xlsx: the codes (default), or words in en or ru",
+        )
 
-    def handle(self, *args, first: str, last: str, file_format: str, min_cell: int, **options):
+    def handle(self, *args, first, last, file_format, min_cell, headers, **options) -> None:
+        binary = self._binary_stdout() if file_format == "xlsx" else None
         try:
-            export = export_statistics(parse_month(first), parse_month(last), file_format, min_cell)
+            export = export_statistics(
+                parse_month(first), parse_month(last), file_format, min_cell, headers=headers
+            )
         except (BadMonth, ExportRefused) as error:
             raise CommandError(str(error)) from None
         # Written only once complete and audited: a failure prints nothing.
-        self.stdout.write(export.content, ending="")
+        if binary is not None:
+            binary.write(export.content)
+            binary.flush()
+        else:
+            self.stdout.write(export.content, ending="")
+
+    def _binary_stdout(self):
+        """Where the workbook's bytes go: the bytes under stdout, never a terminal."""
+        stream = getattr(self.stdout, "_out", sys.stdout)
+        binary = getattr(stream, "buffer", None)
+        if binary is None and hasattr(stream, "getbuffer"):
+            binary = stream  # an io.BytesIO passed as stdout (call_command)
+        if binary is None or (hasattr(stream, "isatty") and stream.isatty()):
+            raise CommandError("xlsx is binary: redirect it to a file, e.g. > stats.xlsx.")
+        return binary

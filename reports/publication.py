@@ -1,0 +1,279 @@
+"""
+A stored report as it may be shown and quoted: the same small-cell suppression
+as the statistics export, applied to every figure of the pages.
+
+`publish(report, history)` is a pure function of the report (from
+`services.monthly_report`) and of which monthly totals the export withholds in
+every month up to it (`history`, from two grouped queries). It returns the
+report's own shape with withheld figures as None:
+
+- the export's cells (totals, categories, service status, channels, outcomes)
+  exactly as `exports.protect` publishes them;
+- locations, the time-to-first-response counts and each row of the cohort
+  table, each a set of parts adding up to a total, protected the same way
+  (small parts withheld, then another part until the withheld ones are neither
+  determined nor a small sum); the total counts as withheld where the export
+  withholds it;
+- legal articles overlap (a request may cite several), so only small ones;
+- anything computed from a withheld figure is withheld with it: the share
+  abroad, the ratio to a year earlier, the record flag, the response times;
+- the totals since the start only when the export publishes that total in
+  every month up to this one: two published running totals differ by the
+  months between them, so one withheld month among published ones would be
+  worked out by subtraction.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+
+from cases.models import Case
+from cases.workflow import ASSISTED_DESERTION, Outcome
+from intake.models import HelpRequest
+from intake.vocabulary import DESERTION_RELATED, Category, Channel, ServiceStatus
+from reports.exports import COLUMNS, DEFAULT_MIN_CELL, flatten, protect
+from reports.months import bounds, label, month_of, parse_label, shift
+
+# The monthly totals whose suppression later figures depend on.
+TRACKED = ("requests", "desertion_related", "assisted_desertions", "category_desertion")
+
+
+def _months_between(first: date, last: date) -> list[date]:
+    months = []
+    while first <= last:
+        months.append(first)
+        first = shift(first, 1)
+    return months
+
+
+def _by_month(queryset, field: str, groups: tuple[str, ...], months: list[date]):
+    """
+    (month, group values, count) rows of `queryset` by the month of `field`.
+    PostgreSQL truncates dates natively; SQLite would call Python for every
+    row, so there each month is a filtered count over a date range instead.
+    """
+    if connection.vendor == "postgresql":
+        rows = (
+            queryset.annotate(month=TruncMonth(field))
+            .values("month", *groups)
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            yield month_of(row["month"]), row, row["count"]
+        return
+    per_month = {
+        f"m{i}": Count("id", filter=Q(**{f"{field}__gte": start, f"{field}__lt": end}))
+        for i, (start, end) in enumerate(bounds(month) for month in months)
+    }
+    for row in queryset.values(*groups).annotate(**per_month).order_by():
+        for i, month in enumerate(months):
+            yield month, row, row[f"m{i}"]
+
+
+def monthly_cells(first: date, last: date) -> dict[date, dict[str, int]]:
+    """
+    The export's cells of every month from `first` to `last`, in two grouped
+    queries (the same counting rules as `services.monthly_report`, which
+    computes one month at a time).
+    """
+    months = _months_between(first, last)
+    cells = {month: dict.fromkeys(COLUMNS, 0) for month in months}
+    if not months:
+        return cells
+    start, end = bounds(first)[0], bounds(last)[1]
+    received = HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
+    groups = ("category", "channel", "service_status")
+    for month, row, count in _by_month(received, "received_at", groups, months):
+        figures = cells[month]
+        figures["requests"] += count
+        figures[f"category_{row['category']}"] += count
+        figures[f"channel_{row['channel']}"] += count
+        if row["category"] in DESERTION_RELATED:
+            figures["desertion_related"] += count
+            figures[f"service_status_{row['service_status']}"] += count
+    resolved = Case.objects.filter(resolved_at__gte=start, resolved_at__lt=end)
+    for month, row, count in _by_month(resolved, "resolved_at", ("outcome",), months):
+        figures = cells[month]
+        figures["resolved"] += count
+        if row["outcome"] in Outcome.values:
+            figures[f"outcome_{row['outcome']}"] += count
+        if row["outcome"] in ASSISTED_DESERTION:
+            figures["assisted_desertions"] += count
+    return cells
+
+
+@dataclass(frozen=True)
+class History:
+    """Which tracked totals the export withholds, month by month, from the first one."""
+
+    first: date | None
+    withheld: dict[str, frozenset[str]]  # "YYYY-MM" -> withheld tracked totals
+
+    def is_withheld(self, month: str, total: str) -> bool:
+        return total in self.withheld.get(month, frozenset())
+
+    def all_published(self, total: str, until: str) -> bool:
+        return not any(total in hidden for month, hidden in self.withheld.items() if month <= until)
+
+
+def history(month: date, min_cell: int = DEFAULT_MIN_CELL) -> History:
+    """The export's suppression of the tracked totals in every month up to `month`."""
+    first_request = (
+        HelpRequest.objects.order_by("received_at").values_list("received_at", flat=True).first()
+    )
+    if first_request is None:
+        return History(first=None, withheld={})
+    first = month_of(first_request)
+    cells = monthly_cells(first, month)
+    withheld = {}
+    for when, figures in cells.items():
+        published = protect(figures, min_cell)
+        hidden = frozenset(total for total in TRACKED if published[total] is None)
+        if hidden:
+            withheld[label(when)] = hidden
+    return History(first=first, withheld=withheld)
+
+
+def protect_parts(
+    total: int, parts: dict[str, int], min_cell: int, total_withheld: bool = False
+) -> tuple[int | None, dict[str, int | None]]:
+    """
+    One total and the parts that add up to it, as published: parts from 1 to
+    K-1 withheld, then more parts (the smallest non-zero first; the total when
+    none is left) until the withheld parts are not determined by the published
+    figures and do not add up to a small sum. With the total withheld nothing
+    about the withheld parts can be worked out, unless every part is published.
+    """
+    hidden = {key for key, value in parts.items() if 0 < value < min_cell}
+    total_hidden = total_withheld or 0 < total < min_cell
+
+    def exposed() -> bool:
+        if total_hidden:
+            return not hidden
+        if not hidden:
+            return False
+        return len(hidden) < 2 or sum(parts[key] for key in hidden) < max(min_cell, len(hidden) + 1)
+
+    while exposed():
+        open_parts = [key for key in parts if key not in hidden]
+        # A zero protects almost nothing (zeros are published, so a withheld
+        # part reads as at least 1): the last resort, when the total is hidden.
+        pool = [key for key in open_parts if parts[key] > 0] or (open_parts if total_hidden else [])
+        if pool:
+            hidden.add(min(pool, key=lambda key: (parts[key], list(parts).index(key))))
+        elif not total_hidden:
+            total_hidden = True
+        else:
+            break
+    shown = {key: None if key in hidden else value for key, value in parts.items()}
+    return (None if total_hidden else total), shown
+
+
+def _first_response(report: dict, requests_withheld: bool, min_cell: int) -> dict[str, Any]:
+    response = report["first_response"]
+    parts = {key: response[key] for key in ("answered", "waiting", "unrecorded")}
+    _total, shown = protect_parts(report["requests"], parts, min_cell, requests_withheld)
+    enough = shown["answered"] is not None and shown["answered"] >= min_cell
+    return {
+        **shown,
+        "median_hours": response["median_hours"] if enough else None,
+        "p90_hours": response["p90_hours"] if enough else None,
+    }
+
+
+def _cohort_row(row: dict, received_withheld: bool, min_cell: int) -> dict[str, Any]:
+    parts = {f"outcome_{slug}": count for slug, count in row["by_outcome"].items()}
+    parts.update(rejected=row["rejected"], pending=row["pending"])
+    received, shown = protect_parts(row["received"], parts, min_cell, received_withheld)
+    return {
+        "month": row["month"],
+        "received": received,
+        "by_outcome": {slug: shown[f"outcome_{slug}"] for slug in row["by_outcome"]},
+        "rejected": shown["rejected"],
+        "pending": shown["pending"],
+    }
+
+
+def _unflatten(cells: dict[str, int | None]) -> dict[str, Any]:
+    shaped: dict[str, Any] = {
+        total: cells[total]
+        for total in ("requests", "desertion_related", "resolved", "assisted_desertions")
+    }
+    for key, prefix, slugs in (
+        ("by_category", "category", Category.values),
+        ("by_service_status", "service_status", ServiceStatus.values),
+        ("by_channel", "channel", Channel.values),
+        ("by_outcome", "outcome", Outcome.values),
+    ):
+        shaped[key] = {slug: cells[f"{prefix}_{slug}"] for slug in slugs}
+    return shaped
+
+
+def publish(report: dict, past: History, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, Any]:
+    """`report` with every figure the export would withhold, or that reveals one, as None."""
+    month = report["month"]
+    cells = protect(flatten(report), min_cell)
+    published = {"month": month, "min_cell": min_cell, **_unflatten(cells)}
+    requests_withheld = cells["requests"] is None
+    _total, published["by_location"] = protect_parts(
+        report["requests"], report["by_location"], min_cell, requests_withheld
+    )
+    published["by_legal_article"] = {
+        slug: None if 0 < count < min_cell else count
+        for slug, count in report["by_legal_article"].items()
+    }
+    left, assisted = cells["outcome_left_country"], cells["assisted_desertions"]
+    published["share_abroad"] = (
+        report["share_abroad"] if left is not None and assisted is not None else None
+    )
+    desertion = cells["category_desertion"]
+    last_year_month = label(shift(parse_label(month), -12))
+    last_year = report["same_month_last_year"]
+    last_year_shown = (
+        None if past.is_withheld(last_year_month, "category_desertion") else last_year["desertion"]
+    )
+    if last_year_shown is not None and 0 < last_year_shown < min_cell:
+        last_year_shown = None
+    published["same_month_last_year"] = {
+        "month": last_year_month,
+        "desertion": last_year_shown,
+        "ratio": last_year["ratio"] if desertion is not None and last_year_shown else None,
+    }
+    published["record_desertion_month"] = (
+        report["record_desertion_month"] if desertion is not None else None
+    )
+    published["cumulative"] = {
+        "since": label(past.first) if past.first and label(past.first) < month else month,
+        **{
+            total: value if cells[total] is not None and past.all_published(total, month) else None
+            for total, value in report["cumulative"].items()
+        },
+    }
+    published["cohort"] = [
+        _cohort_row(row, past.is_withheld(row["month"], "requests"), min_cell)
+        for row in report["cohort"]
+    ]
+    published["first_response"] = _first_response(report, requests_withheld, min_cell)
+    return published
+
+
+def withheld_paths(published: Any, prefix: str = "") -> list[str]:
+    """Every withheld figure of a published report, as dotted paths (for templates and tests)."""
+    if isinstance(published, dict):
+        return [
+            path
+            for key, value in published.items()
+            for path in withheld_paths(value, f"{prefix}{key}.")
+        ]
+    if isinstance(published, list):
+        return [
+            path
+            for i, value in enumerate(published)
+            for path in withheld_paths(value, f"{prefix}{i}.")
+        ]
+    return [prefix.rstrip(".")] if published is None else []
