@@ -140,7 +140,12 @@ def history(month: date, min_cell: int = DEFAULT_MIN_CELL) -> History:
 
 
 def protect_parts(
-    total: int, parts: dict[str, int], min_cell: int, total_withheld: bool = False
+    total: int,
+    parts: dict[str, int],
+    min_cell: int,
+    total_withheld: bool = False,
+    *,
+    total_shown_elsewhere: bool = False,
 ) -> tuple[int | None, dict[str, int | None]]:
     """
     One total and the parts that add up to it, as published: parts from 1 to
@@ -148,6 +153,10 @@ def protect_parts(
     none is left) until the withheld parts are not determined by the published
     figures and do not add up to a small sum. With the total withheld nothing
     about the withheld parts can be worked out, unless every part is published.
+
+    When the total is published elsewhere anyway (the month's requests beside
+    its first-response counts), hiding it here would protect nothing: every
+    part is withheld instead, zeros included, so no part can be told.
     """
     hidden = {key for key, value in parts.items() if 0 < value < min_cell}
     total_hidden = total_withheld or 0 < total < min_cell
@@ -166,6 +175,9 @@ def protect_parts(
         pool = [key for key in open_parts if parts[key] > 0] or (open_parts if total_hidden else [])
         if pool:
             hidden.add(min(pool, key=lambda key: (parts[key], list(parts).index(key))))
+        elif total_shown_elsewhere:
+            hidden = set(parts)
+            break
         elif not total_hidden:
             total_hidden = True
         else:
@@ -177,7 +189,13 @@ def protect_parts(
 def _first_response(report: dict, requests_withheld: bool, min_cell: int) -> dict[str, Any]:
     response = report["first_response"]
     parts = {key: response[key] for key in ("answered", "waiting", "unrecorded")}
-    _total, shown = protect_parts(report["requests"], parts, min_cell, requests_withheld)
+    _total, shown = protect_parts(
+        report["requests"],
+        parts,
+        min_cell,
+        requests_withheld,
+        total_shown_elsewhere=not requests_withheld,
+    )
     enough = shown["answered"] is not None and shown["answered"] >= min_cell
     return {
         **shown,
@@ -221,7 +239,11 @@ def publish(report: dict, past: History, min_cell: int = DEFAULT_MIN_CELL) -> di
     published = {"month": month, "min_cell": min_cell, **_unflatten(cells)}
     requests_withheld = cells["requests"] is None
     _total, published["by_location"] = protect_parts(
-        report["requests"], report["by_location"], min_cell, requests_withheld
+        report["requests"],
+        report["by_location"],
+        min_cell,
+        requests_withheld,
+        total_shown_elsewhere=not requests_withheld,
     )
     published["by_legal_article"] = {
         slug: None if 0 < count < min_cell else count

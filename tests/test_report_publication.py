@@ -134,6 +134,9 @@ def parts_are_safe(total, parts: dict, shown_total, shown: dict, min_cell: int) 
         return bool(hidden) or not parts
     if not hidden:
         return True
+    if len(hidden) == len(parts) and len(parts) >= 2:
+        # Every part withheld, zeros too: the total says nothing of any one part.
+        return True
     return len(hidden) >= 2 and sum(parts[k] for k in hidden) >= max(min_cell, len(hidden) + 1)
 
 
