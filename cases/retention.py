@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.services import record
+from audit.services import record, record_many
 from cases.models import Case, CaseNote
 from cases.workflow import FINAL_STATES
 from core.storage import request_rewrite
@@ -160,8 +160,7 @@ def _purge_batch(batch: list[tuple[int, int, str]], now: datetime, result: Purge
         notes, _ = CaseNote.objects.filter(case_id__in=case_ids).delete()
         messages, _ = RequestMessage.objects.filter(request_id__in=request_ids).delete()
         Case.objects.filter(id__in=case_ids).update(purged_at=now, unread_message_at=None)
-        for _, _, reference in chosen:
-            record("retention.purge_case", target=reference)
+        record_many("retention.purge_case", [reference for _, _, reference in chosen])
     result.purged += len(chosen)
     result.notes += notes
     result.messages += messages
