@@ -72,19 +72,32 @@ def purge_date(case: Case) -> datetime | None:
     return case.last_activity_at + timedelta(days=retention_days())
 
 
-def purged_soon(now: datetime | None = None, limit: int = 50) -> tuple[int, list[dict]]:
-    """Finished cases erased within WARNING_DAYS: how many, and the first few."""
+@dataclass
+class PurgeOutlook:
+    """What the queue says about erasing: cases past their date (the next nightly
+    purge takes them), cases due within WARNING_DAYS, and the first few of both."""
+
+    overdue: int
+    due: int
+    cases: list[dict]
+
+
+def purged_soon(now: datetime | None = None, limit: int = 50) -> PurgeOutlook:
+    """Finished cases erased at the next purge (overdue) or within WARNING_DAYS."""
     now = now or timezone.now()
-    soon = Case.objects.filter(
-        state__in=FINAL_STATES,
-        purged_at__isnull=True,
-        last_activity_at__lt=cutoff(now) + timedelta(days=WARNING_DAYS),
+    finished = Case.objects.filter(state__in=FINAL_STATES, purged_at__isnull=True)
+    soon = finished.filter(
+        last_activity_at__lt=cutoff(now) + timedelta(days=WARNING_DAYS)
     ).order_by("last_activity_at", "id")
     rows = list(soon.values("id", "state", "last_activity_at", "request__reference")[:limit])
     for row in rows:
-        row["purge_at"] = max(now, row["last_activity_at"] + timedelta(days=retention_days()))
-    count = len(rows) if len(rows) < limit else soon.count()
-    return count, rows
+        row["purge_at"] = row["last_activity_at"] + timedelta(days=retention_days())
+        row["overdue"] = row["purge_at"] < now
+    if len(rows) < limit:
+        overdue = sum(row["overdue"] for row in rows)
+        return PurgeOutlook(overdue, len(rows) - overdue, rows)
+    overdue = expired_cases(now).count()
+    return PurgeOutlook(overdue, soon.count() - overdue, rows)
 
 
 @dataclass
