@@ -17,6 +17,7 @@ installed anything; without it they use the caches of this user.
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -28,7 +29,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STEP = re.compile(r"^==> (.*?)(?: \.\.\.)?$")
+STEP = re.compile(r"^==> (.*?)(?: … ([\d.]+) s)?$")
 
 
 def clone(repo: str, ref: str, into: Path) -> None:
@@ -90,16 +91,20 @@ def main() -> None:
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
     reader.join(timeout=5)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
 
-    print("\nsteps (from the ==> lines):")
-    marks = [(t, m.group(1)) for t, line in lines if (m := STEP.match(line))]
-    ends = [t for t, _ in marks[1:]] + [answered - started if answered else float("nan")]
-    for (begun, name), ended in zip(marks, ends, strict=True):
-        print(f"  {ended - begun:7.1f} s  {name}")
+    print("\nsteps (from the ==> lines: the time each prints, or until the next one):")
+    marks = [(t, m.group(1), m.group(2)) for t, line in lines if (m := STEP.match(line))]
+    ends = [t for t, _, _ in marks[1:]] + [answered - started if answered else float("nan")]
+    for (begun, name, took), ended in zip(marks, ends, strict=True):
+        seconds = float(took) if took else ended - begun
+        print(f"  {seconds:7.1f} s  {name[:100]}")
     if answered is None:
         print("no first page: dev.py run stopped or the timeout passed")
     else:
         print(f"first page after {answered - started:.1f} s")
+    # Less dependent on what else the machine runs than the wall clock.
+    print(f"CPU time of dev.py and everything it started: {used.ru_utime + used.ru_stime:.1f} s")
     if args.keep:
         print(f"clone kept in {checkout}")
     else:
