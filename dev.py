@@ -132,10 +132,26 @@ def has_pip() -> bool:
     return bool(glob.glob(str(VENV / "lib" / "python3*" / "site-packages" / "pip")))
 
 
+def own_pip_reaches_venvs() -> bool:
+    """Whether the Python running dev.py has a pip that installs into another
+    environment (`pip --python`, pip 22.3 and later)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("pip")
+    except metadata.PackageNotFoundError:
+        return False
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return (major, minor) >= (22, 3)
+
+
 def pip_in_venv() -> list[str] | None:
-    """How to run pip inside .venv: its own, or the wheel ensurepip would install."""
+    """How to run pip into .venv: its own; else the pip of the Python running this
+    (already compiled, so it starts fastest); else the wheel ensurepip installs."""
     if has_pip():
         return [str(PYTHON), "-m", "pip"]
+    if Path(sys.executable).resolve() != PYTHON.resolve() and own_pip_reaches_venvs():
+        return [sys.executable, "-m", "pip", "--python", str(PYTHON)]
     wheel = bundled_pip_wheel()
     return [str(PYTHON), "-c", PIP_FROM_WHEEL, wheel] if wheel else None
 
