@@ -512,29 +512,27 @@ def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(pk)
     current = sorted(person.groups.filter(name__in=Role.values).values_list("name", flat=True))
     form = RoleForm(request.POST or None, initial={"role": current[0] if current else None})
-    if request.method == "POST" and form.is_valid() and current == [form.cleaned_data["role"]]:
-        form.add_error("role", _("The account already has this role."))
     if request.method == "POST" and form.is_valid():
         role = form.cleaned_data["role"]
-        if not _confirmed(request):
-            labels = [Role(name).label for name in current]
-            context = {"person": person, "action": "change_role", "role": role,
-                       "role_label": Role(role).label, "current": labels}  # fmt: skip
+        if current == [role]:
+            form.add_error("role", _("The account already has this role."))
+        elif not _confirmed(request):
+            context = {
+                "person": person, "action": "change_role", "role": role,
+                "role_label": Role(role).label, "current": [Role(n).label for n in current],
+            }  # fmt: skip
             return render(request, "accounts/confirm.html", context)
-        try:
-            services.change_role(person, role, actor=request.user)
-        except services.AccountError as error:
-            form.add_error("role", str(error))
         else:
-            messages.success(
-                request,
-                _("%(name)s is now: %(role)s.")
-                % {"name": person.username, "role": Role(role).label},
-            )
-            return redirect("accounts:staff_list")
-    status = 400 if form.errors else 200
+            try:
+                services.change_role(person, role, actor=request.user)
+            except services.AccountError as error:
+                form.add_error("role", str(error))
+            else:
+                done = {"name": person.username, "role": Role(role).label}
+                messages.success(request, _("%(name)s is now: %(role)s.") % done)
+                return redirect("accounts:staff_list")
     context = {"person": person, "form": form, "current": [Role(n).label for n in current]}
-    return render(request, "accounts/change_role.html", context, status=status)
+    return render(request, "accounts/change_role.html", context, status=400 if form.errors else 200)
 
 
 @never_cache
