@@ -91,7 +91,7 @@ def test_the_real_install_step_reports_each_step_on_an_installed_virtualenv():
     installs = [line for line in lines if line.startswith("==> installing ")]
     assert installs, lines
     assert re.fullmatch(
-        rf"==> installing 26 packages and what they need, at the versions of "
+        rf"==> installing \d+ packages and what they need, at the versions of "
         rf"requirements\.lock \(django, .*, pip-audit\) with uv … {SECONDS}",
         installs[-1],
     ), installs
