@@ -199,7 +199,7 @@ def pip_steps(target: str, packages: str) -> list[tuple[str, list[str]]]:
     return steps
 
 
-def ensure_venv(extras: str = "", refresh: bool = False) -> None:
+def ensure_venv(extras: str = "", refresh: bool = False) -> bool:
     """
     Create .venv and install the project, skipping work already done. uv (from
     PyPI, into .venv) installs; where it cannot be had or fails (offline, no
@@ -212,7 +212,7 @@ def ensure_venv(extras: str = "", refresh: bool = False) -> None:
         (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes() + extras.encode()
     ).hexdigest()
     if not refresh and stamp_file.exists() and stamp_file.read_text() == digest:
-        return
+        return False
     if not PYTHON.exists():
         print("==> creating the virtualenv in .venv …", end="", flush=True)
         started = time.monotonic()
@@ -230,6 +230,7 @@ def ensure_venv(extras: str = "", refresh: bool = False) -> None:
         ways.insert(0, ("uv", with_uv))
     first_way_that_works(ways)
     stamp_file.write_text(digest)
+    return True
 
 
 def development_env() -> dict:
@@ -263,8 +264,10 @@ def command_run(args: list[str]) -> None:
 def command_install(args: list[str]) -> None:
     """Create or update .venv (`--dev`: with the test tools; `--refresh`: check every
     package again even if nothing changed since the last install)."""
-    ensure_venv("dev" if "--dev" in args else "", refresh="--refresh" in args)
-    say(f"installed in {time.monotonic() - STARTED:.1f} s")
+    if ensure_venv("dev" if "--dev" in args else "", refresh="--refresh" in args):
+        say(f"installed in {time.monotonic() - STARTED:.1f} s")
+    else:
+        say(".venv is up to date (--refresh checks every package again)")
 
 
 LOGS = ROOT / "test-artifacts" / "logs"
