@@ -7,23 +7,37 @@ Set-up and everyday commands, for a fresh machine with nothing but Python 3.11.
 
 Also: `lint` (ruff), `security` (check --deploy, bandit, pip-audit), `faults`
 (the fault scenarios, needing PostgreSQL and redis-server), `bench NAME`
-(a script under bench/), `manage ...` (manage.py in the virtualenv). Installs follow
-requirements.lock, so every machine gets the same versions; the virtualenv is
-refreshed when pyproject.toml or the lock changes.
+(a script under bench/), `manage ...` (manage.py in the virtualenv), `install
+[--dev] [--refresh]` (only the virtualenv). Installs follow requirements.lock, so
+every machine gets the same versions; the virtualenv is refreshed when
+pyproject.toml or the lock changes. uv, fetched from PyPI into .venv, installs;
+pip does where uv cannot be had or fails (DEV_INSTALLER=pip: pip only). Each
+step prints one line: what it does and how long it took.
 """
 
+import glob
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
+UV = VENV / "bin" / "uv"
 LOCK = ROOT / "requirements.lock"
+# pip run straight from the wheel that Python ships for ensurepip, without
+# installing it: enough to fetch uv into a virtualenv made without pip.
+PIP_FROM_WHEEL = (
+    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)"
+)
+STARTED = time.monotonic()
 
 
 def say(message: str) -> None:
@@ -36,24 +50,187 @@ def run(*command: str, env: dict | None = None) -> None:
         sys.exit(result.returncode)
 
 
-def ensure_venv(extras: str = "") -> None:
-    """Create .venv and install the project, skipping work already done."""
+def run_step(title: str, command: list[str], env: dict | None = None, show: bool = False) -> bool:
+    """
+    One step on one line: what it does, then how long it took. The command's
+    output is kept back: shown after that line with `show`, or when it fails
+    (then False is returned, for the caller to try another way or stop).
+    """
+    print(f"==> {title} …", end="", flush=True)
+    started = time.monotonic()
+    try:
+        result = subprocess.run(  # noqa: S603 - our own commands
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace",
+        )  # fmt: skip
+        output, failed = result.stdout, result.returncode != 0
+    except OSError as error:  # the program is missing or cannot run
+        output, failed = f"{error}\n", True
+    seconds = time.monotonic() - started
+    if failed:
+        print(f" failed after {seconds:.1f} s", flush=True)
+        print("".join(f"    {line}\n" for line in output.splitlines()[-15:]), end="", flush=True)
+        return False
+    print(f" {seconds:.1f} s", flush=True)
+    if show:
+        print(output, end="", flush=True)
+    return True
+
+
+def first_way_that_works(ways: list[tuple[str, list[tuple[str, list[str]]]]]) -> str:
+    """Try each way (its steps in turn) until one has every step succeed; its name."""
+    for number, (name, steps) in enumerate(ways):
+        if all(run_step(title, command) for title, command in steps):
+            return name
+        if number + 1 < len(ways):
+            say(f"{name} did not work (see above); trying {ways[number + 1][0]} instead")
+    sys.exit("Could not install the dependencies: see the messages above.")
+
+
+def locked_versions() -> dict[str, str]:
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        name, _, version = line.partition("==")
+        if version and not line.startswith("#"):
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def requirement_names(extras: str) -> list[str]:
+    """The project's own dependencies (not theirs), as pyproject.toml names them."""
+    import tomllib  # after the version check: new in Python 3.11
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in filter(None, extras.split(",")):
+        wanted += project["optional-dependencies"][extra]
+    names = []
+    for requirement in wanted:
+        name = requirement
+        for mark in "[<>=!~; ":
+            name = name.split(mark)[0]
+        names.append(name)
+    return names
+
+
+def bundled_pip_wheel() -> str | None:
+    """The pip wheel Python keeps for ensurepip (in the standard library, or where
+    a distribution puts it instead)."""
+    import ensurepip
+
+    places = [Path(ensurepip.__file__).parent / "_bundled"]
+    if sysconfig.get_config_var("WHEEL_PKG_DIR"):
+        places.append(Path(sysconfig.get_config_var("WHEEL_PKG_DIR")))
+    for place in places:
+        wheels = sorted(glob.glob(str(place / "pip-*.whl")))
+        if wheels:
+            return wheels[-1]
+    return None
+
+
+def has_pip() -> bool:
+    return bool(glob.glob(str(VENV / "lib" / "python3*" / "site-packages" / "pip")))
+
+
+def own_pip_reaches_venvs() -> bool:
+    """Whether the Python running dev.py has a pip that installs into another
+    environment (`pip --python`, pip 22.3 and later)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("pip")
+    except metadata.PackageNotFoundError:
+        return False
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return (major, minor) >= (22, 3)
+
+
+def pip_in_venv() -> list[str] | None:
+    """How to run pip into .venv: its own; else the pip of the Python running this
+    (already compiled, so it starts fastest); else the wheel ensurepip installs."""
+    if has_pip():
+        return [str(PYTHON), "-m", "pip"]
+    if Path(sys.executable).resolve() != PYTHON.resolve() and own_pip_reaches_venvs():
+        return [sys.executable, "-m", "pip", "--python", str(PYTHON)]
+    wheel = bundled_pip_wheel()
+    return [str(PYTHON), "-c", PIP_FROM_WHEEL, wheel] if wheel else None
+
+
+def uv_is_installed(version: str | None) -> bool:
+    try:
+        answer = subprocess.run(  # noqa: S603 - our own virtualenv
+            [str(UV), "--version"], capture_output=True, text=True
+        ).stdout.split()  # "uv 0.13.9"
+    except OSError:
+        return False
+    return answer[1:2] == [version]
+
+
+def uv_steps(target: str, packages: str) -> list[tuple[str, list[str]]] | None:
+    """uv from PyPI into .venv (unless there already), then the install; None if
+    there is no pip to fetch uv with."""
+    steps = []
+    version = locked_versions().get("uv")
+    if not uv_is_installed(version):
+        pip = pip_in_venv()
+        if pip is None:
+            return None
+        steps.append(
+            (
+                f"installing uv {version} from PyPI, a faster installer",
+                [*pip, "install", "--quiet", "--disable-pip-version-check", f"uv=={version}"],
+            )
+        )
+    steps.append(
+        (
+            f"installing {packages} with uv",
+            [str(UV), "pip", "install", "--python", str(PYTHON), "-c", str(LOCK), "-e", target],
+        )
+    )
+    return steps
+
+
+def pip_steps(target: str, packages: str) -> list[tuple[str, list[str]]]:
+    steps = []
+    if not has_pip():
+        steps.append(("adding pip to .venv", [str(PYTHON), "-m", "ensurepip", "--upgrade"]))
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    steps.append((f"installing {packages} with pip", [*pip, "-c", str(LOCK), "-e", target]))
+    return steps
+
+
+def ensure_venv(extras: str = "", refresh: bool = False) -> bool:
+    """
+    Create .venv and install the project, skipping work already done. uv (from
+    PyPI, into .venv) installs; where it cannot be had or fails (offline, no
+    wheel for this platform), pip does, more slowly. DEV_INSTALLER=pip skips uv.
+    """
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit("Python 3.11 or newer is needed: run this with python3.11.")
-    if not PYTHON.exists():
-        say("creating the virtualenv in .venv")
-        venv.EnvBuilder(with_pip=True).create(VENV)
     stamp_file = VENV / f".installed{('-' + extras) if extras else ''}"
     digest = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes() + extras.encode()
     ).hexdigest()
-    if stamp_file.exists() and stamp_file.read_text() == digest:
-        return
-    say("installing dependencies (pinned by requirements.lock)")
-    run(str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    if not refresh and stamp_file.exists() and stamp_file.read_text() == digest:
+        return False
+    if not PYTHON.exists():
+        print("==> creating the virtualenv in .venv …", end="", flush=True)
+        started = time.monotonic()
+        venv.EnvBuilder(with_pip=False).create(VENV)
+        print(f" {time.monotonic() - started:.1f} s", flush=True)
+    names = requirement_names(extras)
+    packages = (
+        f"{len(names)} packages and what they need, at the versions of requirements.lock "
+        f"({', '.join(names)})"
+    )
     target = f".[{extras}]" if extras else "."
-    run(str(PYTHON), "-m", "pip", "install", "--quiet", "-c", str(LOCK), "-e", target)
+    ways = [("pip", pip_steps(target, packages))]
+    with_uv = uv_steps(target, packages) if os.environ.get("DEV_INSTALLER") != "pip" else None
+    if with_uv:
+        ways.insert(0, ("uv", with_uv))
+    first_way_that_works(ways)
     stamp_file.write_text(digest)
+    return True
 
 
 def development_env() -> dict:
@@ -67,16 +244,30 @@ def manage(*args: str, env: dict | None = None) -> None:
     run(str(PYTHON), "manage.py", *args, env=env or development_env())
 
 
+def manage_step(title: str, *args: str, show: bool = False) -> None:
+    if not run_step(title, [str(PYTHON), "manage.py", *args], development_env(), show=show):
+        sys.exit(1)
+
+
 def command_run(args: list[str]) -> None:
     ensure_venv()
-    env = development_env()
-    say("migrating the database")
-    manage("migrate", "--verbosity", "0", env=env)
-    say("preparing demo data and demo accounts")
-    manage("demo_setup", env=env)
+    manage_step("migrating the database", "migrate", "--verbosity", "0")
+    manage_step("preparing demo data and demo accounts", "demo_setup", show=True)
     address = args[0] if args else "127.0.0.1:8000"
-    say(f"starting the app at http://{address}/ (Ctrl+C stops it)")
-    manage("runserver", address, env=env)
+    say(
+        f"ready after {time.monotonic() - STARTED:.0f} s; starting the app at "
+        f"http://{address}/ (Ctrl+C stops it)"
+    )
+    manage("runserver", address)
+
+
+def command_install(args: list[str]) -> None:
+    """Create or update .venv (`--dev`: with the test tools; `--refresh`: check every
+    package again even if nothing changed since the last install)."""
+    if ensure_venv("dev" if "--dev" in args else "", refresh="--refresh" in args):
+        say(f"installed in {time.monotonic() - STARTED:.1f} s")
+    else:
+        say(".venv is up to date (--refresh checks every package again)")
 
 
 LOGS = ROOT / "test-artifacts" / "logs"
@@ -162,6 +353,7 @@ def command_manage(args: list[str]) -> None:
 
 COMMANDS = {
     "run": command_run,
+    "install": command_install,
     "test": command_test,
     "lint": command_lint,
     "security": command_security,
@@ -173,4 +365,7 @@ COMMANDS = {
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    COMMANDS[sys.argv[1]](sys.argv[2:])
+    try:
+        COMMANDS[sys.argv[1]](sys.argv[2:])
+    except KeyboardInterrupt:
+        sys.exit(130)

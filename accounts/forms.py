@@ -27,6 +27,14 @@ class CodeForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, enrolling: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if enrolling:
+            # Confirming a new authenticator: it gives the code, and someone
+            # setting up their first one has no backup codes yet.
+            self.fields["code"].help_text = _("The six digits the app shows now.")
+            self.fields["code"].widget.attrs["inputmode"] = "numeric"
+
 
 class NewStaffForm(forms.Form):
     username = forms.CharField(
@@ -39,6 +47,10 @@ class NewStaffForm(forms.Form):
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("An account with this username already exists."))
         return username
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("New role"), choices=Role.choices)
 
 
 class LockdownForm(forms.Form):

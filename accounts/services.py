@@ -45,6 +45,10 @@ from accounts.signals import audited_by_service
 from audit.services import actor_name, record
 
 BACKUP_CODE_COUNT = 10
+# One-time passwords are read out or written down for their owner: no 0/O,
+# 1/I/L to confuse. 20 characters of 31 carry 99 random bits.
+ONE_TIME_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ONE_TIME_LENGTH, ONE_TIME_GROUP = 20, 4
 # Failures of one account from everywhere are counted over this long.
 ACCOUNT_FAILURE_WINDOW = timedelta(hours=24)
 User = get_user_model()
@@ -138,9 +142,9 @@ def issue_one_time_password(user, *, actor) -> str:
     session of the account ends, and its sign-in locks are lifted.
     """
     _refuse_own_account(user, actor)
-    password = secrets.token_urlsafe(15)
+    password = new_one_time_password()
     with transaction.atomic(), audited_by_service():
-        user.set_password(password)
+        user.set_password(_one_time_form(password))
         user.save(update_fields=["password"])
         IssuedPassword.objects.update_or_create(
             user=user, defaults={"issued_at": timezone.now(), "issued_by": actor_name(actor)}
@@ -151,8 +155,28 @@ def issue_one_time_password(user, *, actor) -> str:
     return password
 
 
+def new_one_time_password() -> str:
+    """Five groups of four, e.g. K7PX-3MQA-…, for reading aloud."""
+    chars = "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(ONE_TIME_LENGTH))
+    return "-".join(chars[i : i + ONE_TIME_GROUP] for i in range(0, len(chars), ONE_TIME_GROUP))
+
+
+def _one_time_form(typed: str) -> str:
+    """
+    A one-time password as stored: its characters, upper case, so that it
+    works as typed, with or without the dashes, spaces or capitals. Text that
+    is not one (a password issued before this form) is left as typed.
+    """
+    compact = "".join(typed.replace("-", "").split()).upper()
+    if len(compact) == ONE_TIME_LENGTH and all(ch in ONE_TIME_ALPHABET for ch in compact):
+        return compact
+    return typed
+
+
 def password_matches(user, password: str) -> bool:
     """One password hash, whatever the outcome."""
+    if must_choose_password(user):  # an issued one-time password, typed from paper
+        password = _one_time_form(password)
     with audited_by_service():  # a hash upgraded on the way is no account change
         return user.check_password(password)
 
@@ -511,6 +535,47 @@ def reset_devices(user, *, actor) -> str:
         AuthenticatorDevice.objects.filter(user=user).delete()
         BackupCodeDevice.objects.filter(user=user).delete()
         record("staff.reset_device", actor=actor, target=user.get_username())
+        return issue_one_time_password(user, actor=actor)
+
+
+def change_role(user, role: str, *, actor) -> list[str]:
+    """
+    Give the account `role` in place of the roles it had (returned). Admins
+    may enter the Django admin, so the admin role goes with `is_staff`. Takes
+    effect at the account's next request; never for one's own account, so
+    there is always an admin left to undo it.
+    """
+    _refuse_own_account(user, actor)
+    if role not in Role.values:
+        raise AccountError(str(_("“%(role)s” is not a role.") % {"role": role}))
+    with transaction.atomic(), audited_by_service():
+        before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        if before == [role]:
+            raise AccountError(str(_("The account already has this role.")))
+        user.groups.remove(*Group.objects.filter(name__in=Role.values))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        user.is_staff = role == Role.ADMIN
+        user.save(update_fields=["is_staff"])
+        record(
+            "staff.role_changed", actor=actor, target=user.get_username(),
+            from_role=before, to_role=role,
+        )  # fmt: skip
+    return before
+
+
+def reactivate(user, *, actor) -> str:
+    """
+    Open a deactivated account again, with a one-time password (returned):
+    whoever knew its old password does not get back in with it. The owner
+    chooses their own, and keeps their authenticator unless it is reset too.
+    """
+    _refuse_own_account(user, actor)
+    with transaction.atomic(), audited_by_service():
+        updated = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
+        if not updated:
+            raise AccountError(str(_("This account is not deactivated.")))
+        user.is_active = True
+        record("staff.reactivate", actor=actor, target=user.get_username())
         return issue_one_time_password(user, actor=actor)
 
 

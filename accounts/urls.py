@@ -25,5 +25,7 @@ urlpatterns = [
     ),
     path("accounts/<int:pk>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("accounts/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("accounts/<int:pk>/role/", views.staff_role, name="staff_role"),
+    path("accounts/<int:pk>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
     path("lockdown/", views.lockdown_page, name="lockdown"),
 ]

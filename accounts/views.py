@@ -30,6 +30,7 @@ from accounts.forms import (
     PasswordChangeForm,
     PasswordConfirmForm,
     ReplaceAuthenticatorForm,
+    RoleForm,
     SignInForm,
 )
 from accounts.models import AuthenticatorDevice, BackupCodeDevice
@@ -227,7 +228,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if services.has_confirmed_totp(user):
         return redirect("accounts:verify")
     device = services.pending_totp_device(user)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST or None, enrolling=True)
     if request.method == "POST":
         if throttle.over_rate_limit(request):
             return _too_many(request)
@@ -357,7 +358,7 @@ def security_authenticator(request: HttpRequest) -> HttpResponse:
             form.add_error("code", str(error))
         else:
             request.session[REPLACING_KEY] = True
-            return _scan_page(request, device, CodeForm())
+            return _scan_page(request, device, CodeForm(enrolling=True))
     status = 400 if form.errors else 200
     return render(request, "accounts/replace_authenticator.html", {"form": form}, status=status)
 
@@ -373,7 +374,7 @@ def _scan_page(request: HttpRequest, device, form, status: int = 200) -> HttpRes
 
 
 def _finish_replacement(request: HttpRequest, pending) -> HttpResponse:
-    form = CodeForm(request.POST)
+    form = CodeForm(request.POST, enrolling=True)
     if form.is_valid():
         device = services.finish_authenticator_replacement(request.user, form.cleaned_data["code"])
         if device is not None:
@@ -408,8 +409,10 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         .order_by("-is_active", "username")
     )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
+    labels = dict(Role.choices)
     for person in page:
-        person.role_names = sorted(group.name for group in person.groups.all())
+        names = sorted(group.name for group in person.groups.all())
+        person.role_names = [str(labels.get(name, name)) for name in names]
         guard = getattr(person, "sign_in_guard", None)
         person.locked = bool(guard and guard.is_locked)
         person.issued = hasattr(person, "issued_password")
@@ -499,6 +502,56 @@ def staff_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("%(name)s can no longer sign in.") % {"name": person.username})
     return redirect("accounts:staff_list")
+
+
+@never_cache
+@staff_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose the new role, confirm it on a second page, then change it."""
+    person = _person(pk)
+    current = sorted(person.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    form = RoleForm(request.POST or None, initial={"role": current[0] if current else None})
+    if request.method == "POST" and form.is_valid():
+        role = form.cleaned_data["role"]
+        if current == [role]:
+            form.add_error("role", _("The account already has this role."))
+        elif not _confirmed(request):
+            context = {
+                "person": person, "action": "change_role", "role": role,
+                "role_label": Role(role).label, "current": [Role(n).label for n in current],
+            }  # fmt: skip
+            return render(request, "accounts/confirm.html", context)
+        else:
+            try:
+                services.change_role(person, role, actor=request.user)
+            except services.AccountError as error:
+                form.add_error("role", str(error))
+            else:
+                done = {"name": person.username, "role": Role(role).label}
+                messages.success(request, _("%(name)s is now: %(role)s.") % done)
+                return redirect("accounts:staff_list")
+    context = {"person": person, "form": form, "current": [Role(n).label for n in current]}
+    return render(request, "accounts/change_role.html", context, status=400 if form.errors else 200)
+
+
+@never_cache
+@staff_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def staff_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(pk)
+    if not _confirmed(request):
+        return _confirm_page(request, person, "reactivate")
+    try:
+        password = services.reactivate(person, actor=request.user)
+    except services.AccountError as error:
+        messages.error(request, str(error))
+        return redirect("accounts:staff_list")
+    return render(
+        request,
+        "accounts/password_issued.html",
+        {"person": person, "password": password, "reason": "reactivated"},
+    )
 
 
 @staff_required(Role.ADMIN)

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = _("Cases")
+
+    def ready(self) -> None:
+        from audit.labels import describe_values
+        from cases.workflow import CaseState
+
+        describe_values(("from_state", "to_state"), dict(CaseState.choices))

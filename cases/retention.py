@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.services import record
+from audit.services import record, record_many
 from cases.models import Case, CaseNote
 from cases.workflow import FINAL_STATES
 from core.storage import request_rewrite
@@ -72,19 +72,32 @@ def purge_date(case: Case) -> datetime | None:
     return case.last_activity_at + timedelta(days=retention_days())
 
 
-def purged_soon(now: datetime | None = None, limit: int = 50) -> tuple[int, list[dict]]:
-    """Finished cases erased within WARNING_DAYS: how many, and the first few."""
+@dataclass
+class PurgeOutlook:
+    """What the queue says about erasing: cases past their date (the next nightly
+    purge takes them), cases due within WARNING_DAYS, and the first few of both."""
+
+    overdue: int
+    due: int
+    cases: list[dict]
+
+
+def purged_soon(now: datetime | None = None, limit: int = 50) -> PurgeOutlook:
+    """Finished cases erased at the next purge (overdue) or within WARNING_DAYS."""
     now = now or timezone.now()
-    soon = Case.objects.filter(
-        state__in=FINAL_STATES,
-        purged_at__isnull=True,
-        last_activity_at__lt=cutoff(now) + timedelta(days=WARNING_DAYS),
+    finished = Case.objects.filter(state__in=FINAL_STATES, purged_at__isnull=True)
+    soon = finished.filter(
+        last_activity_at__lt=cutoff(now) + timedelta(days=WARNING_DAYS)
     ).order_by("last_activity_at", "id")
     rows = list(soon.values("id", "state", "last_activity_at", "request__reference")[:limit])
     for row in rows:
-        row["purge_at"] = max(now, row["last_activity_at"] + timedelta(days=retention_days()))
-    count = len(rows) if len(rows) < limit else soon.count()
-    return count, rows
+        row["purge_at"] = row["last_activity_at"] + timedelta(days=retention_days())
+        row["overdue"] = row["purge_at"] < now
+    if len(rows) < limit:
+        overdue = sum(row["overdue"] for row in rows)
+        return PurgeOutlook(overdue, len(rows) - overdue, rows)
+    overdue = expired_cases(now).count()
+    return PurgeOutlook(overdue, soon.count() - overdue, rows)
 
 
 @dataclass
@@ -160,8 +173,7 @@ def _purge_batch(batch: list[tuple[int, int, str]], now: datetime, result: Purge
         notes, _ = CaseNote.objects.filter(case_id__in=case_ids).delete()
         messages, _ = RequestMessage.objects.filter(request_id__in=request_ids).delete()
         Case.objects.filter(id__in=case_ids).update(purged_at=now, unread_message_at=None)
-        for _, _, reference in chosen:
-            record("retention.purge_case", target=reference)
+        record_many("retention.purge_case", [reference for _, _, reference in chosen])
     result.purged += len(chosen)
     result.notes += notes
     result.messages += messages

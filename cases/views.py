@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -85,6 +86,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "case": case,
             "purge_date": purge_date(case),
+            "now": timezone.now(),
             "help_request": case.request,
             "events": case.events.select_related("actor").order_by("at", "pk"),
             "notes": case.notes.select_related("author").order_by("created_at", "pk"),

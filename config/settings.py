@@ -283,7 +283,9 @@ CRYPTOGRAPHY_SALT = "tropa-field-encryption"
 
 # Celery: with no REDIS_URL every task runs in-process, so a newcomer needs no
 # broker. Task arguments are ids and months only; results hold no content.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-memory broker is named with a host: eager tasks still take a producer
+# from the pool, and kombu warns on a console for a broker URL without one.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -429,7 +431,10 @@ SILENCED_SYSTEM_CHECKS = []
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_client_data": {"()": "core.logging.DropClientData"}},
+    "filters": {
+        "no_client_data": {"()": "core.logging.DropClientData"},
+        "one_line_for_client_errors": {"()": "core.logging.OneLineForClientErrors"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
@@ -437,7 +442,8 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["no_client_data"],
+            # In this order: a 4xx loses its traceback before the rest is scrubbed.
+            "filters": ["one_line_for_client_errors", "no_client_data"],
         },
     },
     "root": {"handlers": ["console"], "level": "INFO"},
@@ -453,7 +459,7 @@ if LOG_FILE:
         "class": "logging.FileHandler",
         "filename": LOG_FILE,
         "formatter": "plain",
-        "filters": ["no_client_data"],
+        "filters": ["one_line_for_client_errors", "no_client_data"],
         "encoding": "utf-8",
     }
     LOGGING["root"]["handlers"].append("file")

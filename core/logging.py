@@ -9,6 +9,10 @@ escapes control and invisible format characters (NUL, newline, ESC, bidi
 overrides, zero-width characters): a path such as /%0A... is decoded before it
 is logged, and must not forge a log line or hide what a line says. It is
 attached to every handler, Django's and gunicorn's.
+
+`OneLineForClientErrors` keeps an ordinary refusal (a 403 for a page of
+another role, a 400) to its one line: Django logs them with the exception's
+traceback, which on a console looks like a crash. Server errors keep theirs.
 """
 
 import ipaddress
@@ -80,4 +84,12 @@ class DropClientData(logging.Filter):
             record.exc_text = scrub(record.exc_text, keep="\n")
         if record.stack_info:
             record.stack_info = scrub(record.stack_info, keep="\n")
+        return True
+
+
+class OneLineForClientErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True

@@ -192,9 +192,11 @@ class DemoGenerator:
             legal_articles=self._articles(category),
             language="ru" if self.rng.random() < 0.93 else "en",
             contact=self._contact(number),
-            alias=f"Демо {number}",
+            # Optional on the form and often left empty (an empty field is
+            # also one value fewer to encrypt while seeding).
+            alias=f"Демо {number}" if self.rng.random() < 0.35 else "",
             narrative=self.rng.choice(NARRATIVES) + f" #{number}",
-            precise_location="[DEMO] нигде",
+            precise_location="[DEMO] нигде" if self.rng.random() < 0.15 else "",
             unit="[DEMO] в/ч 00000" if deserter else "",
         )
         self._set_case(record, deserter)

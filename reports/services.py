@@ -192,10 +192,16 @@ def _prefixed(counts: dict[str, int], prefix: str, values: list[str]) -> dict[st
     return {value: counts[f"{prefix}:{value}"] for value in values}
 
 
-def monthly_report(month: date) -> dict[str, Any]:
-    """Every key of SPEC.md's report for `month` (the first day of a month)."""
+def monthly_report(month: date, series: dict | None = None) -> dict[str, Any]:
+    """
+    Every key of SPEC.md's report for `month` (the first day of a month).
+    `series` is `_monthly_series` up to a later month, when many months are
+    computed at once: on SQLite each series costs a pass over every request.
+    """
     start, end = bounds(month)
-    series = _monthly_series(end)
+    if series is None:
+        series = _monthly_series(end)
+    series = {when: row for when, row in series.items() if when <= month}
     empty = {"total": 0, "desertion": 0, "border_crossing": 0}
     this = series.get(month, empty)
     earlier_desertion = [row["desertion"] for when, row in series.items() if when < month]
@@ -255,9 +261,10 @@ def store_reports(months: list[date]) -> list[MonthlyReport]:
     from reports.publication import history, publish
 
     past = history(max(months)) if months else None
+    series = _monthly_series(bounds(max(months))[1]) if len(months) > 1 else None
     stored = []
     for month in months:
-        data = monthly_report(month)
+        data = monthly_report(month, series)
         published = publish(data, past)
         with transaction.atomic():
             report, _created = MonthlyReport.objects.update_or_create(

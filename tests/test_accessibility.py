@@ -315,6 +315,7 @@ def admin_visits() -> list[Visit]:
         Visit("a month, for an admin", "reports:month", "/staff/reports/{month}/"),
         Visit("no role", "accounts:no_role", "/staff/no-role/", 403),
         *django_admin_visits(),
+        *role_and_reactivation_visits(),
         Visit("the lockdown", "accounts:lockdown", "/staff/lockdown/"),
         Visit(
             "the lockdown with its errors",
@@ -335,6 +336,35 @@ def admin_visits() -> list[Visit]:
         Visit("the lockdown lifted", "accounts:lockdown", "/staff/lockdown/", 200, click(SEND)),
         Visit(
             "signed out", "accounts:sign_in", "/staff/lockdown/", 200, click("form.sign-out button")
+        ),
+    ]
+
+
+def role_and_reactivation_visits() -> list[Visit]:
+    """Changing a role and reactivating an account: each with its confirmation page."""
+    role = "/staff/accounts/{not_yet}/role/"
+    reactivate = "/staff/accounts/{gone}/reactivate/"
+
+    def choose(value: str) -> Callable:
+        return lambda page, world: page.locator("#id_role").select_option(value)
+
+    return [
+        Visit("changing a role", "accounts:staff_role", role),
+        Visit("changing a role to the one it has", "accounts:staff_role", role, 400, click(SEND)),
+        Visit(
+            "changing a role: the confirmation",
+            "accounts:staff_role",
+            role,
+            200,
+            steps(choose("coordinator"), click(SEND)),
+        ),
+        Visit("reactivating an account: the confirmation", "accounts:staff_reactivate", reactivate),
+        Visit(
+            "an account reactivated, with its one-time password",
+            "accounts:staff_reactivate",
+            reactivate,
+            200,
+            click(SEND),
         ),
     ]
 
@@ -534,7 +564,8 @@ def add_admin_world(world, dave) -> None:
     )
     gone = make_staff("gone", "caseworker").user
     account_services.deactivate(gone, actor=dave.user)
-    make_staff("not-yet", "caseworker", enrolled=False)
+    world.gone = gone.pk
+    world.not_yet = make_staff("not-yet", "caseworker", enrolled=False).user.pk
     create_bot_token("telegram-bot", "telegram", actor=dave.user)
     old, _token = create_bot_token("old-bot", "email", actor=dave.user)
     revoke_bot_token(old, actor=dave.user)

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from audit.models import AppendOnlyError, AuditEntry
-from audit.services import record
+from audit.services import record, record_many
 from tests.factories import CaseFactory
 from tests.staffing import sign_in
 
@@ -46,6 +46,19 @@ def test_an_untouched_log_verifies_and_says_how_many(client, alice):
         f"Last entry: {head.seq}:{head.entry_hash} "
         "(keep it off the server; --expect checks it later).",
     ]
+
+
+def test_entries_appended_together_chain_like_entries_appended_one_by_one():
+    record("test.event", target="before")
+    record_many("test.event", ["T-1", "T-2", "T-3"], actor="purge", number=7)
+    after = record("test.event", target="after")
+
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert [entry.target for entry in entries] == ["before", "T-1", "T-2", "T-3", "after"]
+    assert [entry.seq for entry in entries] == list(range(1, 6))
+    assert entries[2].actor == "purge" and entries[2].detail == {"number": 7}
+    assert after.prev_hash == entries[3].entry_hash
+    assert verify().startswith("Audit log intact: 5 entries verified.")
 
 
 def test_an_edited_entry_breaks_the_chain_and_is_named():

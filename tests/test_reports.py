@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from reports.models import MonthlyReport
 from reports.months import BadMonth, parse_month
-from reports.services import monthly_report, store_report
+from reports.services import monthly_report, store_report, store_reports
 from tests.csvdata import write_csv
 from tests.staffing import sign_in
 
@@ -161,6 +161,19 @@ def test_the_report_is_a_handful_of_queries_whatever_the_size(
 
     with django_assert_max_num_queries(5):
         monthly_report(date(2024, 1, 1))
+
+
+def test_storing_many_months_at_once_stores_what_each_month_alone_computes(tmp_path):
+    rows = generated_rows(4)
+    call_command("import_requests", str(write_csv(tmp_path / "a.csv", rows)), stdout=io.StringIO())
+    months = [date(2023, m, 1) for m in range(1, 13)]
+
+    stored = store_reports(months)
+
+    assert [report.data for report in stored] == [monthly_report(month) for month in months]
+    for month in months:
+        expected = reference(rows, f"{month:%Y-%m}")
+        assert {key: stored[month.month - 1].data[key] for key in expected} == expected
 
 
 def test_every_slug_is_present_with_zero_in_an_empty_month():

@@ -214,6 +214,39 @@ def test_caseworkers_see_which_cases_go_within_seven_days(client, alice, setting
     assert "will be erased on" in case_page
 
 
+def test_the_queue_tells_cases_past_their_erase_date_from_those_due(client, alice, settings):
+    """The demo never ran the purge and the queue said every one of 74,645 finished
+    cases "will be erased within 7 days", each dated today."""
+    settings.RETENTION_DAYS = 30
+    overdue = [finished_long_ago(days) for days in (400, 45)]
+    due = finished_long_ago(26)
+    sign_in(client, alice)
+
+    queue = client.get("/staff/").content.decode()
+
+    assert (
+        "2 finished cases are past their erase date: their content goes at the next "
+        "nightly purge; 1 finished case will have its content erased within 7 days"
+    ) in queue
+    assert queue.count("overdue since") == 2 and queue.count("erased on") == 1
+    assert f"{overdue[0].request.reference}</a> · Closed · overdue since" in queue
+    assert f"{due.request.reference}</a> · Closed · erased on" in queue
+    overdue_page = client.get(f"/staff/cases/{overdue[1].request.reference}/").content.decode()
+    assert "was due to be erased on" in overdue_page
+    due_page = client.get(f"/staff/cases/{due.request.reference}/").content.decode()
+    assert "will be erased on" in due_page
+
+
+def test_after_the_purge_nothing_is_overdue(client, alice, settings):
+    settings.RETENTION_DAYS = 30
+    finished_long_ago(45)
+    purge()
+    sign_in(client, alice)
+
+    assert "past their erase date" not in client.get("/staff/").content.decode()
+    assert "past its erase date" not in client.get("/staff/").content.decode()
+
+
 def test_a_purged_case_says_so_on_its_page(client, alice, settings):
     settings.RETENTION_DAYS = 30
     case = finished_long_ago(31)

@@ -3,6 +3,8 @@ Admins create staff, issue one-time passwords, reset authenticators and
 deactivate accounts; none of it lets them sign in as someone else unnoticed.
 """
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -216,3 +218,186 @@ def test_an_admin_lifts_a_lock(client, dave):
     client.post("/staff/logout/")
 
     assert enter_password(client, "erin")["Location"] == "/staff/verify/"
+
+
+# --- one-time passwords that read aloud ------------------------------------------
+
+ONE_TIME = re.compile(r"[2-9A-HJKMNP-Z]{4}(?:-[2-9A-HJKMNP-Z]{4}){4}")
+
+
+def test_a_one_time_password_has_no_look_alike_characters_and_reads_in_groups(client, dave):
+    sign_in(client, dave)
+
+    passwords = [create_account(client, f"newcomer{n}") for n in range(5)]
+
+    for password in passwords:
+        assert ONE_TIME.fullmatch(password), password
+        assert not set(password) & set("0O1IlL")
+    # 20 characters of 31: log2(31) * 20 = 99 random bits, and no two alike.
+    assert len(set(passwords)) == 5
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda issued: issued,
+        lambda issued: issued.replace("-", ""),
+        lambda issued: issued.lower(),
+        lambda issued: " ".join(issued.split("-")),
+    ],
+    ids=["as shown", "without dashes", "in lower case", "with spaces"],
+)
+def test_the_owner_types_the_one_time_password_as_it_comes(client, dave, typed):
+    sign_in(client, dave)
+    issued = create_account(client, "mallory")
+    owner = english_client()
+
+    assert enter_password(owner, "mallory", typed(issued))["Location"] == "/staff/password/"
+    assert choose_password(owner, typed(issued))["Location"] == "/staff/enrol/"
+
+
+def test_a_one_time_password_one_character_off_opens_nothing(client, dave):
+    sign_in(client, dave)
+    issued = create_account(client, "mallory")
+    other = "2" if issued[-1] != "2" else "3"
+
+    assert enter_password(english_client(), "mallory", issued[:-1] + other).status_code == 200
+
+
+# --- roles and reactivation ----------------------------------------------------------
+
+
+def test_the_staff_list_names_roles_in_the_readers_language(client, dave, alice):
+    sign_in(client, dave)
+
+    english = client.get("/staff/accounts/").content.decode()
+    client.cookies["django_language"] = "ru"
+    russian = client.get("/staff/accounts/").content.decode()
+
+    assert "<td>Caseworker</td>" in english and "<td>Admin</td>" in english
+    assert "<td>Консультант</td>" in russian and "<td>Администратор</td>" in russian
+    assert "<td>caseworker</td>" not in english + russian
+
+
+def test_a_role_change_is_confirmed_on_a_second_page_then_audited(client, dave, alice):
+    sign_in(client, dave)
+    url = f"/staff/accounts/{alice.user.pk}/role/"
+
+    choice = client.get(url)
+    question = client.post(url, {"role": "coordinator"})
+
+    assert choice.status_code == question.status_code == 200
+    assert "Make alice Coordinator?" in question.content.decode()
+    assert alice.user.groups.get().name == "caseworker"  # not yet
+    response = client.post(url, {"role": "coordinator", "confirmed": "yes"})
+    assert response["Location"] == "/staff/accounts/"
+    assert [group.name for group in alice.user.groups.all()] == ["coordinator"]
+    entry = AuditEntry.objects.get(action="staff.role_changed")
+    assert (entry.actor, entry.target) == ("dave", "alice")
+    assert entry.detail == {"from_role": ["caseworker"], "to_role": "coordinator"}
+
+
+def test_a_former_caseworker_reads_no_case_at_their_next_page(client, dave, alice):
+    case = CaseFactory()
+    theirs = english_client()
+    sign_in(theirs, alice)
+    assert theirs.get(f"/staff/cases/{case.request.reference}/").status_code == 200
+    sign_in(client, dave)
+
+    client.post(
+        f"/staff/accounts/{alice.user.pk}/role/", {"role": "coordinator", "confirmed": "yes"}
+    )
+
+    assert theirs.get(f"/staff/cases/{case.request.reference}/").status_code == 403
+    assert theirs.get("/staff/dashboard/").status_code == 200
+
+
+def test_a_new_admin_may_enter_the_django_admin_and_a_former_one_may_not(client, dave):
+    erin = make_staff("erin", "coordinator")
+    sign_in(client, dave)
+    url = f"/staff/accounts/{erin.user.pk}/role/"
+
+    client.post(url, {"role": "admin", "confirmed": "yes"})
+    erin.user.refresh_from_db()
+    assert erin.user.is_staff
+    client.post(url, {"role": "caseworker", "confirmed": "yes"})
+    erin.user.refresh_from_db()
+    assert not erin.user.is_staff
+
+
+def test_a_role_change_to_the_same_role_or_a_made_up_one_changes_nothing(client, dave, alice):
+    sign_in(client, dave)
+    url = f"/staff/accounts/{alice.user.pk}/role/"
+
+    same = client.post(url, {"role": "caseworker", "confirmed": "yes"})
+    made_up = client.post(url, {"role": "superuser", "confirmed": "yes"})
+
+    assert same.status_code == made_up.status_code == 400
+    assert "already has this role" in same.content.decode()
+    assert [group.name for group in alice.user.groups.all()] == ["caseworker"]
+    assert not AuditEntry.objects.filter(action="staff.role_changed").exists()
+
+
+def test_an_admin_cannot_change_their_own_role(client, dave):
+    sign_in(client, dave)
+
+    response = client.post(
+        f"/staff/accounts/{dave.user.pk}/role/", {"role": "caseworker", "confirmed": "yes"}
+    )
+
+    assert response.status_code == 400
+    assert "your own account" in response.content.decode()
+    assert [group.name for group in dave.user.groups.all()] == ["admin"]
+
+
+def test_only_admins_change_roles_or_reactivate(client, carol, alice):
+    sign_in(client, carol)
+
+    for action in ("role", "reactivate"):
+        path = f"/staff/accounts/{alice.user.pk}/{action}/"
+        assert client.post(path, {"role": "admin", "confirmed": "yes"}).status_code == 403
+    assert [group.name for group in alice.user.groups.all()] == ["caseworker"]
+
+
+def test_a_deactivated_account_is_reactivated_with_a_one_time_password(client, dave, alice):
+    sign_in(client, dave)
+    client.post(f"/staff/accounts/{alice.user.pk}/deactivate/", {"confirmed": "yes"})
+    url = f"/staff/accounts/{alice.user.pk}/reactivate/"
+    assert 'name="confirmed" value="yes"' in client.get(url).content.decode()
+    assert 'name="confirmed" value="yes"' in client.post(url).content.decode()
+    alice.user.refresh_from_db()
+    assert not alice.user.is_active  # not before the confirmation
+
+    issued = client.post(url, {"confirmed": "yes"}).context["password"]
+
+    alice.user.refresh_from_db()
+    assert alice.user.is_active
+    owner = english_client()
+    assert enter_password(owner, "alice", PASSWORD).status_code == 200  # the old one: refused
+    assert enter_password(owner, "alice", issued)["Location"] == "/staff/password/"
+    entries = AuditEntry.objects.filter(actor="dave", target="alice")
+    actions = entries.values_list("action", flat=True)
+    assert {"staff.deactivate", "staff.reactivate", "staff.password_issued"} <= set(actions)
+
+
+def test_an_active_account_is_not_reactivated(client, dave, alice):
+    sign_in(client, dave)
+
+    response = client.post(f"/staff/accounts/{alice.user.pk}/reactivate/", {"confirmed": "yes"})
+
+    assert response["Location"] == "/staff/accounts/"
+    assert enter_password(english_client(), "alice")["Location"] == "/staff/verify/"
+    assert not AuditEntry.objects.filter(action="staff.reactivate").exists()
+
+
+def test_setting_up_a_first_authenticator_does_not_mention_backup_codes(client, dave):
+    sign_in(client, dave)
+    issued = create_account(client, "mallory")
+    owner = english_client()
+    enter_password(owner, "mallory", issued)
+    choose_password(owner, issued)
+
+    page = owner.get("/staff/enrol/").content.decode()
+
+    assert "The six digits the app shows now." in page
+    assert "backup code" not in page

@@ -1,0 +1,119 @@
+"""
+dev.py's console: each step on one line saying what it does and how long it
+took, uv installing with pip as the fallback, and an editable install that
+setuptools does not warn about. dev.py runs in a subprocess, as a person runs it.
+"""
+
+import re
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UV = ROOT / ".venv" / "bin" / "uv"
+SECONDS = r"\d+\.\d s"
+
+
+def dev(script: str) -> subprocess.CompletedProcess:
+    """Run Python code that imports dev.py, from the project's folder."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys\nimport dev\n{script}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def python(code: str) -> str:
+    return f"[sys.executable, '-c', {code!r}]"
+
+
+def test_a_step_is_one_line_saying_what_it_does_and_how_long_it_took():
+    result = dev(
+        f"ok = dev.run_step('a fake step', "
+        f"{python('import time; time.sleep(0.3); print(1234)')})\n"
+        "print('returned', ok)"
+    )
+
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"==> a fake step … 0\.[3-9] s", lines[0]), lines
+    assert lines[1:] == ["returned True"]  # the command's own output is kept back
+
+
+def test_a_step_that_fails_says_so_and_shows_what_its_command_said():
+    result = dev(
+        f"ok = dev.run_step('a broken step', "
+        f"{python('import sys; print(4321); sys.exit(3)')})\n"
+        "print('returned', ok)"
+    )
+
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(rf"==> a broken step … failed after {SECONDS}", lines[0]), lines
+    assert lines[1:] == ["    4321", "returned False"]
+
+
+def test_when_the_first_way_fails_the_next_one_installs():
+    uv_offline = python("import sys; print('uv: no network'); sys.exit(2)")
+    pip_works = python("pass")
+    result = dev(
+        "name = dev.first_way_that_works(["
+        f"('uv', [('a fake uv install', {uv_offline})]),"
+        f"('pip', [('a fake pip install', {pip_works})])])\n"
+        "print('installed with', name)"
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(rf"==> a fake uv install … failed after {SECONDS}", lines[0]), lines
+    assert lines[1:3] == [
+        "    uv: no network",
+        "==> uv did not work (see above); trying pip instead",
+    ]
+    assert re.fullmatch(rf"==> a fake pip install … {SECONDS}", lines[3]), lines
+    assert lines[4] == "installed with pip"
+
+
+def test_when_no_way_works_it_stops_with_an_error():
+    fails = python("import sys; sys.exit(1)")
+    result = dev(f"dev.first_way_that_works([('pip', [('a fake pip install', {fails})])])")
+
+    assert result.returncode != 0
+    assert "Could not install the dependencies" in result.stderr
+
+
+def test_the_real_install_step_reports_each_step_on_an_installed_virtualenv():
+    result = subprocess.run(
+        [sys.executable, "dev.py", "install", "--dev", "--refresh"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    installs = [line for line in lines if line.startswith("==> installing ")]
+    assert installs, lines
+    assert re.fullmatch(
+        rf"==> installing \d+ packages and what they need, at the versions of "
+        rf"requirements\.lock \(django, .*, pip-audit\) with uv … {SECONDS}",
+        installs[-1],
+    ), installs
+    assert "did not work" not in result.stdout
+    assert re.fullmatch(rf"==> installed in {SECONDS}", lines[-1]), lines
+
+
+def test_the_editable_install_gives_no_warning_about_folders(tmp_path):
+    """setuptools used to warn at every install that folders named like packages
+    may take precedence: the build is configured so that it has no reason to."""
+    target = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(target)
+    result = subprocess.run(
+        [
+            str(UV), "pip", "install", "--verbose", "--no-deps", "--reinstall",
+            "--python", str(target / "bin" / "python"), "-e", str(ROOT),
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Calling `setuptools.build_meta.build_editable" in output  # it was built here
+    assert "Please be careful with folders" not in output
+    assert "InformationOnly" not in output
