@@ -29,6 +29,7 @@ from django_cryptography.core.signing import BadSignature, FernetSigner
 from django_cryptography.fields import EncryptedMixin
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
 
+from encryption.content import is_sealed
 from encryption.keys import key_materials
 from encryption.padding import is_padded, pad, unpad
 
@@ -72,12 +73,13 @@ class Keyring:
 
     def open(self, token: bytes) -> tuple[bytes, bool]:
         """The plaintext, and whether it is stored as new values are: under the
-        current key, and padded. Raises UndecryptableValue like decrypt."""
+        current key, and padded (content sealed to the organisation is padded
+        inside its seal). Raises UndecryptableValue like decrypt."""
         try:
             plaintext = self._ciphers[0].decrypt(token)
         except (BadSignature, InvalidToken):
             return self.decrypt(token), False
-        return plaintext, is_padded(plaintext)
+        return plaintext, is_padded(plaintext) or is_sealed(plaintext)
 
 
 @cache
@@ -132,3 +134,99 @@ class EncryptedTextField(EncryptedMixin, models.TextField):
         if value is None:
             return ""
         return self._load(bytes(value))
+
+
+class Sealed(bytes):
+    """
+    A value sealed to the organisation (docs/encryption.md): the version byte,
+    nonce and ciphertext of `encryption.content.seal_text`. Only a content key
+    opens it; see `encryption.access`.
+    """
+
+
+class Unsealed(str):
+    """
+    A value stored before content keys existed: plain text under the at-rest
+    layer only, until `manage.py seal_content` seals it to the organisation.
+    """
+
+
+class SealedTextField(EncryptedTextField):
+    """
+    Content: sealed to the organisation by `encryption.sealing` before it is
+    stored, then encrypted at rest like every EncryptedTextField. Assigning
+    plain text is refused, so no code path can store content the server could
+    read back by itself.
+
+    Reading gives "" (no value), `Sealed` or, for rows not yet migrated,
+    `Unsealed`.
+
+    `key_field` names the binary column of the same row that holds the wrapped
+    key this value is sealed under: a request's fields share one key, a
+    message or note has its own.
+    """
+
+    def __init__(self, *args: Any, key_field: str, **kwargs: Any) -> None:
+        self.key_field = key_field
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["key_field"] = self.key_field
+        return name, path, args, kwargs
+
+    @property
+    def label(self) -> str:
+        """What the sealed value is bound to (its associated data): model and field."""
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    @property
+    def key_purpose(self) -> str:
+        """What the wrapped key is bound to: model and key column."""
+        return f"{self.model._meta.label_lower}.{self.key_field}"
+
+    def get_db_prep_value(self, value: Any, connection, prepared: bool = False) -> Any:
+        if value is None or value == "" or value == b"":
+            return None
+        if isinstance(value, Unsealed):
+            # A row from before content keys saved back unchanged.
+            return self._dump(str(value))
+        if isinstance(value, memoryview):
+            value = bytes(value)
+        if isinstance(value, bytes) and is_sealed(value):
+            # Padded inside the seal already (encryption.content): no second padding.
+            return keyring().encrypt(value)
+        raise TypeError(
+            f"{self.model.__name__}.{self.name}: content must be sealed "
+            "(encryption.sealing) before it is stored"
+        )
+
+    get_db_prep_save = get_db_prep_value
+
+    def from_db_value(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return ""
+        payload = keyring().decrypt(bytes(value))
+        if is_sealed(payload):
+            return Sealed(payload)
+        return Unsealed(unpad(payload).decode("utf-8"))
+
+    def value_to_string(self, obj: Any) -> str:
+        # Serialisation (dumpdata) never shows content, not even sealed.
+        return ""
+
+
+class FingerprintField(models.CharField):
+    """
+    A keyed fingerprint of a contact, "k<organisation key id>:<HMAC-SHA256 hex>",
+    keyed from the organisation private key (encryption.fingerprint), so only a
+    caseworker session can make or test one. "" means not computed (yet).
+    `shred_content_keys` finds and erases every such column.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 84)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)

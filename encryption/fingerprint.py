@@ -3,16 +3,18 @@ Keyed fingerprints of contact handles.
 
 A repeat requester is recognised by comparing HMACs of the normalised contact,
 so the contact never has to be stored or indexed in clear. The HMAC key is
-derived from ENCRYPTION_KEY: without the key, a fingerprint cannot be tested
-against a guessed phone number or handle.
+derived from the organisation private key (docs/encryption.md, Fingerprints),
+which only a caseworker's unlocked session holds: with the database, the code
+and every server key, a guessed phone number still cannot be tested. A
+fingerprint names the organisation key it was made with ("k<id>:<hex>"), so
+during a rotation of that key both kinds are recognised.
 """
 
-import hashlib
-import hmac
 import re
 import unicodedata
 
-from encryption.keys import key_materials
+from encryption import content
+from encryption.access import ContentKeys
 
 _PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me/|telegram\.me/|wa\.me/)", re.I)
@@ -40,21 +42,31 @@ def normalise_contact(contact: str) -> str:
     return re.sub(r"\s+", "", value).lstrip("@")
 
 
-def _fingerprint(key: bytes, normalised: str) -> str:
-    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+def _under(key_id: int, fingerprint_key: bytes, normalised: str) -> str:
+    return f"k{key_id}:{content.fingerprint(fingerprint_key, normalised)}"
 
 
-def contact_fingerprint(contact: str) -> str:
-    """The fingerprint under the current key, or "" for an empty contact."""
-    normalised = normalise_contact(contact)
-    if not normalised:
-        return ""
-    return _fingerprint(key_materials()[0].fingerprint, normalised)
-
-
-def contact_fingerprints(contact: str) -> list[str]:
-    """Fingerprints under every configured key: matches survive a key rotation."""
+def fingerprints_for(keys: ContentKeys, contact: str) -> list[str]:
+    """The contact's fingerprints under every organisation key the session holds."""
     normalised = normalise_contact(contact)
     if not normalised:
         return []
-    return [_fingerprint(material.fingerprint, normalised) for material in key_materials()]
+    return [_under(key_id, fk, normalised) for key_id, fk in keys.fingerprint_keys().items()]
+
+
+def current_fingerprint(keys: ContentKeys, contact: str) -> str:
+    """
+    The fingerprint to store: under the active organisation key, if the session
+    holds it; "" for an empty contact or a session without that key.
+    """
+    normalised = normalise_contact(contact)
+    key_id = keys.active_key_id() if normalised else None
+    if key_id is None:
+        return ""
+    return _under(key_id, content.fingerprint_key(keys.private_key(key_id)), normalised)
+
+
+def is_current(fingerprint: str, keys: ContentKeys) -> bool:
+    """Whether a stored fingerprint was made with the active organisation key."""
+    key_id = keys.active_key_id()
+    return key_id is not None and fingerprint.startswith(f"k{key_id}:")

@@ -1,10 +1,12 @@
 """
 Key material derived from ENCRYPTION_KEY and ENCRYPTION_OLD_KEYS.
 
-Each configured secret yields three independent keys through HKDF-SHA256: one
-for AES, one for the HMAC that authenticates each ciphertext, one for contact
-fingerprints. Deriving separate keys means a fingerprint never reveals anything
-about the cipher keys, and the same secret can safely serve all three.
+Each configured secret yields independent keys through HKDF-SHA256: one for
+AES, one for the HMAC that authenticates each ciphertext, and one per
+server-side purpose (rate-limit counters, backup-code digests, ...). Deriving
+separate keys means no derived value reveals anything about the cipher keys,
+and the same secret can safely serve them all. Contact fingerprints are not
+among them: they are keyed from the organisation key (encryption.fingerprint).
 """
 
 from dataclasses import dataclass
@@ -26,7 +28,6 @@ class KeyMaterial:
 
     cipher: bytes
     mac: bytes
-    fingerprint: bytes
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -39,7 +40,6 @@ def derive_key_material(secret: str) -> KeyMaterial:
     return KeyMaterial(
         cipher=_derive(secret, b"field-cipher"),
         mac=_derive(secret, b"field-mac"),
-        fingerprint=_derive(secret, b"contact-fingerprint"),
     )
 
 

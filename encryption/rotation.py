@@ -16,10 +16,10 @@ ciphertext is read and written with plain SQL on the model's own table and
 column names: the ORM would decrypt on the way in, and we want to decide per
 value whether anything needs to change.
 
-A keyed fingerprint kept beside an encrypted field, by the `<field>_fingerprint`
-naming convention (HelpRequest.contact_fingerprint), is recomputed under the
-current key in the same transaction as its field, and wherever it differs from
-what the current key gives, so no run leaves a requester unrecognisable.
+Contact fingerprints are not this rotation's business: they are keyed from
+the organisation key (encryption.fingerprint), whose own rotation
+(`rotate_content_key`) recomputes them. Content sealed to the organisation is
+re-encrypted here like any value, as opaque bytes.
 
 A run is audited when it starts (`encryption.rotate_start`) and when it ends,
 completed or not (`encryption.rotate`, naming the start entry), so a run that
@@ -40,8 +40,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from audit.models import AuditEntry
 from audit.services import record
 from core.storage import request_rewrite
+from encryption.content import is_sealed
 from encryption.fields import EncryptedTextField, UndecryptableValue, keyring
-from encryption.fingerprint import contact_fingerprint
 from encryption.keys import key_materials
 from encryption.padding import pad, unpad
 
@@ -60,7 +60,6 @@ class BatchCounts:
     rows_changed: int = 0  # rows with at least one value re-encrypted
     reencrypted: int = 0  # values rewritten under the current key
     already_current: int = 0  # values the current key already opened
-    fingerprints_updated: int = 0
 
     def add(self, other: "BatchCounts") -> None:
         for count in dataclasses.fields(BatchCounts):
@@ -84,7 +83,6 @@ class BatchDone:
     rows_done: int
     rows_total: int
     reencrypted: int
-    fingerprints_updated: int
 
 
 class RotationStopped(Exception):
@@ -102,12 +100,10 @@ class RotationStopped(Exception):
 
 @dataclass
 class EncryptedTable:
-    """One model's table and its encrypted columns (and fingerprints beside them)."""
+    """One model's table and its encrypted columns."""
 
     model: type[models.Model]
     fields: list[EncryptedTextField]
-    # Encrypted field name → the fingerprint column kept beside it.
-    fingerprints: dict[str, models.Field] = dataclasses.field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -122,16 +118,10 @@ def encrypted_tables() -> list[EncryptedTable]:
             continue
         # Local fields only: with multi-table inheritance, a parent's columns
         # live in the parent's table and are rotated there.
-        columns = {f.name: f for f in model._meta.local_concrete_fields}
-        encrypted = [f for f in columns.values() if isinstance(f, EncryptedTextField)]
-        if not encrypted:
-            continue
-        fingerprints = {
-            f.name: columns[f"{f.name}_fingerprint"]
-            for f in encrypted
-            if f"{f.name}_fingerprint" in columns
-        }
-        tables.append(EncryptedTable(model, encrypted, fingerprints))
+        fields = model._meta.local_concrete_fields
+        encrypted = [f for f in fields if isinstance(f, EncryptedTextField)]
+        if encrypted:
+            tables.append(EncryptedTable(model, encrypted))
     return tables
 
 
@@ -206,8 +196,7 @@ def _rotate_table(
             return
         result.add(batch)
         done.add(batch)
-        touched = batch.rows_changed or batch.fingerprints_updated
-        if touched and not dry_run and table.model not in changed:
+        if batch.rows_changed and not dry_run and table.model not in changed:
             changed.append(table.model)
         last_pk = rows[-1][0]
         if progress:
@@ -217,7 +206,6 @@ def _rotate_table(
                     done.rows,
                     max(total, done.rows),
                     done.reencrypted,
-                    done.fingerprints_updated,
                 )
             )
 
@@ -226,17 +214,15 @@ def _read_batch(
     table: EncryptedTable, last_pk: Any, batch_size: int, *, lock: bool, using: str
 ) -> list[tuple]:
     """
-    Rows after `last_pk` as (pk, raw value of each encrypted field..., each
-    fingerprint...). The rows are locked where the database can (PostgreSQL):
-    a caseworker saving a note meanwhile must not be overwritten with its older
-    text.
+    Rows after `last_pk` as (pk, raw value of each encrypted field...). The
+    rows are locked where the database can (PostgreSQL): a caseworker saving a
+    note meanwhile must not be overwritten with its older text.
     """
     connection = connections[using]
     quote = connection.ops.quote_name
     meta = table.model._meta
     pk = quote(meta.pk.column)
     columns = [pk] + [quote(f.column) for f in table.fields]
-    columns += [quote(f.column) for f in table.fingerprints.values()]
     # Only names from the models' _meta, quoted, enter the SQL; values are parameters.
     sql = f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)}"  # noqa: S608 # nosec B608
     params: list[Any] = []
@@ -257,31 +243,27 @@ def _changes_in_row(
 ) -> tuple[Any, dict[str, Any]]:
     """The columns of one row that must be rewritten, with their new values."""
     ring = keyring()
-    pk, values = row[0], row[1 : 1 + len(table.fields)]
-    stored_fingerprints = dict(zip(table.fingerprints, row[1 + len(table.fields) :], strict=True))
+    pk, values = row[0], row[1:]
     change: dict[str, Any] = {}
     for encrypted_field, value in zip(table.fields, values, strict=True):
-        fingerprint_field = table.fingerprints.get(encrypted_field.name)
         token = _token(value)
-        plaintext = b""
-        if token is not None:
-            try:
-                plaintext, current = ring.open(token)
-            except UndecryptableValue:
-                raise RotationStopped(table.label, encrypted_field.name, pk) from None
-            plaintext = unpad(plaintext)
-            if current:
-                counts.already_current += 1
-            else:
-                # Under an old key, or stored before padding: written anew, padded.
-                change[encrypted_field.column] = ring.encrypt(pad(plaintext))
-                counts.reencrypted += 1
-        if fingerprint_field:
-            expected = contact_fingerprint(plaintext.decode("utf-8"))
-            if stored_fingerprints[encrypted_field.name] != expected:
-                change[fingerprint_field.column] = expected
-                counts.fingerprints_updated += 1
-    if any(f.column in change for f in table.fields):
+        if token is None:
+            continue
+        try:
+            plaintext, current = ring.open(token)
+        except UndecryptableValue:
+            raise RotationStopped(table.label, encrypted_field.name, pk) from None
+        if current:
+            counts.already_current += 1
+            continue
+        # Under an old key, or stored before padding: written anew, padded
+        # (content sealed to the organisation is padded inside its seal).
+        plaintext = unpad(plaintext)
+        change[encrypted_field.column] = ring.encrypt(
+            plaintext if is_sealed(plaintext) else pad(plaintext)
+        )
+        counts.reencrypted += 1
+    if change:
         counts.rows_changed += 1
     return pk, change
 

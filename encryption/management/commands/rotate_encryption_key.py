@@ -20,7 +20,7 @@ from encryption.rotation import (
 class Command(BaseCommand):
     help = (
         "Re-encrypt every encrypted value in the database under ENCRYPTION_KEY, reading old "
-        "values with ENCRYPTION_OLD_KEYS, and recompute contact fingerprints. Works in batches, "
+        "values with ENCRYPTION_OLD_KEYS. Works in batches, "
         "each in its own transaction: an interrupted run can simply be started again. Once it "
         "has finished, the old keys can be removed from ENCRYPTION_OLD_KEYS."
     )
@@ -91,13 +91,10 @@ class Command(BaseCommand):
             )
 
     def _progress(self, batch: BatchDone) -> None:
-        reencrypted, updated = (
-            ("to re-encrypt", "to update") if self.dry_run else ("re-encrypted", "updated")
-        )
+        reencrypted = "to re-encrypt" if self.dry_run else "re-encrypted"
         self.stderr.write(
             f"  {batch.model}: {batch.rows_done}/{batch.rows_total} rows, "
-            f"{batch.reencrypted} values {reencrypted}, "
-            f"{batch.fingerprints_updated} fingerprints {updated}"
+            f"{batch.reencrypted} values {reencrypted}"
         )
 
     def _stopped(self, stopped: RotationStopped) -> str:
@@ -113,11 +110,8 @@ class Command(BaseCommand):
             f"{result.already_current} were already current"
         )
         if result.dry_run:
-            return (
-                f"Dry run, nothing written: would re-encrypt {counts}; "
-                f"would update {result.fingerprints_updated} contact fingerprints."
-            )
-        return f"Re-encrypted {counts}. Updated {result.fingerprints_updated} contact fingerprints."
+            return f"Dry run, nothing written: would re-encrypt {counts}."
+        return f"Re-encrypted {counts}."
 
 
 @contextmanager

@@ -1,0 +1,305 @@
+"""
+The content-key primitives of docs/encryption.md, with no database in sight.
+
+Everything here is a small function over bytes built from `cryptography`'s
+HPKE, X25519, ChaCha20-Poly1305, HKDF and Argon2id; the formats are the
+version-1 formats of docs/encryption.md, and every stored value starts with a
+version byte. Models and services (encryption/models.py, encryption/services.py)
+decide where keys live; this module only knows how to use them.
+
+Keys are plain `bytes` of 32: nothing here logs, prints or repr()s one.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import struct
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from encryption import padding
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+SALT_BYTES = 16
+_SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+
+# The first byte of a sealed value. 0xC1 never starts valid UTF-8, so a sealed
+# value is told apart from one stored before content keys (plain UTF-8).
+SEALED_VALUE = 0xC1
+WRAP_V1 = 0x01
+
+
+class CannotOpen(Exception):
+    """A wrong key, a damaged value, or a value meant for something else."""
+
+
+def new_key() -> bytes:
+    return os.urandom(KEY_BYTES)
+
+
+# --- symmetric: values and wrapped keys -------------------------------------
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+
+
+def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    if len(blob) < NONCE_BYTES + 16:
+        raise CannotOpen("too short")
+    try:
+        return ChaCha20Poly1305(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+    except InvalidTag:
+        raise CannotOpen("the key does not open this value") from None
+
+
+def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info).derive(secret)
+
+
+def _value_aad(label: str) -> bytes:
+    return b"tropa/value/v1|" + label.encode("ascii")
+
+
+def seal_text(key: bytes, text: str, label: str) -> bytes:
+    """A sealed value: version byte, nonce, ChaCha20-Poly1305 of the padded text
+    (encryption.padding: its length says only which size bucket the text is in)."""
+    padded = padding.pad(text.encode("utf-8"))
+    return bytes([SEALED_VALUE]) + _seal(key, padded, _value_aad(label))
+
+
+def open_text(key: bytes, sealed: bytes, label: str) -> str:
+    if not is_sealed(sealed):
+        raise CannotOpen("not a sealed value")
+    try:
+        return padding.unpad(_open(key, sealed[1:], _value_aad(label))).decode("utf-8")
+    except padding.BadPadding:
+        raise CannotOpen("a sealed value with a damaged padding") from None
+
+
+def is_sealed(payload: bytes) -> bool:
+    return payload[:1] == bytes([SEALED_VALUE])
+
+
+def _wrap_aad(purpose: str) -> bytes:
+    return b"tropa/wrapped-key/v1|" + purpose.encode("ascii")
+
+
+def wrap_key(envelope_id: int, envelope_key: bytes, key: bytes, purpose: str) -> bytes:
+    """`key` wrapped under an envelope's key, naming the envelope (69 bytes)."""
+    return struct.pack(">BQ", WRAP_V1, envelope_id) + _seal(envelope_key, key, _wrap_aad(purpose))
+
+
+def envelope_of(wrapped: bytes) -> int:
+    """The id of the envelope whose key opens this wrapped key."""
+    if len(wrapped) < 9 or wrapped[0] != WRAP_V1:
+        raise CannotOpen("not a wrapped key")
+    return struct.unpack(">Q", wrapped[1:9])[0]
+
+
+def unwrap_key(envelope_key: bytes, wrapped: bytes, purpose: str) -> bytes:
+    envelope_of(wrapped)
+    return _open(envelope_key, wrapped[9:], _wrap_aad(purpose))
+
+
+# --- public keys --------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class KeyPair:
+    """An X25519 key pair as raw bytes. repr is off: keys never reach a log."""
+
+    private: bytes
+    public: bytes
+
+
+def new_key_pair() -> KeyPair:
+    return key_pair_from(X25519PrivateKey.generate().private_bytes_raw())
+
+
+def key_pair_from(private: bytes) -> KeyPair:
+    key = X25519PrivateKey.from_private_bytes(private)
+    return KeyPair(private=private, public=key.public_key().public_bytes_raw())
+
+
+def seal_to(public: bytes, plaintext: bytes, info: str) -> bytes:
+    """HPKE (RFC 9180) base mode to an X25519 public key: enc (32) + ciphertext."""
+    recipient = X25519PublicKey.from_public_bytes(public)
+    return _SUITE.encrypt(plaintext, recipient, info=info.encode("ascii"))
+
+
+def open_sealed(private: bytes, sealed: bytes, info: str) -> bytes:
+    try:
+        return _SUITE.decrypt(
+            sealed, X25519PrivateKey.from_private_bytes(private), info=info.encode("ascii")
+        )
+    except (InvalidTag, ValueError):
+        raise CannotOpen("this key does not open the sealed value") from None
+
+
+def envelope_info(organisation_key_id: int) -> str:
+    return f"tropa/envelope/v1|{organisation_key_id}"
+
+
+def grant_info(organisation_key_id: int, user_id: int) -> str:
+    return f"tropa/grant/v1|{organisation_key_id}|{user_id}"
+
+
+def recovery_info(organisation_key_id: int) -> str:
+    return f"tropa/recovery/v1|{organisation_key_id}"
+
+
+REQUESTER_INFO = "tropa/requester/v1"
+
+
+def safety_code(public: bytes) -> str:
+    """What two people compare before a grant: 80 bits of the key's SHA-256."""
+    digits = base64.b32encode(hashlib.sha256(public).digest()[:10]).decode()
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+
+# --- passwords ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Argon2id cost (RFC 9106): passes, memory in KiB, lanes."""
+
+    passes: int
+    memory_kib: int
+    lanes: int = 1
+
+
+def password_key(password: str, salt: bytes, params: KdfParams) -> bytes:
+    return Argon2id(
+        salt=salt,
+        length=KEY_BYTES,
+        iterations=params.passes,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    ).derive(password.encode("utf-8"))
+
+
+def _caseworker_aad(user_id: int) -> bytes:
+    return f"tropa/caseworker-key/v1|{user_id}".encode("ascii")
+
+
+def wrap_under_password(
+    private: bytes, password: str, user_id: int, params: KdfParams
+) -> tuple[bytes, bytes]:
+    """(salt, wrapped): the caseworker private key under Argon2id(password)."""
+    salt = os.urandom(SALT_BYTES)
+    wrapped = bytes([WRAP_V1]) + _seal(
+        password_key(password, salt, params), private, _caseworker_aad(user_id)
+    )
+    return salt, wrapped
+
+
+def unwrap_under_password(
+    wrapped: bytes, password: str, salt: bytes, params: KdfParams, user_id: int
+) -> bytes:
+    if wrapped[:1] != bytes([WRAP_V1]):
+        raise CannotOpen("unknown caseworker key format")
+    return _open(password_key(password, salt, params), wrapped[1:], _caseworker_aad(user_id))
+
+
+# --- the requester's key, from the receipt code ---------------------------------
+
+
+def requester_key_pair(selector: str, secret: str) -> KeyPair:
+    """The requester's key pair: nothing stored can give it, only their code."""
+    private = _hkdf(secret.encode("ascii"), b"tropa/requester/v1", selector.encode("ascii"))
+    return key_pair_from(private)
+
+
+# --- the recovery key -----------------------------------------------------------
+
+_RECOVERY_PREFIX = "TROPA-RK1"
+
+
+def new_recovery_secret() -> bytes:
+    return new_key()
+
+
+def format_recovery_key(secret: bytes) -> str:
+    digits = base64.b32encode(secret).decode().rstrip("=")
+    groups = [digits[i : i + 4] for i in range(0, len(digits), 4)]
+    return "-".join([_RECOVERY_PREFIX, *groups])
+
+
+def parse_recovery_key(typed: str) -> bytes:
+    """The secret behind a typed recovery key, forgiving case, spaces and dashes."""
+    text = "".join(typed.upper().split()).replace("-", "")
+    prefix = _RECOVERY_PREFIX.replace("-", "")
+    if not text.startswith(prefix):
+        raise CannotOpen("a recovery key starts with " + _RECOVERY_PREFIX)
+    digits = text[len(prefix) :]
+    try:
+        secret = base64.b32decode(digits + "=" * (-len(digits) % 8))
+    except ValueError:
+        raise CannotOpen("this is not a recovery key") from None
+    if len(secret) != KEY_BYTES:
+        raise CannotOpen("this is not a recovery key")
+    return secret
+
+
+def recovery_key_pair(secret: bytes) -> KeyPair:
+    return key_pair_from(_hkdf(secret, b"tropa/recovery/v1", b"x25519"))
+
+
+# --- the session's copy of the organisation keys --------------------------------
+
+
+def _session_aad(user_id: int) -> bytes:
+    return f"tropa/session/v1|{user_id}".encode("ascii")
+
+
+def seal_session(session_key: bytes, keys: dict[int, bytes], user_id: int) -> str:
+    payload = json.dumps({str(k): base64.b64encode(v).decode() for k, v in keys.items()})
+    blob = bytes([WRAP_V1]) + _seal(session_key, payload.encode(), _session_aad(user_id))
+    return base64.b64encode(blob).decode()
+
+
+def open_session(session_key: bytes, sealed: str, user_id: int) -> dict[int, bytes]:
+    try:
+        blob = base64.b64decode(sealed, validate=True)
+    except ValueError:
+        raise CannotOpen("not a session value") from None
+    if blob[:1] != bytes([WRAP_V1]):
+        raise CannotOpen("unknown session format")
+    payload = json.loads(_open(session_key, blob[1:], _session_aad(user_id)))
+    return {int(k): base64.b64decode(v) for k, v in payload.items()}
+
+
+def encode_cookie_key(session_key: bytes) -> str:
+    return base64.urlsafe_b64encode(session_key).decode().rstrip("=")
+
+
+def decode_cookie_key(text: str) -> bytes | None:
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+# --- fingerprints ------------------------------------------------------------------
+
+
+def fingerprint_key(organisation_private: bytes) -> bytes:
+    """The contact-fingerprint key: only whoever holds the organisation key has it."""
+    return _hkdf(organisation_private, b"tropa/fingerprint/v1", b"contact-fingerprint")
+
+
+def fingerprint(key: bytes, normalised_contact: str) -> str:
+    return hmac.new(key, normalised_contact.encode("utf-8"), hashlib.sha256).hexdigest()
