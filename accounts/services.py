@@ -40,9 +40,11 @@ from accounts.models import (
     UnknownSignInTally,
     backup_code_digest,
 )
-from accounts.roles import Role
+from accounts.roles import Role, has_role
 from accounts.signals import audited_by_service
 from audit.services import actor_name, record
+from encryption import services as key_services
+from encryption import session as key_session
 
 BACKUP_CODE_COUNT = 10
 # One-time passwords are read out or written down for their owner: no 0/O,
@@ -67,6 +69,8 @@ class NewStaff:
     user: object
     otpauth_uri: str
     backup_codes: list[str]
+    # Only for the caseworker who bootstrapped the organisation key: shown once.
+    recovery_key: str = ""
 
 
 @dataclass
@@ -102,7 +106,25 @@ def create_staff(username: str, role: str, password: str, *, actor=None) -> NewS
         user = _new_account(username, role, password, actor=actor)
         device = _new_authenticator(user, confirmed=True)
         codes = replace_backup_codes(user)
-    return NewStaff(user=user, otpauth_uri=device.config_url, backup_codes=codes)
+        recovery_key = _caseworker_key_for(user, role, password, actor=actor)
+    return NewStaff(
+        user=user, otpauth_uri=device.config_url, backup_codes=codes, recovery_key=recovery_key
+    )
+
+
+def _caseworker_key_for(user, role: str, password: str, *, actor) -> str:
+    """
+    A caseworker made on the server gets their key pair at once. The first one
+    on an installation without an organisation key creates it (docs/encryption.md,
+    Bootstrap): the recovery key is returned, to be shown once.
+    """
+    if role != Role.CASEWORKER:
+        return ""
+    if not key_services.has_organisation_key():
+        return key_services.bootstrap(user, password, actor=actor)
+    key_services.set_caseworker_key(user, password)
+    record("content_key.created", actor=actor, target=user.get_username())
+    return ""
 
 
 def renew_credentials(user, password: str, *, actor) -> NewStaff:
@@ -115,6 +137,10 @@ def renew_credentials(user, password: str, *, actor) -> NewStaff:
         user.save()
         IssuedPassword.objects.filter(user=user).delete()
         AuthenticatorDevice.objects.filter(user=user).delete()
+        # The old key opened with the old password only: a fresh one, no access.
+        key_services.forget_caseworker(user, actor=actor, reason="credentials_renewed")
+        if has_role(user, Role.CASEWORKER):
+            key_services.set_caseworker_key(user, password)
         device = _new_authenticator(user, confirmed=True)
         codes = replace_backup_codes(user)
         _clear_failures(user, forget_sources=True)
@@ -149,6 +175,9 @@ def issue_one_time_password(user, *, actor) -> str:
         IssuedPassword.objects.update_or_create(
             user=user, defaults={"issued_at": timezone.now(), "issued_by": actor_name(actor)}
         )
+        # Whoever holds the issued password must not get the content with it: the
+        # account's key and grants go, and a caseworker grants access again.
+        key_services.forget_caseworker(user, actor=actor, reason="password_issued")
         sessions = end_sessions_of(user)
         _clear_failures(user, forget_sources=True)
         record("staff.password_issued", actor=actor, target=user.get_username(), sessions=sessions)
@@ -206,6 +235,7 @@ def change_own_password(
         issued = IssuedPassword.objects.filter(user=user).first()
         if issued:
             issued.delete()
+        _rewrap_caseworker_key(user, old_password, new_password)
         record(
             "auth.password_changed",
             actor=user,
@@ -214,6 +244,32 @@ def change_own_password(
         )
     if request is not None:
         update_session_auth_hash(request, user)
+        if has_role(user, Role.CASEWORKER):
+            key_session.keep_for_session(request, user, key_services.unlock(user, new_password))
+
+
+def _rewrap_caseworker_key(user, old_password: str, new_password: str) -> None:
+    """The caseworker key follows the password; a caseworker's first own password makes it."""
+    if key_services.caseworker_key(user) is not None:
+        key_services.change_password(user, old_password, new_password)
+    elif has_role(user, Role.CASEWORKER):
+        key_services.set_caseworker_key(user, new_password)
+        record("content_key.created", actor=user, target=user.get_username())
+
+
+def unlock_content(request: HttpRequest, user, password: str) -> None:
+    """
+    At the password step: the caseworker's key pair opens their grants, and the
+    organisation keys are kept for the session, sealed under a key in their
+    cookie (encryption.session). A caseworker from before content keys gets
+    their key pair here; an admin-issued password never makes or opens one.
+    """
+    if not has_role(user, Role.CASEWORKER) or must_choose_password(user):
+        return
+    if key_services.caseworker_key(user) is None:
+        key_services.set_caseworker_key(user, password)
+        record("content_key.created", actor=user, target=user.get_username())
+    key_session.keep_for_session(request, user, key_services.unlock(user, password))
 
 
 def _refuse_own_account(user, actor) -> None:
@@ -560,6 +616,11 @@ def change_role(user, role: str, *, actor) -> list[str]:
             "staff.role_changed", actor=actor, target=user.get_username(),
             from_role=before, to_role=role,
         )  # fmt: skip
+        if role != Role.CASEWORKER:
+            # No longer a caseworker: no key, no access. A caseworker again
+            # later makes a new key at sign-in and waits for a grant.
+            key_services.forget_caseworker(user, actor=actor, reason="role_removed")
+        end_sessions_of(user)
     return before
 
 
@@ -584,5 +645,6 @@ def deactivate(user, *, actor) -> None:
     with transaction.atomic(), audited_by_service():
         user.is_active = False
         user.save(update_fields=["is_active"])
+        key_services.forget_caseworker(user, actor=actor, reason="deactivated")
         sessions = end_sessions_of(user)
         record("staff.deactivate", actor=actor, target=user.get_username(), sessions=sessions)

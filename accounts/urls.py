@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views
+from accounts import content_access, views
 
 app_name = "accounts"
 
@@ -28,4 +28,7 @@ urlpatterns = [
     path("accounts/<int:pk>/role/", views.staff_role, name="staff_role"),
     path("accounts/<int:pk>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
     path("lockdown/", views.lockdown_page, name="lockdown"),
+    path("access/", content_access.access, name="access"),
+    path("access/<int:pk>/grant/", content_access.grant, name="access_grant"),
+    path("access/<int:pk>/revoke/", content_access.revoke, name="access_revoke"),
 ]

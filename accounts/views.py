@@ -36,6 +36,8 @@ from accounts.forms import (
 from accounts.models import AuthenticatorDevice, BackupCodeDevice
 from accounts.roles import Role, home_url
 from audit.services import record
+from encryption import services as key_services
+from encryption import session as key_session
 
 NEXT_KEY = "staff_next"
 REPLACING_KEY = "replacing_authenticator"
@@ -83,6 +85,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             next_url = _safe_next(request, request.POST.get("next"))
             # The password was checked by services.check_password, not authenticate().
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            services.unlock_content(request, user, form.cleaned_data["password"])
             if next_url:
                 request.session[NEXT_KEY] = next_url
             return redirect(_next_step(user))
@@ -261,6 +264,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         record("auth.logout", actor=request.user, target=request.user.get_username())
     auth_logout(request)
+    key_session.forget(request)
     messages.info(request, _("You are signed out."))
     return redirect("accounts:sign_in")
 
@@ -447,7 +451,16 @@ def _confirmed(request: HttpRequest) -> bool:
 
 
 def _confirm_page(request: HttpRequest, person, action: str) -> HttpResponse:
-    return render(request, "accounts/confirm.html", {"person": person, "action": action})
+    return render(
+        request,
+        "accounts/confirm.html",
+        {
+            "person": person,
+            "action": action,
+            # Said before the admin confirms: a reset ends the account's access to content.
+            "has_content_access": key_services.caseworker_key(person) is not None,
+        },
+    )
 
 
 @never_cache

@@ -85,6 +85,19 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "lockdown.lift_requested": _("Lifting the lockdown asked"),
         "lockdown.lift": _("Lockdown lifted"),
     }),
+    ("content_key", _("Content keys"), {
+        "content_key.bootstrap": _("Organisation key created"),
+        "content_key.created": _("Caseworker key made"),
+        "content_key.rewrapped": _("Caseworker key re-wrapped for a new password"),
+        "content_key.forgotten": _("Content access dropped"),
+        "content_key.grant": _("Content access granted"),
+        "content_key.revoke": _("Content access revoked"),
+        "content_key.recover": _("Access restored with the recovery key"),
+        "content_key.rotation_started": _("Organisation key replacement started"),
+        "content_key.retired": _("Old organisation key destroyed"),
+        "content_key.shred": _("Every content key destroyed"),
+        "content_key.sealed_existing": _("Older content sealed"),
+    }),
     ("encryption", _("Encryption key"), {
         "encryption.rotate_start": _("Key rotation started"),
         "encryption.rotate": _("Key rotation ended"),
@@ -155,6 +168,19 @@ DETAIL_KEYS: dict[str, Any] = {
     "already_current": pgettext_lazy("audit detail", "values already current"),
     "fingerprints_updated": pgettext_lazy("audit detail", "fingerprints updated"),
     "rewrite_tables": pgettext_lazy("audit detail", "tables to rewrite"),
+    "grants": pgettext_lazy("audit detail", "grants"),
+    "keys": pgettext_lazy("audit detail", "organisation keys"),
+    "old_key": pgettext_lazy("audit detail", "old organisation key"),
+    "new_key": pgettext_lazy("audit detail", "new organisation key"),
+    "granted": pgettext_lazy("audit detail", "caseworkers granted"),
+    "organisation_keys": pgettext_lazy("audit detail", "organisation keys"),
+    "recovery_wraps": pgettext_lazy("audit detail", "recovery wraps"),
+    "envelopes": pgettext_lazy("audit detail", "envelopes"),
+    "caseworker_keys": pgettext_lazy("audit detail", "caseworker keys"),
+    "fingerprints": pgettext_lazy("audit detail", "fingerprints erased"),
+    "sealed_rows": pgettext_lazy("audit detail", "rows sealed"),
+    "values": pgettext_lazy("audit detail", "values"),
+    "fingerprints_erased": pgettext_lazy("audit detail", "fingerprints erased"),
 }
 
 # The codes of the log's own details.
@@ -176,6 +202,13 @@ _OWN_VALUES: dict[str, Any] = {
     "clear": pgettext_lazy("audit detail", "all removed"),
     "authenticatordevice": pgettext_lazy("audit detail", "authenticator"),
     "backupcodedevice": pgettext_lazy("audit detail", "backup codes"),
+    "password_issued": pgettext_lazy("audit detail", "a one-time password was issued"),
+    "deactivated": pgettext_lazy("audit detail", "the account was deactivated"),
+    "credentials_renewed": pgettext_lazy("audit detail", "demo credentials renewed"),
+    "key_unreadable": pgettext_lazy("audit detail", "the key no longer matched the password"),
+    "role_removed": pgettext_lazy("audit detail", "no longer a caseworker"),
+    "revocation": pgettext_lazy("audit detail", "access revoked"),
+    "rotate_content_key": pgettext_lazy("audit detail", "rotate_content_key"),
 }
 _OWN_VALUE_KEYS = frozenset({"stage", "factor", "refused", "reason", "scope", "change", "device"})
 _DOMAIN_VALUES: dict[str, Mapping[str, Any]] = {}

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.workflow import FINAL_STATES, OPEN_STATES, CaseState, Outcome
-from encryption.fields import EncryptedTextField
+from encryption.fields import SealedTextField
 
 
 class Flood(models.Model):
@@ -201,7 +201,9 @@ class CaseNote(models.Model):
         related_name="+",
         verbose_name=_("author"),
     )
-    body = EncryptedTextField(_("note"))
+    # Sealed under the note's own key, wrapped to the organisation in item_key.
+    body = SealedTextField(_("note"), key_field="item_key")
+    item_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
 
     class Meta:

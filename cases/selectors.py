@@ -9,7 +9,6 @@ from django.utils.functional import cached_property
 
 from cases.models import Case, Flood
 from cases.workflow import OPEN_STATES
-from encryption.fingerprint import contact_fingerprints
 from intake.models import HelpRequest
 from intake.vocabulary import URGENCY_RANK
 
@@ -78,12 +77,16 @@ def cases_with_new_messages(limit: int = 20) -> QuerySet:
     )
 
 
-def earlier_requests(help_request: HelpRequest, limit: int = 5) -> QuerySet:
-    """Earlier requests from the same contact, recognised by its keyed fingerprint
-    under the current key or any old one (during a key rotation both occur)."""
-    if not help_request.contact_fingerprint:
+def earlier_requests(
+    help_request: HelpRequest, fingerprints: list[str], limit: int = 5
+) -> QuerySet:
+    """
+    Earlier requests from the same contact, recognised by its keyed fingerprints
+    (encryption.fingerprint: one per organisation key a caseworker's session
+    holds; during a rotation of that key both kinds occur).
+    """
+    if not fingerprints:
         return HelpRequest.objects.none()
-    fingerprints = {help_request.contact_fingerprint, *contact_fingerprints(help_request.contact)}
     # Times are hours (core.clock): within the hour, the id says which came first.
     earlier = Q(received_at__lt=help_request.received_at) | Q(
         received_at=help_request.received_at, pk__lt=help_request.pk

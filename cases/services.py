@@ -16,6 +16,8 @@ from audit.services import record
 from cases.models import Case, CaseEvent, CaseNote, Flood
 from cases.workflow import DONE_STATES, CaseState, Outcome, is_allowed
 from core.clock import hour_of
+from encryption.sealing import seal_item
+from intake.messages import seal_message
 from intake.models import RequestMessage
 
 
@@ -135,12 +137,15 @@ def assign_case(case: Case, assignee: AbstractBaseUser | None, *, actor: Abstrac
 
 
 def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
-    """An encrypted note on the case; the audit log records that it was written, not what."""
+    """A note sealed to the organisation; the audit log records that it was written, not what."""
     body = body.strip()
     if not body:
         raise CaseError(_("A note cannot be empty."))
+    note = CaseNote(case=case, author=author)
+    envelope = seal_item(note, "body", body)
     with transaction.atomic():
-        note = CaseNote.objects.create(case=case, author=author, body=body)
+        envelope.row.save(force_insert=True)
+        note.save(force_insert=True)
         now = timezone.now()
         Case.objects.filter(pk=case.pk).update(updated_at=now, last_activity_at=now)
         record("case.note", actor=author, target=case.request.reference, note=note.pk)
@@ -148,14 +153,18 @@ def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
 
 
 def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> RequestMessage:
-    """A message the requester reads with their receipt code; encrypted at rest."""
+    """A message sealed to the organisation and to the requester, who reads it with their
+    receipt code."""
     body = body.strip()
     if not body:
         raise CaseError(_("A message cannot be empty."))
+    message = RequestMessage(
+        request=case.request, sender=RequestMessage.Sender.STAFF, author=author
+    )
+    envelope = seal_message(message, body)
     with transaction.atomic():
-        message = RequestMessage.objects.create(
-            request=case.request, sender=RequestMessage.Sender.STAFF, author=author, body=body
-        )
+        envelope.row.save(force_insert=True)
+        message.save(force_insert=True)
         now = timezone.now()
         Case.objects.filter(pk=case.pk).update(
             unread_message_at=None, updated_at=now, last_activity_at=now

@@ -191,6 +191,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "encryption.session.ContentKeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.LockdownMiddleware",
     "core.middleware.RefuseNullCharactersMiddleware",
@@ -280,6 +281,12 @@ STORAGES = {
 # for its own default key, which must never protect stored data.
 CRYPTOGRAPHY_KEY = ENCRYPTION_KEY
 CRYPTOGRAPHY_SALT = "tropa-field-encryption"
+
+# Content keys (docs/encryption.md): Argon2id cost of the key that wraps each
+# caseworker's private key under their password (about 170 ms on one core), and
+# how many requests a caseworker's page fingerprints or re-seals in passing.
+CONTENT_KEY_KDF = {"passes": 2, "memory_kib": 46 * 1024, "lanes": 1}
+CONTENT_BACKLOG_BATCH = _env_int("CONTENT_BACKLOG_BATCH", 100)
 
 # Celery: with no REDIS_URL every task runs in-process, so a newcomer needs no
 # broker. Task arguments are ids and months only; results hold no content.

@@ -39,6 +39,10 @@ def _adapter(field: models.Field) -> Adapter | None:
     """How one column's values become database values; None when they already are."""
     if type(field) in _AS_IS or isinstance(field, models.ForeignKey):
         return None
+    if isinstance(field, models.BinaryField):
+        # Plain bytes (Django would give a memoryview, which cannot cross to
+        # the importing process from a worker).
+        return lambda value: None if value is None else bytes(value)
     if type(field) is models.DateTimeField:
         if connection.vendor == "postgresql":
             return None  # psycopg sends aware datetimes as they are (Django does too)

@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from audit.services import record
 from core.ratelimit import Rate, count
+from encryption.sealing import NoOrganisationKey
 from intake import receipts
 from intake.forms import ApiRequestForm
 from intake.services import HoldingFull, bot_for_token, count_bot_use, submit_request
@@ -114,6 +115,8 @@ def _create_request(request: HttpRequest) -> JsonResponse:
         )
     except HoldingFull:
         return _error(429, "Too many requests right now; try again later.")
+    except NoOrganisationKey:
+        return _error(503, "Not accepting requests yet: the installation has no caseworker.")
     reference = submission.help_request.reference
     # Counted for the hour, audited when the hour is over: an audit entry now
     # would give the request an exact time (core.clock).

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from cases.workflow import CaseState, Outcome
 from core.processes import start_django_worker
+from encryption.sealing import OrganisationPublicKey, active_public_key
 from intake.fields import normalise_articles
 from intake.models import HelpRequest
 from intake.services import (
@@ -273,8 +274,14 @@ class PreparedChunk:
     lines: dict[str, int]  # reference -> line, to name a repeated reference
 
 
-def prepare_chunk(header: list[str], chunk: list[tuple[int, int, list[str]]]) -> PreparedChunk:
-    """Parse and validate raw rows and, if all are good, encrypt them for writing."""
+def prepare_chunk(
+    header: list[str],
+    chunk: list[tuple[int, int, list[str]]],
+    organisation: OrganisationPublicKey,
+) -> PreparedChunk:
+    """Parse and validate raw rows and, if all are good, seal and encrypt them for
+    writing, to the organisation's public key (read once by the importing process:
+    a worker has no database of its own to ask)."""
     parser = _RowParser(header)
     errors: list[RowError] = []
     total_errors = 0
@@ -292,7 +299,7 @@ def prepare_chunk(header: list[str], chunk: list[tuple[int, int, list[str]]]) ->
             continue
         lines[record.reference] = line
         records.append(record)
-    batch = None if total_errors else prepare_batch(records)
+    batch = None if total_errors else prepare_batch(records, organisation)
     return PreparedChunk(len(chunk), errors, total_errors, batch, lines)
 
 
@@ -342,6 +349,7 @@ def import_file(
     one per core but one, up to four; 0 does it all here) while this process
     reads and writes, in file order.
     """
+    organisation = active_public_key()  # NoOrganisationKey before the first caseworker
     reader = _Reader(path, progress)
     if workers is None:
         workers = _default_workers(reader.total_bytes)
@@ -349,7 +357,7 @@ def import_file(
         importer = _Importer()
         pending: deque[Future] = deque()
         for chunk in reader.chunks():
-            pending.append(pool.submit(prepare_chunk, reader.header, chunk))
+            pending.append(pool.submit(prepare_chunk, reader.header, chunk, organisation))
             # A bounded window keeps memory flat: reading never runs far ahead.
             if len(pending) > 2 * max(1, workers):
                 importer.take(pending.popleft().result())

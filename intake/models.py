@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.clock import hour_of
-from encryption.fields import EncryptedTextField
+from encryption.fields import FingerprintField, SealedTextField
 from intake.fields import LegalArticlesField
 from intake.references import new_reference
 from intake.vocabulary import Category, Channel, Language, Location, ServiceStatus, Urgency
@@ -39,16 +39,23 @@ class HelpRequest(models.Model):
         _("language"), max_length=8, choices=Language.choices, default=Language.RUSSIAN
     )
 
-    contact = EncryptedTextField(_("contact"))
-    alias = EncryptedTextField(_("alias"))
-    narrative = EncryptedTextField(_("narrative"))
-    precise_location = EncryptedTextField(_("precise location"))
-    unit = EncryptedTextField(_("unit"))
-    # HMAC of the normalised contact (encryption.fingerprint): recognises a
-    # repeat requester without the contact in clear.
-    contact_fingerprint = models.CharField(
-        _("contact fingerprint"), max_length=64, blank=True, editable=False
+    # Sealed to the organisation under the request's own key (docs/encryption.md),
+    # which is kept wrapped in content_key; then encrypted at rest.
+    contact = SealedTextField(_("contact"), key_field="content_key")
+    alias = SealedTextField(_("alias"), key_field="content_key")
+    narrative = SealedTextField(_("narrative"), key_field="content_key")
+    precise_location = SealedTextField(_("precise location"), key_field="content_key")
+    unit = SealedTextField(_("unit"), key_field="content_key")
+    content_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
+    # The public half of the requester's key, which their receipt code gives
+    # back: messages are sealed to it too, so /status/ shows them the thread.
+    requester_public_key = models.BinaryField(
+        default=b"", db_default=b"", blank=True, editable=False
     )
+    # HMAC of the normalised contact under a key from the organisation key
+    # (encryption.fingerprint): recognises a repeat requester without the
+    # contact in clear. Made when a caseworker's session first meets the request.
+    contact_fingerprint = FingerprintField(_("contact fingerprint"))
     # The receipt code is never stored: only its first characters, to find the
     # request, and a keyed hash of the code (intake.receipts).
     receipt_selector = models.CharField(max_length=8, blank=True, editable=False)
@@ -68,6 +75,13 @@ class HelpRequest(models.Model):
             # Equality lookups only: plain indexes, without the pattern-ops twin
             # that db_index=True adds on PostgreSQL (every import pays for each).
             models.Index(fields=["contact_fingerprint"], name="request_fingerprint_idx"),
+            # Requests with a contact and no fingerprint yet: the backlog that
+            # caseworkers' sessions fingerprint in passing.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(contact_fingerprint="", contact__isnull=False),
+                name="request_unfingerprinted_idx",
+            ),
             # Only requests that have a receipt code (imported ones have none).
             models.Index(
                 fields=["receipt_selector"],
@@ -116,7 +130,11 @@ class RequestMessage(models.Model):
     author = models.ForeignKey(
         "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    body = EncryptedTextField(_("message"))
+    # Sealed under the message's own key, wrapped to the organisation in
+    # item_key and sealed to the requester in requester_key.
+    body = SealedTextField(_("message"), key_field="item_key")
+    item_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
+    requester_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
     # At one-hour resolution (core.clock), whoever wrote: the thread is ordered
     # by time, then id, and a caseworker's exact time would misplace the
     # requester's messages of the same hour.

@@ -158,6 +158,11 @@ def schema() -> dict:
                         "413": answer("Body too large.", error),
                         "415": answer("Body is not application/json.", error),
                         "429": answer("Too many requests right now; nothing stored.", error),
+                        "503": answer(
+                            "Not accepting requests yet (no caseworker has created the "
+                            "organisation key); nothing stored.",
+                            error,
+                        ),
                     },
                 }
             }

@@ -33,9 +33,12 @@ from core.bulk import (
     write_rows,
 )
 from core.clock import hour_of
+from encryption.access import RequesterKeys
 from encryption.digests import keyed_digest
-from encryption.fingerprint import contact_fingerprint
+from encryption.models import KeyEnvelope
+from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from intake import receipts
+from intake.messages import seal_message
 from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage
 from intake.references import new_reference
 from intake.vocabulary import URGENCY_RANK, Language
@@ -66,7 +69,13 @@ class RequestRecord:
     outcome: str = ""
     resolved_at: datetime | None = None
 
-    def help_request(self) -> HelpRequest:
+    def sensitive(self) -> dict[str, str]:
+        """What the person wrote: sealed to the organisation before it is stored."""
+        return {name: getattr(self, name) for name in SEALED_REQUEST_FIELDS}
+
+    def help_request(self, envelope: Envelope) -> HelpRequest:
+        """The request to store, its content sealed under a new key wrapped in `envelope`."""
+        content_key, sealed, _key = seal_texts(HelpRequest, self.sensitive(), envelope)
         values = {
             "received_at": hour_of(self.received_at),
             "channel": self.channel,
@@ -76,16 +85,15 @@ class RequestRecord:
             "urgency": self.urgency,
             "legal_articles": self.legal_articles,
             "language": self.language,
-            "contact": self.contact,
-            "alias": self.alias,
-            "narrative": self.narrative,
-            "precise_location": self.precise_location,
-            "unit": self.unit,
-            "contact_fingerprint": contact_fingerprint(self.contact),
+            "content_key": content_key,
+            **sealed,
         }
         if self.reference:
             values["reference"] = self.reference
         return HelpRequest(**values)
+
+
+SEALED_REQUEST_FIELDS = ("contact", "alias", "narrative", "precise_location", "unit")
 
 
 @dataclass
@@ -128,17 +136,22 @@ def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
         raise HoldingFull
     digest = narrative_digest(record.narrative) if hold else ""
     code = receipts.new_code()
-    selector, _secret = receipts.split(code)
+    selector, secret = receipts.split(code)
     receipt_hash = receipts.hash_code(code)
+    # Sealed to the organisation's public key: from here on, only a caseworker
+    # (and, for the messages, this code) can read what the person wrote.
+    envelope = Envelope()
+    help_request = record.help_request(envelope)
+    help_request.receipt_selector = selector
+    help_request.receipt_hash = receipt_hash
+    help_request.requester_public_key = RequesterKeys(selector, secret).public
     for attempt in range(3):
         try:
             with transaction.atomic():
-                help_request = record.help_request()
+                envelope.row.save(force_insert=True)
                 if attempt:
                     help_request.reference = new_reference()
-                help_request.receipt_selector = selector
-                help_request.receipt_hash = receipt_hash
-                help_request.save()
+                help_request.save(force_insert=True)
                 case = _open_case(help_request)
                 if hold:
                     hold_during_flood(case, digest)
@@ -202,7 +215,43 @@ def find_by_receipt(typed: str) -> HelpRequest | None:
             _upgrade_receipt_hash(legacy[index], code)
     if not found:
         return None
-    return HelpRequest.objects.select_related("case").get(pk=found[0].pk)
+    help_request = HelpRequest.objects.select_related("case").get(pk=found[0].pk)
+    if not help_request.requester_public_key:
+        # Stored before requester keys existed: from now on, messages are
+        # sealed to this requester too (docs/encryption.md, Migration).
+        help_request.requester_public_key = RequesterKeys(*receipts.split(code)).public
+        HelpRequest.objects.filter(pk=help_request.pk).update(
+            requester_public_key=help_request.requester_public_key
+        )
+    return help_request
+
+
+@dataclass
+class ThreadMessage:
+    """One message of a thread as its reader may see it."""
+
+    sender: str
+    sent_at: datetime
+    text: str | None  # None: not sealed to this reader (sent before they had a key)
+
+    @property
+    def from_staff(self) -> bool:
+        return self.sender == RequestMessage.Sender.STAFF
+
+
+def requester_thread(help_request: HelpRequest, typed_code: str) -> list[ThreadMessage]:
+    """
+    The message thread as the requester reads it with their receipt code: each
+    message opened with the key the code gives, which nothing stored does.
+    """
+    code = receipts.normalise(typed_code)
+    if code is None:
+        return []
+    keys = RequesterKeys(*receipts.split(code))
+    return [
+        ThreadMessage(message.sender, message.sent_at, keys.open(message, "body", "requester_key"))
+        for message in help_request.messages.order_by("sent_at", "pk")
+    ]
 
 
 def _receipt_candidates(code: str) -> list[HelpRequest]:
@@ -250,12 +299,11 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
     body = body.strip()
     if not body:
         raise ValueError("empty message")
+    message = RequestMessage(request=help_request, sender=RequestMessage.Sender.REQUESTER)
+    envelope = seal_message(message, body[:MAX_MESSAGE_LENGTH])
     with transaction.atomic():
-        message = RequestMessage.objects.create(
-            request=help_request,
-            sender=RequestMessage.Sender.REQUESTER,
-            body=body[:MAX_MESSAGE_LENGTH],
-        )
+        envelope.row.save(force_insert=True)
+        message.save(force_insert=True)
         # New content restarts the retention clock. Both times are the
         # message's hour; a later activity already recorded is kept.
         Case.objects.filter(request=help_request).update(
@@ -274,8 +322,8 @@ class BatchResult:
 
 REQUEST_COLUMNS = (
     "reference", "received_at", "channel", "category", "service_status", "location",
-    "urgency", "legal_articles", "language", "contact", "alias", "narrative",
-    "precise_location", "unit", "contact_fingerprint", "receipt_selector", "receipt_hash",
+    "urgency", "legal_articles", "language", "content_key", *SEALED_REQUEST_FIELDS,
+    "contact_fingerprint", "receipt_selector", "receipt_hash",
 )  # fmt: skip
 CASE_COLUMNS = (
     "request",
@@ -292,7 +340,8 @@ CASE_COLUMNS = (
 EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
 
-def _request_row(record: RequestRecord) -> tuple:
+def _request_row(record: RequestRecord, envelope: Envelope) -> tuple:
+    content_key, sealed, _key = seal_texts(HelpRequest, record.sensitive(), envelope)
     return (
         record.reference or new_reference(),
         hour_of(record.received_at),
@@ -303,12 +352,9 @@ def _request_row(record: RequestRecord) -> tuple:
         record.urgency,
         record.legal_articles,
         record.language,
-        record.contact,
-        record.alias,
-        record.narrative,
-        record.precise_location,
-        record.unit,
-        contact_fingerprint(record.contact),
+        content_key,
+        *(sealed[name] for name in SEALED_REQUEST_FIELDS),
+        "",  # fingerprinted when a caseworker's session first meets it
         "",  # imported requests have no receipt code
         "",
     )
@@ -334,22 +380,32 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
 
 @dataclass
 class PreparedBatch:
-    """Rows adapted for the database (encrypted, fingerprinted), not yet stored."""
+    """Rows adapted for the database (sealed, encrypted at rest), not yet stored."""
 
     references: list[str]
     requests: list[list]
     cases: list[list]
     imported_at: object  # as the database stores it
+    # The batch's one envelope: its rows' keys are wrapped under it.
+    envelope: KeyEnvelope
 
 
-def prepare_batch(records: Sequence[RequestRecord]) -> PreparedBatch:
-    """The CPU-heavy half of storing a batch; touches no database."""
+def prepare_batch(
+    records: Sequence[RequestRecord], organisation: OrganisationPublicKey | None = None
+) -> PreparedBatch:
+    """
+    The CPU-heavy half of storing a batch: seal and encrypt every row. Needs
+    only the organisation's public key (looked up when not given).
+    """
     now = timezone.now()
+    envelope = Envelope(organisation)
+    rows = [_request_row(r, envelope) for r in records]
     return PreparedBatch(
         references=[record.reference for record in records],
-        requests=adapt_rows(HelpRequest, REQUEST_COLUMNS, [_request_row(r) for r in records]),
+        requests=adapt_rows(HelpRequest, REQUEST_COLUMNS, rows),
         cases=adapt_rows(Case, CASE_COLUMNS, [_case_row(r, now) for r in records]),
         imported_at=adapt_value(CaseEvent, "at", now),
+        envelope=envelope.row,
     )
 
 
@@ -361,6 +417,8 @@ def write_batch(batch: PreparedBatch) -> BatchResult:
     """
     existing = existing_keys(HelpRequest, "reference", [ref for ref in batch.references if ref])
     fresh = [i for i, reference in enumerate(batch.references) if reference not in existing]
+    if fresh:
+        batch.envelope.save(force_insert=True)
     request_ids = write_rows(HelpRequest, REQUEST_COLUMNS, [batch.requests[i] for i in fresh])
     case_ids = write_rows(
         Case,

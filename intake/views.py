@@ -6,6 +6,8 @@ in POST bodies (never in a URL), and no server-side session is created: each
 follow-up page carries the code in its own form.
 """
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.ratelimit import Rate, count, limited
+from encryption.sealing import NoOrganisationKey
 from intake import receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
@@ -24,9 +27,12 @@ from intake.services import (
     RequestRecord,
     find_by_receipt,
     post_requester_message,
+    requester_thread,
     submit_request,
 )
 from intake.vocabulary import Channel
+
+logger = logging.getLogger(__name__)
 
 STATE_WORDS = {
     "new": gettext_lazy("Received. A caseworker will read it soon."),
@@ -87,6 +93,10 @@ def request_form(request: HttpRequest) -> HttpResponse:
         submission = submit_request(record, hold=counted.over_ceiling)
     except HoldingFull:
         return too_many(request, settings.INTAKE_GLOBAL_LIMIT)
+    except NoOrganisationKey:
+        # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
+        logger.warning("a request was refused: no organisation key yet (create_staff)")
+        return render(request, "intake/not_ready.html", status=503)
     return render(
         request, "intake/receipt.html", {"code": receipts.formatted(submission.receipt_code)}
     )
@@ -101,7 +111,7 @@ def _status_page(
         {
             "state_words": STATE_WORDS.get(help_request.case.state, ""),
             "received_at": help_request.received_at,
-            "messages_thread": help_request.messages.order_by("sent_at", "pk"),
+            "messages_thread": requester_thread(help_request, code),
             "code": code,
             "message_form": extra.pop("message_form", None) or RequesterMessageForm(),
             **extra,

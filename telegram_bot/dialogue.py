@@ -24,7 +24,13 @@ from django.utils.formats import date_format
 
 from core.ratelimit import Rate
 from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm
-from intake.services import RequestRecord, find_by_receipt, post_requester_message, submit_request
+from intake.services import (
+    RequestRecord,
+    find_by_receipt,
+    post_requester_message,
+    requester_thread,
+    submit_request,
+)
 from intake.vocabulary import Channel, Language
 from telegram_bot import texts
 from telegram_bot.memory import ChatMemory, count_everyone
@@ -541,23 +547,25 @@ class Conversation:
             # The same words whatever was wrong: malformed, unknown or mistyped.
             return self.reply(texts.NOT_FOUND)
         self.save({"mode": "status", "step": "thread", "code": form.cleaned_data["code"]})
-        return Outcome(self.thread(help_request))
+        return Outcome(self.thread(help_request, form.cleaned_data["code"]))
 
-    def thread(self, help_request) -> list[Reply]:
-        """The status in plain words and the messages, as the status page shows them."""
+    def thread(self, help_request, code: str) -> list[Reply]:
+        """The status in plain words and the messages, as the status page shows them:
+        opened with the key the receipt code gives (the server holds none)."""
         received = date_format(timezone.localtime(help_request.received_at), "j E Y")
         parts = [
             f"{texts.STATE_WORDS.get(help_request.case.state, '')}\n"
             f"{texts.SENT_ON % {'date': received}}",
             f"{texts.THREAD_TITLE}:",
         ]
-        messages = list(help_request.messages.order_by("sent_at", "pk"))
+        messages = requester_thread(help_request, code)
         if len(messages) > THREAD_SHOWN:
             parts.append(str(texts.EARLIER_NOT_SHOWN % {"count": len(messages) - THREAD_SHOWN}))
         for message in messages[-THREAD_SHOWN:]:
-            who = texts.FROM_CASEWORKER if message.sender == "staff" else texts.FROM_YOU
+            who = texts.FROM_CASEWORKER if message.from_staff else texts.FROM_YOU
             when = date_format(timezone.localtime(message.sent_at), "j E, H:i")
-            parts.append(f"{who} · {when}\n{message.body}")
+            text = message.text if message.text is not None else texts.KEPT_FOR_CASEWORKERS
+            parts.append(f"{who} · {when}\n{text}")
         if not messages:
             parts.append(str(texts.NO_MESSAGES))
         replies = [Reply(text) for text in _pack(parts)]

@@ -105,6 +105,10 @@ INCOMPLETE = _("Some answers are missing. Send /start to begin again.")
 ASK_CODE = _("Send your receipt code.")
 NOT_FOUND = _("No request matches this code. Check it and try again.")
 NO_MESSAGES = _("No messages yet. When a caseworker writes to you, the message appears here.")
+KEPT_FOR_CASEWORKERS = _(
+    "An earlier message, kept safe for our caseworkers: it appears here again once a "
+    "caseworker has opened your request."
+)
 MESSAGE_SENT = _("Your message was sent.")
 TOO_MANY_LOOKUPS = _("Too many codes were tried. Please try again later.")
 SENT_ON = _("Sent on %(date)s.")

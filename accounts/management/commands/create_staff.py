@@ -19,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Create a staff account with a TOTP device and 10 single-use backup codes. The "
         "password comes from STAFF_PASSWORD or a prompt. Prints the otpauth:// URI (and a "
-        "QR code for the terminal) and the backup codes once."
+        "QR code for the terminal) and the backup codes once. The first caseworker on an "
+        "installation without an organisation key creates it and prints its recovery key once."
     )
 
     def add_arguments(self, parser) -> None:
@@ -66,6 +67,8 @@ class Command(BaseCommand):
                     "role": role,
                     "otpauth_uri": staff.otpauth_uri,
                     "backup_codes": staff.backup_codes,
+                    # Only when this account bootstrapped the organisation key.
+                    **({"recovery_key": staff.recovery_key} if staff.recovery_key else {}),
                 }
             )
         )
@@ -81,3 +84,11 @@ class Command(BaseCommand):
         write("Backup codes, each works once (store them offline):")
         for code in staff.backup_codes:
             write(f"  {code}")
+        if staff.recovery_key:
+            write(
+                "\nThis is the first caseworker: the organisation key that seals every case "
+                "was created now. Its RECOVERY KEY is shown only this once. Write it on paper "
+                "and keep it in a safe, never on a computer: with it, `manage.py "
+                "recover_access` restores a caseworker's access if every password is lost.\n"
+            )
+            write(f"  {staff.recovery_key}\n")

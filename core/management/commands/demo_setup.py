@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,7 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.roles import Role
 from accounts.services import create_staff, renew_credentials
+from cases.access import fingerprint_backlog
 from cases.retention import purge_expired, retention_days
+from encryption import services as key_services
+from encryption.access import ContentKeys
+from encryption.content import CannotOpen
 from intake.models import HelpRequest
 from reports.models import MonthlyReport
 from reports.services import months_with_requests, store_reports
@@ -25,6 +30,10 @@ DEMO_ACCOUNTS = {
 # whole history (which takes minutes to seed on a laptop).
 DEMO_MONTHS = 14
 CODES_PER_LINE = 5
+# The demo's recovery key, kept beside the demo database so that the demo
+# caseworker, whose password changes on every start, gets access back. On a
+# real installation the recovery key lives on paper only (docs/encryption.md).
+DEMO_RECOVERY_FILE = Path(settings.BASE_DIR) / ".demo-recovery-key"
 
 
 def positive(value: str) -> int:
@@ -36,9 +45,10 @@ def positive(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Seed demo data into an empty database, erase what the nightly retention purge "
-        "would have erased, and (re)create one demo account per role, printing how to "
-        "sign in. Development only: refuses to run with DEBUG off."
+        "(Re)create one demo account per role, the demo caseworker with access to case "
+        "content; seed demo data into an empty database, erase what the nightly retention "
+        "purge would have erased, and print how to sign in. Development only: refuses to run "
+        "with DEBUG off."
     )
 
     def add_arguments(self, parser) -> None:
@@ -55,12 +65,18 @@ class Command(BaseCommand):
     def handle(self, *args, months: int, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_setup creates accounts with printed passwords: DEBUG only.")
+        # Accounts first: the first caseworker creates the organisation key
+        # that the demo requests are then sealed to.
+        accounts = {name: self._account(name, role) for name, role in DEMO_ACCOUNTS.items()}
+        caseworker, password = accounts["demo-caseworker"]
+        self._give_access(caseworker.user, caseworker.recovery_key)
         if not HelpRequest.objects.exists():
             call_command(
                 "seed_demo", "--months", str(months), stdout=self.stdout, stderr=self.stderr,
                 verbosity=0,
             )  # fmt: skip
         self._purge()
+        self._fingerprint(ContentKeys(key_services.unlock(caseworker.user, password)))
         if not MonthlyReport.objects.exists():
             # What beat would have stored month after month.
             started = time.monotonic()
@@ -69,7 +85,33 @@ class Command(BaseCommand):
                 f"Stored {MonthlyReport.objects.count()} monthly reports "
                 f"in {time.monotonic() - started:.1f} s."
             )
-        self._accounts()
+        self._print_accounts(accounts)
+
+    def _account(self, username: str, role: str):
+        password = secrets.token_urlsafe(12)
+        existing = get_user_model().objects.filter(username=username).first()
+        if existing:
+            return renew_credentials(existing, password, actor="demo_setup"), password
+        return create_staff(username, role, password, actor="demo_setup"), password
+
+    def _give_access(self, caseworker, recovery_key: str) -> None:
+        """A new organisation key's recovery key is kept for the next start; on a
+        later start the demo caseworker's fresh key gets access back with it."""
+        if recovery_key:
+            DEMO_RECOVERY_FILE.write_text(recovery_key + "\n", encoding="ascii")
+            DEMO_RECOVERY_FILE.chmod(0o600)
+            return
+        if not DEMO_RECOVERY_FILE.exists():
+            self.stderr.write(
+                f"{DEMO_RECOVERY_FILE.name} is missing: the demo caseworker cannot be given "
+                "access to case content. Delete db.sqlite3 to start the demo afresh."
+            )
+            return
+        typed = DEMO_RECOVERY_FILE.read_text(encoding="ascii").strip()
+        try:
+            key_services.recover_access(caseworker, typed, actor="demo_setup")
+        except (key_services.ContentKeyError, CannotOpen) as error:
+            self.stderr.write(f"The demo caseworker has no access to case content: {error}")
 
     def _purge(self) -> None:
         """What the nightly purge (beat, 03:30) would have erased by now."""
@@ -83,19 +125,26 @@ class Command(BaseCommand):
                 f"in {time.monotonic() - started:.1f} s."
             )
 
-    def _accounts(self) -> None:
+    def _fingerprint(self, keys: ContentKeys) -> None:
+        """What caseworkers' sessions would have done as they worked: repeat requesters."""
+        started, done = time.monotonic(), 0
+        while keys and (batch := fingerprint_backlog(keys, 2000)):
+            done += batch
+        if done:
+            self.stdout.write(
+                f"Fingerprinted {done} contacts for repeat requesters "
+                f"in {time.monotonic() - started:.1f} s."
+            )
+
+    def _print_accounts(self, accounts: dict) -> None:
         self.stdout.write(
             "\nDemo accounts, renewed on every start. Sign in at /staff/login/ with the "
             "password, then one of the backup codes (each works once) or a code from an "
-            "authenticator app that scanned the otpauth:// link.\n"
+            "authenticator app that scanned the otpauth:// link. The demo caseworker has "
+            "access to case content.\n"
         )
         for username, role in DEMO_ACCOUNTS.items():
-            password = secrets.token_urlsafe(12)
-            existing = get_user_model().objects.filter(username=username).first()
-            if existing:
-                staff = renew_credentials(existing, password, actor="demo_setup")
-            else:
-                staff = create_staff(username, role, password, actor="demo_setup")
+            staff, password = accounts[username]
             codes = staff.backup_codes
             lines = [
                 " ".join(codes[i : i + CODES_PER_LINE])

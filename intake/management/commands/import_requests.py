@@ -5,6 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from encryption.sealing import NoOrganisationKey
+from encryption.services import has_organisation_key
 from intake.importing import COLUMNS, ImportFailed, import_file
 
 
@@ -12,7 +14,9 @@ class Command(BaseCommand):
     help = (
         "Import historical help requests from a UTF-8 CSV file with the columns "
         + ",".join(COLUMNS)
-        + ". A file with any invalid row imports nothing; references already stored are skipped."
+        + ". A file with any invalid row imports nothing; references already stored are skipped. "
+        "Contacts and narratives are sealed to the organisation key (only its public half is "
+        "needed); run fingerprint_requests afterwards to recognise repeat requesters at once."
     )
 
     def add_arguments(self, parser) -> None:
@@ -32,6 +36,8 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: no such file")
         if workers is not None and workers < 0:
             raise CommandError(f"--workers must be 0 or more, not {workers}")
+        if not has_organisation_key():
+            raise CommandError(str(NoOrganisationKey.message))
         started = time.monotonic()
         progress = self._progress if verbosity >= 1 else None
         try:

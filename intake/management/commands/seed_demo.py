@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from encryption.sealing import NoOrganisationKey
+from encryption.services import has_organisation_key
 from intake.demo import DemoGenerator
 from intake.models import HelpRequest
 from intake.services import store_batch
@@ -51,6 +53,8 @@ class Command(BaseCommand):
                 f"The database already holds {stored} request(s); seed_demo only fills an "
                 "empty database, so demo data is never mixed with real requests."
             )
+        if not has_organisation_key():
+            raise CommandError(str(NoOrganisationKey.message))
         generator = DemoGenerator(seed=seed, today=timezone.localdate())
         chosen = generator.months(months)
         started = time.monotonic()
