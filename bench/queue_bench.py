@@ -5,7 +5,10 @@ For each size (default 100,000 and 1,000,000 cases) a fresh database is filled
 with requests and cases shaped like real work (most cases closed, a few
 percent open in every open state, some assigned), then a signed-in caseworker
 requests the pages through Django's test client with production settings.
-Reported per page: p50, p95 and max server time in ms, and queries per request.
+Reported per page: p50, p95 and max server time in ms, and queries per request;
+the case page opens its request, five notes and fifteen messages with the
+caseworker's session keys. Also the key unlock of a sign-in (Argon2id at the
+production cost, then the grants opened).
 
     python dev.py bench queue_bench [--sizes 100000,1000000] [--requests 100]
 """
@@ -70,12 +73,17 @@ def child(rows: int, requests: int) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from intake.services import RequestRecord, submit_request
-    from tests.staffing import make_staff, sign_in
+    from cases.models import Case
+    from cases.services import add_note, reply_to_requester
+    from encryption import services as key_services
+    from intake.services import RequestRecord, post_requester_message, submit_request
+    from tests import content_keys
+    from tests.staffing import PASSWORD, make_staff, sign_in
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)  # production static files
-    worker = make_staff("bench-worker", "caseworker")
+    content_keys.start()  # the organisation key, as the first caseworker made it
+    worker = make_staff("bench-worker", "caseworker")  # with access, production Argon2id cost
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -96,6 +104,19 @@ def child(rows: int, requests: int) -> dict:
             unit="unit 00000", precise_location="somewhere",
         )
     )  # fmt: skip
+    # A case worked for a while: every note and message is opened on its page.
+    case = Case.objects.get(request=measured.help_request)
+    for n in range(5):
+        add_note(case, f"Note {n}: called back, arranged the next step. " * 4, author=worker.user)
+        reply_to_requester(case, f"Reply {n} to the requester. " * 6, author=worker.user)
+        post_requester_message(measured.help_request, f"Message {n} from the requester. " * 6)
+
+    # The key unlock of a sign-in: Argon2id on the password, then each grant opened.
+    unlocks = []
+    for _ in range(20):
+        begun = time.perf_counter()
+        assert key_services.unlock(worker.user, PASSWORD)
+        unlocks.append(time.perf_counter() - begun)
 
     # As behind the TLS reverse proxy, which sets this header.
     client = Client(HTTP_X_FORWARDED_PROTO="https")
@@ -114,6 +135,7 @@ def child(rows: int, requests: int) -> dict:
             assert response.status_code == 200, (url, response.status_code)
             queries = len(captured)
         results[name] = {**summary_ms(samples), "queries": queries}
+    results["sign-in key unlock"] = {**summary_ms(unlocks), "queries": 0}
     return {"rows": rows, "fill_s": fill_s, "results": results}
 
 

@@ -6,6 +6,7 @@ from django_otp.oath import TOTP
 
 from accounts.models import AuthenticatorDevice
 from accounts.services import replace_backup_codes
+from tests import content_keys
 
 PASSWORD = "a long and correct test password"
 
@@ -21,12 +22,18 @@ class Staff:
         return self.user.username
 
 
-def make_staff(username: str, *roles: str, enrolled: bool = True) -> Staff:
+def make_staff(
+    username: str, *roles: str, enrolled: bool = True, with_access: bool = True
+) -> Staff:
+    """A staff account; a caseworker has a key pair and access to content unless
+    `with_access` is False (a newcomer waiting for a grant)."""
     user = get_user_model().objects.create_user(
         username=username, password=PASSWORD, is_staff="admin" in roles
     )
     for role in roles:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if "caseworker" in roles and with_access:
+        content_keys.grant(user, PASSWORD)
     device = codes = None
     if enrolled:
         device = AuthenticatorDevice.objects.create(user=user, name="phone", confirmed=True)

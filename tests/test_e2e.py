@@ -235,3 +235,58 @@ def test_an_admin_downloads_past_months_as_csv(open_page, live_server, dave):
     assert rows[1]["category_desertion"] == rows[1]["channel_web"] == "12"
     assert AuditEntry.objects.get(action="stats.export").actor == "dave"
     assert admin.problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_caseworker_bootstraps_and_grants_a_newcomer_access(
+    open_page, live_server, monkeypatch
+):
+    """Content keys, end to end: the first caseworker made on the server creates
+    the organisation key; a request is sealed to it; a newcomer sees the case
+    locked until the first caseworker compares safety codes and grants access."""
+    from django.core.management import call_command
+
+    from encryption import services as key_services
+    from tests.staffing import make_staff
+
+    base = live_server.url
+    key_services.shred(actor="test")  # a fresh installation
+    monkeypatch.setenv("STAFF_PASSWORD", PASSWORD)
+    out = io.StringIO()
+    call_command("create_staff", "first", "--role", "caseworker", stdout=out)
+    assert "RECOVERY KEY" in out.getvalue()
+    narrative = "Меня не отпускают со службы, нужна консультация юриста."
+    send_request(requester_page(open_page), base, narrative)
+    reference = HelpRequest.objects.get().reference
+
+    newcomer = make_staff("newcomer", "caseworker", with_access=False)
+    newcomer_page = open_page("newcomer")
+    sign_in(newcomer_page, base, newcomer)
+    newcomer_page.goto(f"{base}/staff/cases/{reference}/")
+    expect(newcomer_page.get_by_role("heading", name="Content locked")).to_be_visible()
+    expect(newcomer_page.locator(".narrative")).to_have_count(0)
+    newcomer_page.goto(f"{base}/staff/access/")
+    safety_code = newcomer_page.locator(".notice code.secret").inner_text()
+
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import AuthenticatorDevice
+    from tests.staffing import Staff
+
+    first_user = get_user_model().objects.get(username="first")
+    first = Staff(first_user, AuthenticatorDevice.objects.get(user=first_user), [])
+    granter = open_page("first caseworker")
+    sign_in(granter, base, first)
+    granter.goto(f"{base}/staff/access/")
+    waiting = granter.locator("ul.people li", has_text="newcomer")
+    expect(waiting.locator("code")).to_have_text(safety_code)
+    waiting.get_by_label("I compared this code with newcomer").check()
+    waiting.get_by_role("button", name="Grant access").click()
+    expect(granter.get_by_role("status")).to_contain_text("newcomer can read cases")
+
+    # Access comes with the next sign-in (the keys are unlocked by the password).
+    newcomer_page.get_by_role("button", name="Sign out").click()
+    again = open_page("newcomer, signed in again")
+    sign_in(again, base, newcomer)
+    again.goto(f"{base}/staff/cases/{reference}/")
+    expect(again.locator(".narrative")).to_have_text(narrative)

@@ -9,9 +9,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from encryption.fields import UndecryptableValue
-from encryption.fingerprint import contact_fingerprint, contact_fingerprints, normalise_contact
+from encryption import content
+from encryption.access import ContentKeys
+from encryption.fields import Sealed, UndecryptableValue
+from encryption.fingerprint import fingerprints_for, normalise_contact
 from intake.models import HelpRequest
+from tests.content_keys import opened
 from tests.csvdata import csv_row, write_csv
 from tests.factories import HelpRequestFactory
 
@@ -33,7 +36,7 @@ def assert_absent(blob: bytes) -> None:
 
 
 @pytest.mark.django_db
-def test_the_columns_hold_ciphertext_and_the_orm_reads_back_plaintext(tmp_path):
+def test_the_columns_hold_ciphertext_and_only_a_content_key_reads_back_plaintext(tmp_path):
     import_sample(tmp_path)
 
     with connection.cursor() as cursor:
@@ -45,8 +48,12 @@ def test_the_columns_hold_ciphertext_and_the_orm_reads_back_plaintext(tmp_path):
         assert_absent(bytes(contact) + bytes(narrative))
         assert alias is None  # empty values are stored as NULL
     stored = HelpRequest.objects.get(reference="HIST-000007")
-    assert stored.contact == "+7 900 555-0007"
-    assert stored.narrative.startswith("Secret story 000007")
+    # The ORM opens the at-rest layer only: what it gives is still sealed.
+    assert isinstance(stored.contact, Sealed) and isinstance(stored.narrative, Sealed)
+    assert_absent(bytes(stored.contact) + bytes(stored.narrative))
+    texts = opened(stored, "contact", "narrative")
+    assert texts["contact"] == "+7 900 555-0007"
+    assert texts["narrative"].startswith("Secret story 000007")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -82,6 +89,14 @@ def test_the_sqlite_file_holds_no_plaintext_after_an_import(tmp_path):
     manage = [sys.executable, str(ROOT / "manage.py")]
     rows = [csv_row(n) for n in range(1, 21)]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    # The first caseworker creates the organisation key that imports are sealed to.
+    subprocess.run(
+        [*manage, "create_staff", "first", "--role", "caseworker", "--json"],
+        env={**env, "STAFF_PASSWORD": "a long first caseworker password"},
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     subprocess.run(
         [*manage, "import_requests", str(write_csv(tmp_path / "in.csv", rows))],
         env=env,
@@ -102,7 +117,9 @@ def test_values_written_under_an_old_key_still_read_during_a_rotation(settings):
 
     settings.ENCRYPTION_KEY = "key-B-" + "b" * 40
     settings.ENCRYPTION_OLD_KEYS = ["key-A-" + "a" * 40]
-    assert HelpRequest.objects.get(pk=request.pk).narrative == "written under A"
+    assert opened(HelpRequest.objects.get(pk=request.pk), "narrative") == {
+        "narrative": "written under A"
+    }
 
     settings.ENCRYPTION_OLD_KEYS = []
     with pytest.raises(UndecryptableValue):
@@ -114,20 +131,25 @@ def test_secret_key_plays_no_part_in_stored_data(settings):
     request = HelpRequestFactory(narrative="independent of SECRET_KEY")
     settings.SECRET_KEY = "a-completely-different-signing-key-" + "x" * 20
 
-    assert HelpRequest.objects.get(pk=request.pk).narrative == "independent of SECRET_KEY"
+    assert opened(HelpRequest.objects.get(pk=request.pk), "narrative") == {
+        "narrative": "independent of SECRET_KEY"
+    }
 
 
 def test_contacts_written_differently_share_a_fingerprint():
     assert normalise_contact("+7 (900) 555-12-34") == normalise_contact("89005551234")
     assert normalise_contact("@Ivan_Petrov ") == normalise_contact("https://t.me/ivan_petrov")
-    assert contact_fingerprint("@Ivan_Petrov") == contact_fingerprint("ivan_petrov")
-    assert contact_fingerprint("@ivan") != contact_fingerprint("@ivan2")
-    assert contact_fingerprint("   ") == ""
+    keys = ContentKeys({1: content.new_key_pair().private})
+    assert fingerprints_for(keys, "@Ivan_Petrov") == fingerprints_for(keys, "ivan_petrov")
+    assert fingerprints_for(keys, "@ivan") != fingerprints_for(keys, "@ivan2")
+    assert fingerprints_for(keys, "   ") == []
 
 
-def test_a_fingerprint_depends_on_the_key(settings):
-    before = contact_fingerprint("@ivan")
+def test_a_fingerprint_depends_on_the_organisation_key_not_on_server_keys(settings):
+    keys = ContentKeys({1: content.new_key_pair().private})
+    before = fingerprints_for(keys, "@ivan")
     settings.ENCRYPTION_KEY = "another-key-" + "c" * 40
-    settings.ENCRYPTION_OLD_KEYS = ["dev-only-placeholder"]
-    assert contact_fingerprint("@ivan") != before
-    assert len(contact_fingerprints("@ivan")) == 2
+    assert fingerprints_for(keys, "@ivan") == before
+    assert fingerprints_for(ContentKeys({1: content.new_key_pair().private}), "@ivan") != before
+    both = ContentKeys({1: content.new_key_pair().private, 2: content.new_key_pair().private})
+    assert len(fingerprints_for(both, "@ivan")) == 2

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from cases.models import Case, CaseEvent
 from intake.models import HelpRequest
+from tests.content_keys import opened
 from tests.intake_helpers import VALID, form_data, receipt_of, submit
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,11 @@ def test_a_valid_request_is_stored_encrypted_with_a_new_case(client):
     stored = HelpRequest.objects.get()
     assert (stored.category, stored.urgency, stored.channel) == ("desertion", "critical", "web")
     assert stored.legal_articles == ["338"]
-    assert stored.narrative == VALID["narrative"]
+    assert opened(stored, "narrative", "contact", "alias") == {
+        "narrative": VALID["narrative"],
+        "contact": VALID["contact"],
+        "alias": VALID["alias"],
+    }
     assert stored.language == "en"
     assert stored.case.state == "new"
     assert stored.case.priority == 0

@@ -13,14 +13,17 @@ from django.test import override_settings
 
 from audit.models import AuditEntry
 from audit.services import record
+from cases.access import fingerprint_backlog
 from cases.models import CaseNote
 from cases.selectors import earlier_requests
-from encryption.fields import Keyring, UndecryptableValue
-from encryption.fingerprint import contact_fingerprint
-from encryption.padding import unpad
+from cases.services import add_note
+from encryption.fields import Keyring, Sealed, UndecryptableValue
+from encryption.fingerprint import fingerprints_for
 from encryption.rotation import encrypted_tables, rotate_encryption_key
 from intake.models import HelpRequest, RequestMessage
-from tests.factories import CaseFactory, HelpRequestFactory
+from intake.services import post_requester_message
+from tests.content_keys import fingerprint, opened, organisation_keys
+from tests.factories import CaseFactory, HelpRequestFactory, UserFactory
 from tests.intake_helpers import submit
 
 pytestmark = pytest.mark.django_db
@@ -52,19 +55,18 @@ def make_cases(count: int) -> dict[tuple[str, str, int], str]:
     """Requests with every encrypted field set, each with a case, a note and a
     message; returns {(model, field, pk): plaintext}."""
     written = {}
+    author = UserFactory()
     for n in range(count):
         values = {name: f"{name} of person {n}" for name in REQUEST_FIELDS}
         values["contact"] = f"@person_{n}"
         request = HelpRequestFactory(**values)
         case = CaseFactory(request=request)
-        note = CaseNote.objects.create(case=case, body=f"note on person {n}")
-        message = RequestMessage.objects.create(
-            request=request, sender="requester", body=f"message from person {n}"
-        )
+        note = add_note(case, f"note on person {n}", author=author)
+        message = post_requester_message(request, f"message from person {n}")
         for name, value in values.items():
             written["intake.HelpRequest", name, request.pk] = value
-        written["cases.CaseNote", "body", note.pk] = note.body
-        written["intake.RequestMessage", "body", message.pk] = message.body
+        written["cases.CaseNote", "body", note.pk] = f"note on person {n}"
+        written["intake.RequestMessage", "body", message.pk] = f"message from person {n}"
     return written
 
 
@@ -89,26 +91,28 @@ def stored_fingerprints() -> dict[int, str]:
     return dict(HelpRequest.objects.values_list("pk", "contact_fingerprint"))
 
 
-def read_back(key: tuple[str, str, int]) -> str:
+def request_pks() -> list[int]:
+    return sorted(HelpRequest.objects.values_list("pk", flat=True))
+
+
+def read_back(key: tuple[str, str, int]) -> tuple[bytes, str]:
+    """What the ORM gives (still sealed) and what a caseworker opens."""
     label, field, pk = key
     model = {"intake.HelpRequest": HelpRequest, "intake.RequestMessage": RequestMessage}.get(
         label, CaseNote
     )
-    return getattr(model.objects.get(pk=pk), field)
+    instance = model.objects.get(pk=pk)
+    value = getattr(instance, field)
+    assert isinstance(value, Sealed), key
+    return bytes(value), opened(instance, field)[field]
 
 
 def test_it_finds_every_encrypted_column():
     columns = {(table.label, field.name) for table in encrypted_tables() for field in table.fields}
-    fingerprints = {
-        (table.label, name, column.name)
-        for table in encrypted_tables()
-        for name, column in table.fingerprints.items()
-    }
 
     expected = {("intake.HelpRequest", name) for name in REQUEST_FIELDS}
     expected |= {("intake.RequestMessage", "body"), ("cases.CaseNote", "body")}
     assert expected <= columns
-    assert ("intake.HelpRequest", "contact", "contact_fingerprint") in fingerprints
 
 
 def test_after_rotation_only_the_new_key_opens_anything(settings):
@@ -116,6 +120,8 @@ def test_after_rotation_only_the_new_key_opens_anything(settings):
     written = make_cases(3)
     anonymous = HelpRequestFactory(contact="", narrative="no contact given")
     written["intake.HelpRequest", "narrative", anonymous.pk] = "no contact given"
+    sealed_before = {key: keyring_of(KEY_A).decrypt(token) for key, token in raw_values().items()}
+    fingerprints_before = stored_fingerprints()
 
     use_keys(settings, KEY_B, KEY_A)
     out, err = rotate()
@@ -123,11 +129,10 @@ def test_after_rotation_only_the_new_key_opens_anything(settings):
 
     summary, rewrite = out.strip().splitlines()
     assert summary == (
-        f"Re-encrypted {len(written)} values in {3 * 3 + 1} rows; 0 were already current. "
-        "Updated 3 contact fingerprints."
+        f"Re-encrypted {len(written)} values in {3 * 3 + 1} rows; 0 were already current."
     )
     assert "until these tables are rewritten" in rewrite
-    assert "intake.HelpRequest: 4/4 rows, 16 values re-encrypted, 3 fingerprints updated" in err
+    assert "intake.HelpRequest: 4/4 rows, 16 values re-encrypted" in err
     stored = raw_values()
     assert stored.keys() == written.keys()
     old, new = keyring_of(KEY_A), keyring_of(KEY_B)
@@ -135,9 +140,16 @@ def test_after_rotation_only_the_new_key_opens_anything(settings):
         assert not old.is_current(token), key
         with pytest.raises(UndecryptableValue):
             old.decrypt(token)
-        assert unpad(new.decrypt(token)).decode() == written[key] == read_back(key)
-    for pk, fingerprint in stored_fingerprints().items():
-        assert fingerprint == contact_fingerprint(HelpRequest.objects.get(pk=pk).contact)
+        # Only the at-rest layer changes: the sealed content inside is the same,
+        # and still opens to what was written.
+        sealed, text = read_back(key)
+        assert new.decrypt(token) == sealed_before[key] == sealed
+        assert text == written[key]
+    # Fingerprints are keyed from the organisation key: the rotation leaves them be.
+    assert stored_fingerprints() == fingerprints_before
+    for pk, stored_fingerprint in fingerprints_before.items():
+        contact = opened(HelpRequest.objects.get(pk=pk), "contact")["contact"]
+        assert stored_fingerprint == fingerprint(contact)
     assert stored_fingerprints()[anonymous.pk] == ""
 
 
@@ -145,14 +157,19 @@ def test_a_repeat_requester_is_still_recognised(settings, client):
     use_keys(settings, KEY_A)
     submit(client, contact="+7 (900) 123-45-67")
     first = HelpRequest.objects.get()
+    # A caseworker's session fingerprints it while KEY_A is the at-rest key.
+    assert fingerprint_backlog(organisation_keys(), 100) == 1
 
     use_keys(settings, KEY_B, KEY_A)
     rotate()
     use_keys(settings, KEY_B)
     submit(client, contact="89001234567")
     second = HelpRequest.objects.exclude(pk=first.pk).get()
+    assert fingerprint_backlog(organisation_keys(), 100) == 1
 
-    assert [row["reference"] for row in earlier_requests(second)] == [first.reference]
+    contact = opened(second, "contact")["contact"]
+    earlier = earlier_requests(second, fingerprints_for(organisation_keys(), contact))
+    assert [row["reference"] for row in earlier] == [first.reference]
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(settings):
@@ -171,30 +188,15 @@ def test_an_interrupted_run_resumes_where_it_stopped(settings):
         rotate_encryption_key(batch_size=2, progress=interrupt_after_two_batches)
     current = keyring_of(KEY_B)
     done = {key for key, token in raw_values().items() if current.is_current(token)}
-    assert {pk for _label, _field, pk in done} == set(sorted(stored_fingerprints())[:4])
+    assert {pk for _label, _field, pk in done} == set(request_pks()[:4])
     assert len(done) == 4 * len(REQUEST_FIELDS)
 
     result = rotate_encryption_key(batch_size=2)
 
     assert (result.reencrypted, result.already_current) == (len(written) - len(done), len(done))
-    assert result.fingerprints_updated == 1
     assert all(current.is_current(token) for token in raw_values().values())
-    for pk, fingerprint in stored_fingerprints().items():
-        assert fingerprint == contact_fingerprint(HelpRequest.objects.get(pk=pk).contact)
-
-
-def test_a_stale_fingerprint_beside_a_current_contact_is_recomputed(settings):
-    use_keys(settings, KEY_A)
-    stale = contact_fingerprint("@ivan")
-    use_keys(settings, KEY_B, KEY_A)
-    request = HelpRequestFactory(contact="@ivan", contact_fingerprint=stale)
-
-    out, _err = rotate()
-
-    assert "Re-encrypted 0 values in 0 rows;" in out
-    assert "Updated 1 contact fingerprints." in out
-    request.refresh_from_db()
-    assert request.contact_fingerprint == contact_fingerprint("@ivan") != stale
+    for key in written:
+        assert read_back(key)[1] == written[key]
 
 
 def test_a_value_no_key_opens_stops_it_and_changes_nothing(settings):
@@ -237,7 +239,7 @@ def test_a_dry_run_counts_and_writes_nothing(settings):
 
     assert out.strip() == (
         f"Dry run, nothing written: would re-encrypt {len(written)} values in 6 rows; "
-        "0 were already current; would update 2 contact fingerprints."
+        "0 were already current."
     )
     assert "intake.HelpRequest: 1/2 rows, 5 values to re-encrypt" in err
     assert raw_values() == before
@@ -253,10 +255,7 @@ def test_without_old_keys_it_checks_that_every_value_opens(settings):
     out, err = rotate()
 
     assert "No ENCRYPTION_OLD_KEYS configured" in err
-    assert out.strip() == (
-        f"Re-encrypted 0 values in 0 rows; {len(written)} were already current. "
-        "Updated 0 contact fingerprints."
-    )
+    assert out.strip() == (f"Re-encrypted 0 values in 0 rows; {len(written)} were already current.")
     assert raw_values() == before
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from intake.models import HelpRequest
+from tests.content_keys import opened
 from tests.factories import CaseFactory
 from tests.intake_helpers import submit
 from tests.staffing import enter_password, make_staff, sign_in, totp_code
@@ -33,15 +34,17 @@ def lockdown(*args: str) -> str:
 
 def test_lockdown_ends_a_live_caseworker_session(client, alice):
     case = CaseFactory()
+    narrative = opened(case.request, "narrative")["narrative"]
     sign_in(client, alice)
-    assert client.get(f"/staff/cases/{case.request.reference}/").status_code == 200
+    page = client.get(f"/staff/cases/{case.request.reference}/")
+    assert page.status_code == 200 and narrative in page.content.decode()
 
     assert "1 session(s) ended" in lockdown()
 
     refused = client.get(f"/staff/cases/{case.request.reference}/")
     assert refused.status_code == 302
     assert refused["Location"].startswith("/staff/login/")
-    assert case.request.narrative not in refused.content.decode()
+    assert narrative not in refused.content.decode()
 
 
 def test_caseworkers_and_coordinators_cannot_sign_in_during_a_lockdown(client, alice, carol):

@@ -9,9 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from encryption.fields import keyring
+from encryption.fields import Unsealed, keyring
 from encryption.padding import BUCKETS, bucket, pad, unpad
 from intake.models import HelpRequest
+from tests.content_keys import opened
 from tests.factories import HelpRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,8 @@ def test_narratives_in_one_bucket_encrypt_to_the_same_length_and_read_back():
     requests = [HelpRequestFactory(narrative=text) for text in (short, long)]
 
     assert len(raw(requests[0], "narrative")) == len(raw(requests[1], "narrative"))
-    assert [HelpRequest.objects.get(pk=r.pk).narrative for r in requests] == [short, long]
+    read = [opened(HelpRequest.objects.get(pk=r.pk), "narrative")["narrative"] for r in requests]
+    assert read == [short, long]
 
 
 def test_the_buckets_are_the_documented_ones():
@@ -48,19 +50,28 @@ def test_the_buckets_are_the_documented_ones():
 
 
 def test_a_value_stored_before_padding_still_reads_and_rotation_pads_it():
-    request = HelpRequestFactory(contact="@old_style_contact")
-    with connection.cursor() as cursor:  # as the previous version wrote it: UTF-8, unpadded
-        cursor.execute(
-            "UPDATE intake_helprequest SET contact = %s WHERE id = %s",
-            [keyring().encrypt(b"@old_style_contact"), request.pk],
-        )
+    requests = {}
+    for contact in ("@old_style_contact", "@x"):
+        requests[contact] = HelpRequestFactory(contact=contact)
+        with connection.cursor() as cursor:  # as a version before padding wrote it: UTF-8
+            cursor.execute(
+                "UPDATE intake_helprequest SET contact = %s WHERE id = %s",
+                [keyring().encrypt(contact.encode()), requests[contact].pk],
+            )
+    request = requests["@old_style_contact"]
     unpadded = raw(request, "contact")
-    assert HelpRequest.objects.get(pk=request.pk).contact == "@old_style_contact"
+    assert len(unpadded) > len(raw(requests["@x"], "contact"))
+    stored = HelpRequest.objects.get(pk=request.pk)
+    assert isinstance(stored.contact, Unsealed)  # from before content keys
+    assert opened(stored, "contact")["contact"] == "@old_style_contact"
 
     out = io.StringIO()
     call_command("rotate_encryption_key", stdout=out, stderr=io.StringIO())
 
-    assert "Re-encrypted 1 values in 1 rows;" in out.getvalue()
+    assert "Re-encrypted 2 values in 2 rows;" in out.getvalue()
     assert len(raw(request, "contact")) > len(unpadded)
-    assert len(raw(request, "contact")) == len(raw(HelpRequestFactory(contact="@x"), "contact"))
-    assert HelpRequest.objects.get(pk=request.pk).contact == "@old_style_contact"
+    # Padded to the same bucket: their lengths no longer tell them apart.
+    assert len(raw(request, "contact")) == len(raw(requests["@x"], "contact"))
+    stored = HelpRequest.objects.get(pk=request.pk)
+    assert isinstance(stored.contact, Unsealed)
+    assert opened(stored, "contact")["contact"] == "@old_style_contact"

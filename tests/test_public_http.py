@@ -51,6 +51,12 @@ def server(tmp_path_factory):
         **({"LOG_FILE": os.environ["LOG_FILE"]} if os.environ.get("LOG_FILE") else {}),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    # The first caseworker creates the organisation key that requests are sealed to.
+    subprocess.run(
+        [sys.executable, "manage.py", "create_staff", "first", "--role", "caseworker", "--json"],
+        cwd=ROOT, env={**env, "STAFF_PASSWORD": "a long first caseworker password"},
+        check=True, capture_output=True,
+    )  # fmt: skip
     log = (workdir / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],

@@ -286,6 +286,7 @@ def hours_after(moment, hours):
 def test_first_response_is_the_first_reply_or_move_out_of_new_never_below_zero():
     from cases.services import move_case, reply_to_requester
     from intake.models import RequestMessage
+    from intake.services import post_requester_message
     from tests.factories import CaseFactory, UserFactory
 
     worker = UserFactory()
@@ -304,10 +305,8 @@ def test_first_response_is_the_first_reply_or_move_out_of_new_never_below_zero()
         sent_at=received - timedelta(minutes=40)
     )
     requester_wrote = CaseFactory(request__received_at=received)
-    RequestMessage.objects.create(
-        request=requester_wrote.request, sender="requester", body="ещё вопрос",
-        sent_at=hours_after(received, 1),
-    )  # fmt: skip
+    written = post_requester_message(requester_wrote.request, "ещё вопрос")
+    RequestMessage.objects.filter(pk=written.pk).update(sent_at=hours_after(received, 1))
     CaseFactory(request__received_at=received, state="closed")  # imported history
 
     response = monthly_report(date(2024, 1, 1))["first_response"]

@@ -308,6 +308,10 @@ def test_a_former_caseworker_reads_no_case_at_their_next_page(client, dave, alic
         f"/staff/accounts/{alice.user.pk}/role/", {"role": "coordinator", "confirmed": "yes"}
     )
 
+    # Their sessions end with the role (and the content keys in them): sign in again.
+    response = theirs.get(f"/staff/cases/{case.request.reference}/")
+    assert response.status_code == 302 and response.url.startswith("/staff/login/")
+    sign_in(theirs, alice)
     assert theirs.get(f"/staff/cases/{case.request.reference}/").status_code == 403
     assert theirs.get("/staff/dashboard/").status_code == 200
 

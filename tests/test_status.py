@@ -6,6 +6,8 @@ from django.db import connection
 from audit.models import AuditEntry
 from cases.models import Case
 from intake.models import HelpRequest, RequestMessage
+from intake.services import requester_thread
+from tests.content_keys import opened
 from tests.intake_helpers import submit
 from tests.staffing import sign_in
 
@@ -74,7 +76,11 @@ def test_a_message_from_the_requester_is_encrypted_and_flagged_for_caseworkers(c
 
     assert "Your message was sent." in page.content.decode()
     message = RequestMessage.objects.get()
-    assert (message.sender, message.body) == ("requester", "I am safe for now")
+    assert message.sender == "requester"
+    # Sealed to the organisation and to the requester: a caseworker and the code open it.
+    assert opened(message, "body")["body"] == "I am safe for now"
+    thread = requester_thread(message.request, code)
+    assert [m.text for m in thread] == ["I am safe for now"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT body FROM intake_requestmessage")
         assert b"safe for now" not in bytes(cursor.fetchone()[0])

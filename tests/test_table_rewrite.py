@@ -22,7 +22,7 @@ from core.storage import pending_tables, rewrite_pending
 from intake.models import HelpRequest, RequestMessage
 from tests.conftest import wait_for
 from tests.test_key_rotation import KEY_A, KEY_B, keyring_of, make_cases, use_keys
-from tests.test_retention import finished_long_ago
+from tests.test_retention import finished_long_ago, stored_quietly
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,8 +105,8 @@ def purgeable_cases(settings, count: int = 5) -> None:
             narrative=f"story of person {n} that must go",
             unit=f"unit {n}",
         )
-        CaseNote.objects.create(case=case, body=f"note on person {n}")
-        RequestMessage.objects.create(request=case.request, sender="requester", body=f"bye {n}")
+        stored_quietly(CaseNote(case=case), f"note on person {n}")
+        stored_quietly(RequestMessage(request=case.request, sender="requester"), f"bye {n}")
 
 
 def test_a_purge_leaves_erased_values_in_the_files_until_the_rewrite(settings):

@@ -15,6 +15,7 @@ from intake.models import HelpRequest
 from intake.services import find_by_receipt
 from telegram_bot import runner
 from telegram_bot.runner import SEND_ATTEMPTS, BotRunner
+from tests.content_keys import opened
 from tests.telegram.conftest import TOKEN
 from tests.telegram.helpers import (
     CONTACT,
@@ -122,7 +123,7 @@ def test_a_redelivered_update_is_not_handled_twice(fake, ivan):
     run_bot()
 
     stored = HelpRequest.objects.get()
-    assert (stored.contact, stored.alias) == (CONTACT, "")
+    assert opened(stored, "contact", "alias") == {"contact": CONTACT, "alias": ""}
     assert sum("Ваш код квитанции" in text for text in fake.sent_to(ivan)) == 1
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from intake.models import HelpRequest, RequestMessage
 from tests.conftest import remember_sensitive
+from tests.content_keys import opened
 from tests.telegram.helpers import answer_everything, cache_entries, run_bot, submit_through_bot
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def test_a_photo_while_the_situation_is_asked_adds_nothing(fake, ivan):
     run_bot()
 
     assert any(text.startswith(NOT_TEXT) for text in fake.sent_to(ivan))
-    assert HelpRequest.objects.get().narrative == "Только текст."
+    assert opened(HelpRequest.objects.get(), "narrative")["narrative"] == "Только текст."
 
 
 def test_text_where_a_button_is_expected_asks_for_the_button(fake, ivan):
@@ -60,7 +61,8 @@ def test_a_situation_longer_than_the_form_allows_is_refused_part_by_part(fake, i
 
     refusal = "Эта часть не добавлена: Убедитесь, что это значение содержит не более 10000 символов"
     assert any(text.startswith(refusal) for text in fake.sent_to(ivan))
-    assert HelpRequest.objects.get().narrative == f"{parts[0]}\n\n{parts[1]}"
+    stored = opened(HelpRequest.objects.get(), "narrative")
+    assert stored["narrative"] == f"{parts[0]}\n\n{parts[1]}"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +88,7 @@ def test_a_contact_the_form_would_refuse_is_refused(fake, ivan, contact, error):
     ivan.presses("ali:skip")
     ivan.presses("sum:send")
     run_bot()
-    assert HelpRequest.objects.get().contact == "@short_handle"
+    assert opened(HelpRequest.objects.get(), "contact")["contact"] == "@short_handle"
 
 
 def test_a_message_longer_than_the_status_page_allows_is_refused(fake, ivan):

@@ -4,6 +4,7 @@ import pytest
 
 from intake.models import HelpRequest
 from intake.services import find_by_receipt
+from tests.content_keys import opened
 from tests.telegram.helpers import (
     CONTACT,
     NARRATIVE,
@@ -57,7 +58,11 @@ def test_a_full_dialogue_in_russian_stores_the_request_and_answers_with_its_rece
         "high",
         ["338"],
     )
-    assert (stored.narrative, stored.contact, stored.alias) == (NARRATIVE, CONTACT, "Ваня")
+    assert opened(stored, "narrative", "contact", "alias") == {
+        "narrative": NARRATIVE,
+        "contact": CONTACT,
+        "alias": "Ваня",
+    }
     assert stored.language == "ru"
     assert stored.case.state == "new"
     # The summary loses its buttons and says it was sent.
@@ -107,8 +112,11 @@ def test_the_situation_can_come_in_several_messages(fake, ivan):
     run_bot()
 
     stored = HelpRequest.objects.get()
-    assert stored.narrative == "Мне пришла повестка.\n\nЧто делать?"
-    assert (stored.category, stored.legal_articles, stored.contact) == ("consultation", [], "")
+    assert opened(stored, "narrative", "contact") == {
+        "narrative": "Мне пришла повестка.\n\nЧто делать?",
+        "contact": "",
+    }
+    assert (stored.category, stored.legal_articles) == ("consultation", [])
 
 
 def test_lang_switches_to_english_and_back(fake, ivan):

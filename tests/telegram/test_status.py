@@ -5,6 +5,7 @@ import pytest
 from cases.services import reply_to_requester
 from intake.models import HelpRequest, RequestMessage
 from tests.conftest import remember_sensitive
+from tests.content_keys import opened
 from tests.telegram.helpers import run_bot, submit_through_bot
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,8 @@ def test_status_shows_a_caseworkers_reply_and_takes_a_message(fake, ivan, alice)
 
     assert fake.sent_to(ivan)[-1] == "Ваше сообщение отправлено."
     message = RequestMessage.objects.get(sender="requester")
-    assert (message.request, message.body) == (help_request, ANSWER)
+    assert message.request == help_request
+    assert opened(message, "body")["body"] == ANSWER
     help_request.case.refresh_from_db()
     assert help_request.case.unread_message_at is not None
 

@@ -1,0 +1,125 @@
+"""The content-key primitives (encryption/content.py): formats of docs/encryption.md."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from encryption import content, padding
+from encryption.content import CannotOpen, KdfParams
+
+CHEAP = KdfParams(passes=1, memory_kib=8)
+
+
+@given(st.text(max_size=5000))
+def test_a_sealed_text_opens_with_its_key_and_label(text):
+    key = content.new_key()
+    sealed = content.seal_text(key, text, "intake.helprequest.narrative")
+    assert sealed[0] == content.SEALED_VALUE
+    assert content.open_text(key, sealed, "intake.helprequest.narrative") == text
+
+
+def test_a_sealed_text_does_not_open_with_another_key_or_label():
+    key = content.new_key()
+    sealed = content.seal_text(key, "позвоните мне", "intake.helprequest.contact")
+    with pytest.raises(CannotOpen):
+        content.open_text(content.new_key(), sealed, "intake.helprequest.contact")
+    with pytest.raises(CannotOpen):
+        content.open_text(key, sealed, "intake.helprequest.narrative")
+
+
+@given(st.integers(min_value=0, max_value=20000))
+def test_sealed_lengths_reveal_only_the_bucket(length):
+    key = content.new_key()
+    sealed = content.seal_text(key, "x" * length, "f")
+    overhead = 1 + content.NONCE_BYTES + 16
+    assert len(sealed) - overhead == padding.bucket(padding.HEADER + length)
+
+
+def test_texts_in_one_bucket_give_ciphertexts_of_one_length():
+    key = content.new_key()
+    lengths = {len(content.seal_text(key, "a" * n, "f")) for n in range(0, 59)}
+    assert len(lengths) == 1
+
+
+def test_a_wrapped_key_names_its_envelope_and_opens_only_for_its_purpose():
+    envelope_key, key = content.new_key(), content.new_key()
+    wrapped = content.wrap_key(123456789, envelope_key, key, "intake.helprequest.content_key")
+    assert len(wrapped) == 69
+    assert content.envelope_of(wrapped) == 123456789
+    assert content.unwrap_key(envelope_key, wrapped, "intake.helprequest.content_key") == key
+    with pytest.raises(CannotOpen):
+        content.unwrap_key(envelope_key, wrapped, "cases.casenote.item_key")
+
+
+def test_hpke_seals_to_a_public_key_and_binds_the_info():
+    pair = content.new_key_pair()
+    sealed = content.seal_to(pair.public, b"k" * 32, "tropa/envelope/v1|1")
+    assert len(sealed) == 32 + 32 + 16
+    assert content.open_sealed(pair.private, sealed, "tropa/envelope/v1|1") == b"k" * 32
+    with pytest.raises(CannotOpen):
+        content.open_sealed(pair.private, sealed, "tropa/envelope/v1|2")
+    with pytest.raises(CannotOpen):
+        content.open_sealed(content.new_key_pair().private, sealed, "tropa/envelope/v1|1")
+
+
+def test_a_caseworker_key_opens_with_the_password_only():
+    pair = content.new_key_pair()
+    salt, wrapped = content.wrap_under_password(pair.private, "correct horse", 7, CHEAP)
+    assert content.unwrap_under_password(wrapped, "correct horse", salt, CHEAP, 7) == pair.private
+    with pytest.raises(CannotOpen):
+        content.unwrap_under_password(wrapped, "wrong horse", salt, CHEAP, 7)
+    with pytest.raises(CannotOpen):
+        # Bound to the account: another user's row cannot be swapped in.
+        content.unwrap_under_password(wrapped, "correct horse", salt, CHEAP, 8)
+
+
+def test_the_requester_key_comes_from_the_code_alone():
+    one = content.requester_key_pair("K3M9", "Q9TXABCDEFGHJKMN")
+    again = content.requester_key_pair("K3M9", "Q9TXABCDEFGHJKMN")
+    other = content.requester_key_pair("K3M9", "Q9TXABCDEFGHJKMP")
+    assert one.public == again.public and one.private == again.private
+    assert other.public != one.public
+
+
+def test_a_recovery_key_survives_being_written_down():
+    secret = content.new_recovery_secret()
+    text = content.format_recovery_key(secret)
+    assert text.startswith("TROPA-RK1-")
+    retyped = " ".join(text.lower().split("-"))
+    assert content.parse_recovery_key(retyped) == secret
+    with pytest.raises(CannotOpen):
+        content.parse_recovery_key("TROPA-RK1-AAAA")
+    with pytest.raises(CannotOpen):
+        content.parse_recovery_key("hello")
+
+
+def test_the_session_copy_needs_the_cookie_key_and_the_user():
+    keys = {1: content.new_key(), 2: content.new_key()}
+    session_key = content.new_key()
+    sealed = content.seal_session(session_key, keys, user_id=5)
+    assert content.open_session(session_key, sealed, 5) == keys
+    with pytest.raises(CannotOpen):
+        content.open_session(content.new_key(), sealed, 5)
+    with pytest.raises(CannotOpen):
+        content.open_session(session_key, sealed, 6)
+    cookie = content.encode_cookie_key(session_key)
+    assert content.decode_cookie_key(cookie) == session_key
+    assert content.decode_cookie_key("not a key") is None
+
+
+def test_fingerprints_depend_on_the_organisation_key():
+    one, two = content.new_key_pair(), content.new_key_pair()
+    fk_one, fk_two = content.fingerprint_key(one.private), content.fingerprint_key(two.private)
+    assert content.fingerprint(fk_one, "tel:79001234567") == content.fingerprint(
+        content.fingerprint_key(one.private), "tel:79001234567"
+    )
+    assert content.fingerprint(fk_one, "tel:79001234567") != content.fingerprint(
+        fk_two, "tel:79001234567"
+    )
+
+
+def test_a_safety_code_is_short_and_follows_the_key():
+    pair = content.new_key_pair()
+    code = content.safety_code(pair.public)
+    assert len(code.replace(" ", "")) == 16
+    assert code != content.safety_code(content.new_key_pair().public)
