@@ -19,9 +19,10 @@ def parse_month(text: str) -> date:
     """ "2024-01" -> date(2024, 1, 1); refuses anything else, the future, and
     anything before FIRST_MONTH."""
     match = MONTH.match(text or "")
-    # Year 0000 matches the pattern but has no calendar (a 500 before).
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+    if not match or not 1 <= int(match.group(2)) <= 12:
         raise BadMonth(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2024-01.")
+    # Checked before any date is built: year 0000 matches the pattern but has
+    # no calendar (a 500 before).
     if int(match.group(1)) < FIRST_MONTH.year:
         raise BadMonth(f"{text} is before {label(FIRST_MONTH)}: there are no figures that old.")
     month = date(int(match.group(1)), int(match.group(2)), 1)

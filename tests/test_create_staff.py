@@ -71,3 +71,13 @@ def test_an_existing_username_is_refused(monkeypatch):
 def test_an_unknown_role_is_refused(monkeypatch):
     with pytest.raises(CommandError, match="invalid choice"):
         create("kim", "--role", "overlord", monkeypatch=monkeypatch)
+
+
+def test_no_password_and_no_terminal_is_a_clear_error(monkeypatch):
+    # A deployment script without STAFF_PASSWORD: stdin is not a terminal.
+    monkeypatch.delenv("STAFF_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    with pytest.raises(CommandError, match="set STAFF_PASSWORD"):
+        call_command("create_staff", "grace", "--role", "admin", stdout=io.StringIO())
+    assert not AuditEntry.objects.filter(action="staff.create", target="grace").exists()

@@ -158,9 +158,18 @@ def manage(env: dict, *args: str) -> str:
 
 
 def prepare_app(env: dict) -> None:
-    """What a release does before starting: migrate, collect static files."""
+    """What a release does before starting: migrate, collect static files; and,
+    on a new installation, what the operator does once before intake opens:
+    create the first caseworker, which creates the organisation key
+    (docs/encryption.md). Without it the form and the API answer 503."""
     manage(env, "migrate", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
+    create_first_caseworker(env)
+
+
+def create_first_caseworker(env: dict) -> None:
+    env = {**env, "STAFF_PASSWORD": "fault-scenario-caseworker-password"}
+    manage(env, "create_staff", "first-caseworker", "--role", "caseworker", "--json")
 
 
 # --- processes -------------------------------------------------------------------

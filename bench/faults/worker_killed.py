@@ -31,6 +31,7 @@ from bench.faults.common import (
     ScenarioError,
     app_env,
     broker,
+    create_first_caseworker,
     drop_database,
     finished,
     manage,
@@ -93,6 +94,7 @@ def scenario(checks: Checks, workdir: Path) -> None:
         env = app_env(database_url, redis.url, CELERY_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT)
         step(f"database {DATABASE}: migrate and seed two months of demo requests")
         manage(env, "migrate", "-v0")
+        create_first_caseworker(env)
         manage(env, "seed_demo", "--months", "2")
         expected = json.loads(manage(env, "monthly_report", month, "--json"))
         step(f"report for {month} computed directly: {expected['requests']} requests")

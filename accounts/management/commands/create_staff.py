@@ -52,8 +52,13 @@ class Command(BaseCommand):
             self._print_text(username, role, staff)
 
     def _ask_password(self) -> str:
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Password (again): "):
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Password (again): ")
+        except EOFError:  # no terminal and no STAFF_PASSWORD (a script, a pipe)
+            message = "No password given: set STAFF_PASSWORD or run this in a terminal."
+            raise CommandError(message) from None
+        if password != again:
             raise CommandError("The two passwords differ.")
         if not password:
             raise CommandError("Set STAFF_PASSWORD or type a password.")
