@@ -24,6 +24,10 @@ django.setup()
 from django.test.utils import setup_databases, setup_test_environment
 setup_test_environment()
 setup_databases(verbosity=0, interactive=False)
+import io
+from django.core.management import call_command
+# As demo_setup does first: the first caseworker creates the organisation key.
+call_command("create_staff", "first", "--role", "caseworker", "--json", stdout=io.StringIO())
 from django.test import Client
 from tests.intake_helpers import form_data
 response = Client().post("/", form_data())
@@ -35,6 +39,7 @@ def test_the_first_public_submission_on_the_embedded_default_prints_no_broker_wa
     """A fresh process, as `dev.py run` starts one: no REDIS_URL, tasks run in-process."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LOG_FILE")}
     env |= {"DEBUG": "1", "DATABASE_URL": "sqlite://:memory:", "ALLOWED_HOSTS": "testserver"}
+    env["STAFF_PASSWORD"] = "a newcomer's first caseworker password"
 
     result = subprocess.run(
         [sys.executable, "-c", FIRST_SUBMISSION],
