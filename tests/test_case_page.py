@@ -115,7 +115,12 @@ def test_resolving_asks_for_the_outcome(client, alice):
 
     client.post(
         url(case, "move"),
-        {"to_state": "resolved", "expected_state": "in_progress", "outcome": "left_country"},
+        {
+            "to_state": "resolved",
+            "expected_state": "in_progress",
+            "outcome": "left_country",
+            "confirmed": "yes",
+        },
     )
     case.refresh_from_db()
     assert (case.state, case.outcome) == ("resolved", "left_country")
