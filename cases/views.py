@@ -18,6 +18,7 @@ from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
     QueueFilters,
     QueuePage,
+    case_timeline,
     cases_with_new_messages,
     held_count,
     triage_queue,
@@ -104,7 +105,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "now": timezone.now(),
             "help_request": case.request,
             "content": content,
-            "events": case.events.select_related("actor").order_by("at", "pk"),
+            "timeline": case_timeline(case, content),
             "moves": moves,
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
