@@ -139,6 +139,7 @@ def status_limit_of_one(page, world):
 
 
 SEND = "main form:not(.sign-out) button[type=submit]"
+BACKUP_CODES = "form[action$='/security/backup-codes/'] button"
 MAKE_TOKEN = "form[action='/staff/bots/'] button[type=submit]"
 STATUS_CODE = fill(id_code="{code}")
 
@@ -211,6 +212,18 @@ def public_visits() -> list[Visit]:
             "a form sent without its cookie", "csrf", "/", 403, steps(without_cookies, click(ask))
         ),
         Visit(
+            "the receipt, switched to English with its code",
+            "intake:receipt_language",
+            "/",
+            200,
+            steps(
+                check_first_choices,
+                fill(id_narrative="Accessibility check."),
+                click(ask),
+                click("form.language-switch button"),
+            ),
+        ),
+        Visit(
             "too many lookups",
             "429",
             "/status/",
@@ -220,10 +233,22 @@ def public_visits() -> list[Visit]:
     ]
 
 
+def current_code(page, world) -> None:
+    """The authenticator's code, once the device takes one again: after a wrong
+    code django-otp refuses every code for a second or more, and a fast page
+    is checked sooner than that."""
+    for _ in range(50):
+        world.device.refresh_from_db()
+        if world.device.verify_is_allowed()[0]:
+            break
+        page.wait_for_timeout(200)
+    page.locator("#id_code").fill(totp_code(world.device))
+
+
 def signing_in(username: str) -> list[Visit]:
     """The password step, then the second step with a wrong code, then in."""
     password = steps(fill(id_username=username, id_password=PASSWORD), click(SEND))
-    code = steps(lambda page, world: page.locator("#id_code").fill(totp_code(world.device)))
+    code = steps(current_code)
     return [
         Visit("the second step", "accounts:verify", "/staff/login/", 200, password),
         Visit(
@@ -256,8 +281,79 @@ def caseworker_visits() -> list[Visit]:
         Visit("a closed case soon erased", "cases:detail", "/staff/cases/{closed}/"),
         Visit("a case that does not exist", "cases:detail", "/staff/cases/GL-0000-0000/", 404),
         Visit("an admin's page", "403", "/staff/accounts/", 403),
+        *caseworker_day_visits(),
         Visit("own backup codes", "accounts:security", "/staff/security/"),
-        Visit("new backup codes", "accounts:security", "/staff/security/", 200, click(SEND)),
+        Visit(
+            "a password change with its errors",
+            "accounts:security_password",
+            "/staff/security/",
+            400,
+            click("form[action$='/security/password/'] button"),
+        ),
+        Visit(
+            "new backup codes refused",
+            "accounts:security_backup_codes",
+            "/staff/security/",
+            400,
+            click(BACKUP_CODES),
+        ),
+        Visit(
+            "replacing the authenticator",
+            "accounts:security_authenticator",
+            "/staff/security/authenticator/",
+        ),
+        Visit(
+            "replacing the authenticator with its errors",
+            "accounts:security_authenticator",
+            "/staff/security/authenticator/",
+            400,
+            click(SEND),
+        ),
+        Visit(
+            "new backup codes",
+            "accounts:security_backup_codes",
+            "/staff/security/",
+            200,
+            steps(fill(codes_password=PASSWORD), click(BACKUP_CODES)),
+        ),
+    ]
+
+
+def caseworker_day_visits() -> list[Visit]:
+    """Moves confirmed on a page of their own, the held list and content access."""
+
+    def outcome(page, world):
+        page.locator("#outcome").select_option("referred")
+
+    return [
+        Visit(
+            "a rejection to confirm",
+            "cases:move",
+            "/staff/cases/{reference}/",
+            200,
+            click("form.move.final button"),
+        ),
+        Visit(
+            "a resolution to confirm",
+            "cases:move",
+            "/staff/cases/{in_progress}/",
+            200,
+            steps(outcome, click("form.move.confirm-first:not(.final) button")),
+        ),
+        Visit("the held requests", "cases:held", "/staff/held/"),
+        Visit(
+            "held requests rejected: the confirmation",
+            "cases:held_reject",
+            "/staff/held/",
+            200,
+            click("form[action$='/held/reject/'] button"),
+        ),
+        Visit("content access", "accounts:access", "/staff/access/"),
+        Visit(
+            "revoking access: the confirmation",
+            "accounts:access_revoke",
+            "/staff/access/{bob}/revoke/",
+        ),
     ]
 
 
@@ -266,6 +362,7 @@ def coordinator_visits() -> list[Visit]:
         Visit("the dashboard", "reports:dashboard", "/staff/dashboard/"),
         Visit("a month", "reports:month", "/staff/reports/{month}/"),
         Visit("a month without a report", "reports:month", "/staff/reports/2001-01/", 404),
+        Visit("the definitions", "reports:definitions", "/staff/reports/definitions/"),
         Visit("a case", "403", "/staff/cases/{reference}/", 403),
     ]
 
@@ -292,6 +389,7 @@ def admin_visits() -> list[Visit]:
                 click(SEND),
             ),
         ),
+        *account_confirmation_visits(),
         Visit("the audit log", "audit:log", "/staff/audit/"),
         Visit("the audit log verified", "audit:log", "/staff/audit/?verify=1"),
         Visit("bot tokens", "bots:list", "/staff/bots/"),
@@ -340,6 +438,21 @@ def admin_visits() -> list[Visit]:
     ]
 
 
+def account_confirmation_visits() -> list[Visit]:
+    """What an admin is asked before acting on an account, and a one-time password."""
+    person = "/staff/accounts/{not_yet}/"
+    return [
+        Visit("resetting a device: the confirmation", "accounts:staff_reset_device",
+              person + "reset-device/"),
+        Visit("deactivating: the confirmation", "accounts:staff_deactivate",
+              person + "deactivate/"),
+        Visit("a new password: the confirmation", "accounts:staff_issue_password",
+              person + "new-password/"),
+        Visit("a new password issued", "accounts:staff_issue_password",
+              person + "new-password/", 200, click(SEND)),
+    ]  # fmt: skip
+
+
 def role_and_reactivation_visits() -> list[Visit]:
     """Changing a role and reactivating an account: each with its confirmation page."""
     role = "/staff/accounts/{not_yet}/role/"
@@ -371,7 +484,7 @@ def role_and_reactivation_visits() -> list[Visit]:
 
 def signing_in_again(username: str) -> list[Visit]:
     password = steps(fill(id_username=username, id_password=PASSWORD), click(SEND))
-    code = steps(lambda page, world: page.locator("#id_code").fill(totp_code(world.device)))
+    code = steps(current_code)
     return [
         Visit("the second step in a lockdown", "accounts:verify", "/staff/login/", 200, password),
         Visit(
@@ -432,6 +545,20 @@ def newcomer_visits() -> list[Visit]:
         Visit(
             "signed out", "accounts:sign_in", "/staff/security/", 200, click("form.sign-out button")
         ),
+        Visit(
+            "choosing one's own password",
+            "accounts:choose_password",
+            "/staff/login/",
+            200,
+            steps(fill(id_username="issued", id_password="{one_time}"), click(SEND)),
+        ),
+        Visit(
+            "choosing one's own password, with its errors",
+            "accounts:choose_password",
+            "/staff/password/",
+            200,
+            click(SEND),
+        ),
     ]
 
 
@@ -452,13 +579,14 @@ NOT_PAGES = {
     "intake:favicon": "a redirect to the icon",
     "set_language": "POST, then back to the page it came from",
     "accounts:sign_out": "POST, then the sign-in page",
-    "accounts:staff_reset_device": "POST, then the staff accounts",
-    "accounts:staff_deactivate": "POST, then the staff accounts",
     "accounts:staff_unlock": "POST, then the staff accounts",
     "reports:regenerate_all": "POST, then the dashboard",
     "reports:regenerate": "POST, then the dashboard",
     "bots:revoke": "POST, then the bot tokens",
-    "cases:move": "POST, then the case page",
+    "cases:held_release": "POST, then the held list",
+    "accounts:access_grant": "POST, then the access page",
+    "audit:verify": "POST, then the audit log",
+    "reports:chart": "a chart to download (SVG or PNG)",
     "cases:assign": "POST, then the case page",
     "cases:note": "POST, then the case page",
     "cases:reply": "POST, then the case page",
@@ -519,7 +647,7 @@ def build_world(role: str, settings) -> tuple[SimpleNamespace, object]:
     """Data that makes every part of the role's pages appear, and who signs in."""
     world = SimpleNamespace(settings=settings)
     alice = make_staff("alice", "caseworker")
-    make_staff("bob", "caseworker")
+    world.bob = make_staff("bob", "caseworker").user.pk
     earlier = submit_request(request_record(received_at=timezone.now() - timedelta(days=40)))
     submission = submit_request(request_record())
     world.code = submission.receipt_code
@@ -536,6 +664,8 @@ def build_world(role: str, settings) -> tuple[SimpleNamespace, object]:
         last_activity_at=timezone.now() - timedelta(days=settings.RETENTION_DAYS - 2)
     )
     world.closed = earlier.help_request.reference
+    world.in_progress = CaseFactory(state="in_progress").request.reference
+    case_services.hold_during_flood(CaseFactory(), "d" * 64)
     for urgency in ["low", "normal", "high"] * 18:  # more than one page of the queue
         CaseFactory(request__urgency=urgency)
     for back in range(1, 4):
@@ -553,6 +683,8 @@ def build_world(role: str, settings) -> tuple[SimpleNamespace, object]:
     if role == "newcomer":
         newcomer = make_staff("newcomer", "caseworker", enrolled=False)
         world.pending_device = lambda: account_services.pending_totp_device(newcomer.user)
+        issued = make_staff("issued", "caseworker").user
+        world.one_time = account_services.issue_one_time_password(issued, actor=alice.user)
     return world, staff.get(role)
 
 
@@ -715,6 +847,8 @@ def test_what_shows_no_page_answers_get_with_no_page(client):
         "object_id": "1",
         "content_type_id": "1",
         "url": "no-such-page/",
+        "name": "requests",
+        "file_format": "svg",
     }
     sign_in(client, everyone)
     routes = site_routes()
