@@ -74,9 +74,6 @@ AWAITING_PHONE_LAYOUT = {
     "cases:queue": (
         "caseworker", "/staff/", "the caseworker's day: the queue becomes cards on phones"
     ),
-    "reports:dashboard": (
-        "coordinator", "/staff/dashboard/", "the coordinator's month: the dashboard on phones"
-    ),
 }  # fmt: skip
 
 
