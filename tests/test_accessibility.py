@@ -498,12 +498,9 @@ def django_admin_visits() -> list[Visit]:
     """The Django admin: its index, each app, and each registered model's pages."""
     visits = [
         Visit("admin: index", "admin:index", "/admin/"),
-        Visit("admin: password change", "admin:password_change", "/admin/password_change/"),
-        Visit(
-            "admin: password changed",
-            "admin:password_change_done",
-            "/admin/password_change/done/",
-        ),
+        # The admin's own password pages lead to the staff area's security page.
+        Visit("admin: password change", "accounts:security", "/admin/password_change/"),
+        Visit("admin: password changed", "accounts:security", "/admin/password_change/done/"),
     ]
     for app_label in sorted({model._meta.app_label for model in admin.site._registry}):
         visits.append(Visit(f"admin: {app_label}", "admin:app_list", f"/admin/{app_label}/"))
@@ -588,6 +585,8 @@ NOT_PAGES = {
     "cases:note": "POST, then the case page",
     "cases:reply": "POST, then the case page",
     "admin:login": "our sign-in page is the admin's door",
+    "admin:password_change": "a redirect to the staff area's security page",
+    "admin:password_change_done": "a redirect to the staff area's security page",
     "admin:logout": "POST",
     "admin:autocomplete": "JSON",
     "admin:jsi18n": "JavaScript",
