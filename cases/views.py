@@ -14,15 +14,23 @@ from accounts.roles import Role, has_role, home_url
 from cases import services
 from cases.access import ContentLocked, get_case_for, open_case, work_in_passing
 from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
-from cases.retention import purge_date, purged_soon
+from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
     QueueFilters,
     QueuePage,
+    case_timeline,
     cases_with_new_messages,
     held_count,
     triage_queue,
 )
-from cases.workflow import FINAL_STATES, CaseState, Outcome, allowed_moves
+from cases.workflow import (
+    FINAL_STATES,
+    CaseState,
+    Outcome,
+    allowed_moves,
+    is_allowed,
+    needs_confirmation,
+)
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -84,6 +92,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "label": CaseState(state).label,
             "needs_outcome": state == "resolved",
             "final": state in FINAL_STATES,
+            "confirm": needs_confirmation(state),
         }
         for state in allowed_moves(case.state)
     ]
@@ -96,7 +105,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "now": timezone.now(),
             "help_request": case.request,
             "content": content,
-            "events": case.events.select_related("actor").order_by("at", "pk"),
+            "timeline": case_timeline(case, content),
             "moves": moves,
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
@@ -118,7 +127,13 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
         return render(
             request,
             "cases/confirm_move.html",
-            {"case": case, "help_request": case.request, "move": form.cleaned_data},
+            {
+                "case": case,
+                "help_request": case.request,
+                "move": form.cleaned_data,
+                "final": form.cleaned_data["to_state"] in FINAL_STATES,
+                "retention_days": retention_days(),
+            },
         )
     try:
         services.move_case(
@@ -138,12 +153,15 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _needs_confirmation(request: HttpRequest, case, move: dict) -> bool:
-    """A move that cannot be undone (closed, rejected) is asked again on a page of
-    its own, unless it would be refused anyway (then the refusal says why)."""
+    """A move that cannot be undone (closed, rejected) or that takes the case out
+    of active work (resolved) is asked again on a page of its own, unless it
+    would be refused anyway (then the refusal says why)."""
+    to_state = move["to_state"]
     return (
-        move["to_state"] in FINAL_STATES
-        and move["to_state"] in allowed_moves(case.state)
+        needs_confirmation(to_state)
+        and is_allowed(case.state, to_state)
         and move["expected_state"] == case.state
+        and (to_state != CaseState.RESOLVED or bool(move["outcome"]))
         and request.POST.get("confirmed") != "yes"
     )
 

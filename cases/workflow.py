@@ -42,6 +42,11 @@ FINAL_STATES = (CaseState.CLOSED.value, CaseState.REJECTED.value)
 OPEN_STATES = tuple(state for state in CaseState.values if state not in FINAL_STATES)
 # States in which a case has left active work: they carry closed_at.
 DONE_STATES = (CaseState.RESOLVED.value, CaseState.CLOSED.value, CaseState.REJECTED.value)
+# Moves asked again on a page of their own: the final ones, from which the
+# retention purge counts down to erasing the content (cases.retention), and
+# resolving, which takes the case out of active work (it sets resolved_at and
+# closed_at, and the case counts as resolved in the month's figures).
+CONFIRMED_MOVES = DONE_STATES
 
 
 def allowed_moves(state: str) -> tuple[str, ...]:
@@ -50,3 +55,7 @@ def allowed_moves(state: str) -> tuple[str, ...]:
 
 def is_allowed(from_state: str, to_state: str) -> bool:
     return to_state in allowed_moves(from_state)
+
+
+def needs_confirmation(to_state: str) -> bool:
+    return to_state in CONFIRMED_MOVES

@@ -130,6 +130,11 @@ class RequestForm(forms.Form):
 
 
 class PublicRequestForm(RequestForm):
+    # The order of the page (intake/form.html), which its error summary follows.
+    field_order = [
+        "category", "service_status", "location", "urgency", "legal_articles",
+        "narrative", "contact", "alias",
+    ]  # fmt: skip
     # Left empty by people (it is hidden from them); bots fill it in.
     website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
 

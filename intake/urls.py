@@ -8,6 +8,7 @@ app_name = "intake"
 
 urlpatterns = [
     path("", views.request_form, name="form"),
+    path("receipt/language/", views.receipt_language, name="receipt_language"),
     path("status/", views.status, name="status"),
     path("status/message/", views.status_message, name="status_message"),
     path("robots.txt", views.robots, name="robots"),

@@ -11,10 +11,11 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.ratelimit import Rate, count, limited
@@ -97,9 +98,44 @@ def request_form(request: HttpRequest) -> HttpResponse:
         # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
         logger.warning("a request was refused: no organisation key yet (create_staff)")
         return render(request, "intake/not_ready.html", status=503)
-    return render(
-        request, "intake/receipt.html", {"code": receipts.formatted(submission.receipt_code)}
+    return _receipt_page(request, submission.receipt_code)
+
+
+def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:
+    return render(request, "intake/receipt.html", {"code": receipts.formatted(code)})
+
+
+@never_cache
+@require_POST
+@sensitive_post_parameters("code")
+def receipt_language(request: HttpRequest) -> HttpResponse:
+    """
+    The receipt again, in the language chosen, from the receipt page's own
+    switch: the code is shown once, so the ordinary switch (back to the form)
+    would lose it for good. It comes back in the POST body it left in, never
+    in a URL, a log or a cookie; nothing is looked up, so this page tells
+    nothing about which codes exist. The language cookie is set as the
+    ordinary switch sets it.
+    """
+    language = request.POST.get("language", "")
+    code = receipts.normalise(request.POST.get("code", ""))
+    if code is None or language not in {value for value, _name in settings.LANGUAGES}:
+        return render(request, "400.html", status=400)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    response = _receipt_page(request, code)
+    response.headers["Content-Language"] = language
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
+    return response
 
 
 def _status_page(

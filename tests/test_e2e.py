@@ -91,10 +91,19 @@ def sign_in(page, base: str, staff) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def move(page, state: str) -> None:
+def move(page, state: str, *, confirm: bool = False) -> None:
+    """A move from the case page; a weighty one (resolved, closed, rejected) is
+    asked again on a page of its own, which says what follows."""
     page.get_by_role("button", name=f"Move to “{state}”").click()
+    if confirm:
+        expect(page.locator(".confirm-move")).to_be_visible()
+        page.get_by_role("button", name=f"Yes, move to “{state}”").click()
     expect(page.get_by_role("status")).to_have_text(f"Moved to “{state}”.")
     expect(page.locator("h1 .badge")).to_have_text(state)
+
+
+def timeline(page):
+    return page.locator("ol.timeline > li")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -126,24 +135,26 @@ def test_a_request_is_answered_and_resolved(open_page, live_server, alice):
     caseworker.get_by_label("New note").fill(note)
     caseworker.get_by_role("button", name="Save note").click()
     expect(caseworker.get_by_role("status")).to_have_text("Note saved.")
-    expect(caseworker.locator("ol.notes")).to_contain_text(note)
+    expect(timeline(caseworker).last).to_contain_text(note)
 
     caseworker.get_by_label("Message to the requester").fill(reply)
     caseworker.get_by_role("button", name="Send to the requester").click()
     expect(caseworker.get_by_role("status")).to_contain_text("Message sent.")
-    expect(caseworker.locator("ol.thread")).to_contain_text(reply)
+    expect(timeline(caseworker).last).to_contain_text(reply)
 
     move(caseworker, "In progress")
     caseworker.get_by_label("Outcome").select_option(label="Left the country")
-    move(caseworker, "Resolved")
-    history = caseworker.locator("ol.history li")
-    expect(history).to_have_count(4)
-    expect(history).to_contain_text(
+    move(caseworker, "Resolved", confirm=True)
+    expect(timeline(caseworker)).to_have_count(7)
+    expect(timeline(caseworker)).to_contain_text(
         [
-            "· received",
-            "· New → Triaged · alice",
-            "· Triaged → In progress · alice",
-            "· In progress → Resolved (Left the country) · alice",
+            "Request received (Web form)",
+            "New → Triaged",
+            "Assigned to alice",
+            note,
+            "Triaged → In progress",
+            "In progress → Resolved (Left the country)",
+            reply,  # dated to the hour: after what else happened in its hour
         ]
     )
 
@@ -153,6 +164,53 @@ def test_a_request_is_answered_and_resolved(open_page, live_server, alice):
     expect(requester.locator("ol.thread li.from-staff .meta")).to_contain_text("Консультант")
     case = HelpRequest.objects.get().case
     assert (case.state, case.outcome, case.assigned_to) == ("resolved", "left_country", alice.user)
+    assert requester.problems == []
+    assert caseworker.problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rejection_is_confirmed_on_its_own_page_and_told_in_the_timeline(
+    open_page, live_server, alice
+):
+    base = live_server.url
+    requester = requester_page(open_page)
+    code = send_request(requester, base, "Пишу второй раз, проверьте, пожалуйста.")
+    open_status(requester, base, code)
+    requester.get_by_label("Ваше сообщение").fill("Это я, тот же человек.")
+    requester.get_by_role("button", name="Отправить сообщение").click()
+    reference = HelpRequest.objects.get().reference
+
+    caseworker = open_page("caseworker")
+    sign_in(caseworker, base, alice)
+    caseworker.goto(f"{base}/staff/cases/{reference}/")
+    reject = caseworker.get_by_role("button", name="Move to “Rejected”…")
+    expect(reject).to_have_class(re.compile(r"\bconfirm-first\b"))
+    expect(
+        caseworker.get_by_role("button", name="Move to “Triaged”", exact=True)
+    ).not_to_have_class(re.compile(r"confirm-first"))
+    reject.click()
+
+    # The second page: nothing has changed yet, and cancelling changes nothing.
+    expect(caseworker.get_by_role("heading", level=1)).to_have_text(f"Move {reference} for good?")
+    assert HelpRequest.objects.get().case.state == "new"
+    caseworker.get_by_role("link", name="Cancel").click()
+    expect(caseworker.locator("h1 .badge")).to_have_text("New")
+
+    move(caseworker, "Rejected", confirm=True)
+    entries = timeline(caseworker)
+    expect(entries).to_have_count(3)
+    expect(entries.nth(0)).to_contain_text("Requester")
+    expect(entries.nth(0)).to_contain_text("Request received (Web form)")
+    expect(entries.nth(1)).to_contain_text("alice")
+    expect(entries.nth(1)).to_contain_text("New → Rejected")
+    expect(entries.nth(1).locator("time")).to_have_text("just now")
+    # The requester's time is kept to the hour: what they wrote this hour is
+    # shown after the caseworkers' work of the hour, where the newest is.
+    expect(entries.nth(2)).to_contain_text("Requester")
+    expect(entries.nth(2)).to_contain_text("Это я, тот же человек.")
+    expect(entries.nth(2).locator("time")).to_have_text(re.compile(r"within the hour|1 hour ago"))
+    expect(caseworker.get_by_text("This case is final: no more moves.")).to_be_visible()
+    assert HelpRequest.objects.get().case.state == "rejected"
     assert requester.problems == []
     assert caseworker.problems == []
 

@@ -191,3 +191,46 @@ def test_no_input_makes_a_500_and_rejected_input_stores_nothing(client, data):
     else:
         assert HelpRequest.objects.count() == before
         assert Case.objects.count() == before
+
+
+def error_summary(page: str) -> list[tuple[str, str]]:
+    """(link target, link text) of each entry of the form's error summary."""
+    import re
+
+    summary = page.split('class="form-errors error-summary"', 1)[1].split("</div>", 1)[0]
+    return re.findall(r'<li><a href="#([^"]+)">([^<]+)</a>', summary)
+
+
+@pytest.mark.parametrize(
+    ("language", "first_label", "narrative_label"),
+    [
+        ("en", "What do you need help with?", "Tell us about your situation"),
+        ("ru", "С чем вам нужна помощь?", "Расскажите о своей ситуации"),
+    ],
+)
+def test_the_error_summary_links_every_field_in_error_to_the_field(
+    language, first_label, narrative_label
+):
+    visitor = Client()
+    visitor.cookies["django_language"] = language
+
+    response = visitor.post("/", {"contact": "x" * 201, "narrative": ""})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    summary = error_summary(page)
+    assert [target for target, _text in summary] == [
+        "id_category_0", "id_service_status_0", "id_location_0", "id_urgency_0",
+        "id_narrative", "id_contact",
+    ]  # fmt: skip
+    assert (summary[0][1], summary[4][1]) == (first_label, narrative_label)
+    for target, _text in summary:
+        assert page.count(f'id="{target}"') == 1, target
+
+
+def test_the_summary_names_only_the_fields_in_error_with_their_messages(client):
+    page = client.post("/", form_data(narrative="")).content.decode()
+
+    assert error_summary(page) == [("id_narrative", "Tell us about your situation")]
+    summary = page.split('class="form-errors error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "Please describe your situation in a few words." in summary
