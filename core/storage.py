@@ -138,9 +138,37 @@ def rewrite_pending(
     return report
 
 
+# Sessions of this database still in a transaction that began before the given
+# moment. VACUUM FULL copies every row version such a transaction might still
+# see, erased values included: the rewrite waits for them to end.
+OLDER_TRANSACTIONS_SQL = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start < %s
+"""
+
+
+def _older_transactions_ended(cursor, timeout: int) -> bool:
+    cursor.execute("SELECT clock_timestamp()")
+    began = cursor.fetchone()[0]
+    deadline = time.monotonic() + timeout
+    while True:
+        cursor.execute(OLDER_TRANSACTIONS_SQL, [began])
+        if cursor.fetchone()[0] == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
 def _vacuum_full(connection, tables: list[str], lock_timeout: int, report: RewriteReport) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
+        if not _older_transactions_ended(cursor, lock_timeout):
+            log.warning("table rewrite: older transactions still running; tables stay pending")
+            report.waiting = list(tables)
+            report.note = "transactions older than the rewrite kept running; it runs next time"
+            return
         cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{lock_timeout}s"])
         try:
             for table in tables:

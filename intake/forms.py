@@ -142,6 +142,22 @@ class PublicRequestForm(RequestForm):
 class ApiRequestForm(RequestForm):
     language = forms.ChoiceField(choices=Language.choices, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out means Russian; given, it must be one of the document's values
+        # ("" is not one of them: schemathesis found it accepted).
+        self.language_given = "language" in (self.data or {})
+
+    def clean_language(self) -> str:
+        language = self.cleaned_data["language"]
+        if self.language_given and not language:
+            raise forms.ValidationError(
+                _("Leave it out or choose one of: %(choices)s.")
+                % {"choices": ", ".join(Language.values)},
+                code="invalid_choice",
+            )
+        return language
+
 
 class ReceiptForm(forms.Form):
     # Not validated here: whatever is typed goes through the same lookup

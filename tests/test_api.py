@@ -192,6 +192,16 @@ def test_no_json_makes_a_500_and_refused_bodies_store_nothing(client, token, bod
     assert HelpRequest.objects.count() == expected
 
 
+def test_an_empty_language_is_refused_as_the_document_says(client, token):
+    # Found by schemathesis: "" is not in the document's enum, and was taken as Russian.
+    response = post(client, {**BODY, "language": ""}, token)
+
+    assert response.status_code == 400
+    assert "language" in response.json()["errors"]
+    assert HelpRequest.objects.count() == 0
+    assert post(client, {k: v for k, v in BODY.items() if k != "language"}, token).status_code == 201
+
+
 def test_a_repeated_article_is_refused_as_the_document_says(client, token):
     response = post(client, {**BODY, "legal_articles": ["332", "332"]}, token)
 

@@ -222,3 +222,26 @@ def test_a_dry_run_or_an_empty_purge_queues_nothing(settings):
     assert "Erased the content of 0 case(s)" in out
     assert "rewritten" not in out
     assert pending_tables() == []
+
+
+def test_a_transaction_older_than_the_rewrite_keeps_the_tables_pending(settings):
+    """Such a transaction might still see the erased rows, so VACUUM FULL would
+    copy them into the new file: the rewrite waits, then leaves them for later."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no concurrent transactions to wait for")
+    import psycopg
+
+    purgeable_cases(settings)
+    run("purge_expired")
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as older:
+        # A report or an export reading in one snapshot: it holds that snapshot
+        # (and no lock on the purged tables) until it ends.
+        older.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        older.execute("SELECT count(*) FROM audit_auditentry")
+
+        report = rewrite_pending(lock_timeout=1)
+
+        assert report.rewritten == [] and report.waiting == PURGED_TABLES
+        assert pending_tables() == PURGED_TABLES
+    assert rewrite_pending(lock_timeout=1).rewritten == PURGED_TABLES
