@@ -173,8 +173,9 @@ def test_the_page_runs_a_constant_number_of_queries(
         client.post(url(case, "notes"), {"body": f"note {n}"})
     # Opening content adds the envelopes (the request's, the notes' and the
     # messages', in one query) and the organisation key states; the bounded
-    # fingerprint backlog adds its look (a savepoint, a select, a release).
-    with django_assert_max_num_queries(25) as fifteen_notes:
+    # fingerprint backlog adds its look (a savepoint, a select, a release);
+    # the reply box, the list of reply templates.
+    with django_assert_max_num_queries(26) as fifteen_notes:
         client.get(url(case))
     assert len(fifteen_notes.captured_queries) == len(one_note.captured_queries)
 
