@@ -283,6 +283,8 @@ def test_the_flag_follows_the_setting(client, alice, settings):
 def mailbox(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STAFF_URL = "https://tropa.example.org/staff/"
+    # The digest is in the site's language (Russian unless set otherwise).
+    settings.LANGUAGE_CODE = "en"
 
 
 def with_address(staff, address: str):
@@ -318,6 +320,17 @@ def test_the_digest_has_counts_and_references_and_no_content(mailbox, alice, bob
     for secret in ("I hide at my aunt's", "@aunt", "Ask about the border", bobs.request.reference):
         assert secret not in digest.subject + text
     assert AuditEntry.objects.get(action="follow_up.digest").detail == {"mails": 1}
+
+
+def test_the_digest_is_in_the_sites_language(mailbox, alice, settings):
+    settings.LANGUAGE_CODE = "ru"
+    with_address(alice, "alice@example.org")
+    due_case(0, assignee=alice.user)
+
+    send_digests()
+
+    assert mail.outbox[0].subject == "1 дело к проверке"
+    assert "Проверки на сегодня: 1" in mail.outbox[0].body
 
 
 def test_no_mail_when_nothing_is_due(mailbox, alice):
