@@ -60,7 +60,7 @@ FROM intake_helprequest r;
 # waited up to 30 days (past WAITING_FLAG_DAYS, 7, most are due).
 DUE_FILL_SQL = """
 UPDATE cases_case SET follow_up_on = (now() + ((id % 61) - 40) * interval '1 day')::date
-WHERE state IN ('triaged', 'in_progress', 'waiting') AND id % 5 = 0;
+WHERE state IN ('triaged', 'in_progress', 'waiting') AND (id / 100) % 5 = 0;
 UPDATE cases_case SET waiting_since = now() - (id % 30) * interval '1 day' - interval '1 hour'
 WHERE state = 'waiting';
 """
