@@ -138,14 +138,15 @@ class Case(models.Model):
                 name="case_unnotified_idx",
             ),
             # The Due view and the daily digest: follow-ups whose day has come,
-            # and cases waiting too long for the requester.
+            # and cases waiting too long for the requester, one caseworker's
+            # (assignee first) or everyone's (the whole of these small indexes).
             models.Index(
-                fields=["follow_up_on"],
+                fields=["assigned_to", "follow_up_on"],
                 condition=models.Q(follow_up_on__isnull=False),
                 name="case_follow_up_idx",
             ),
             models.Index(
-                fields=["waiting_since"],
+                fields=["assigned_to", "waiting_since"],
                 condition=models.Q(state=CaseState.WAITING),
                 name="case_waiting_idx",
             ),

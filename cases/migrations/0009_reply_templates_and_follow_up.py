@@ -59,11 +59,11 @@ class Migration(migrations.Migration):
         migrations.RunPython(backfill_waiting_since, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('follow_up_on__isnull', False)), fields=['follow_up_on'], name='case_follow_up_idx'),
+            index=models.Index(condition=models.Q(('follow_up_on__isnull', False)), fields=['assigned_to', 'follow_up_on'], name='case_follow_up_idx'),
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('state', 'waiting')), fields=['waiting_since'], name='case_waiting_idx'),
+            index=models.Index(condition=models.Q(('state', 'waiting')), fields=['assigned_to', 'waiting_since'], name='case_waiting_idx'),
         ),
         migrations.AddField(
             model_name='replytemplate',
