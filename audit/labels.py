@@ -57,6 +57,16 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.note": _("Note written"),
         "case.reply": _("Reply sent to the requester"),
         "case.release": _("Held request released"),
+        "case.follow_up": _("Follow-up day set"),
+    }),
+    ("template", _("Reply templates"), {
+        "template.create": _("Reply template written"),
+        "template.change": _("Reply template changed"),
+        "template.delete": _("Reply template deleted"),
+    }),
+    ("follow_up", _("Follow-ups"), {
+        "follow_up.digest": _("Follow-up digests mailed"),
+        "follow_up.digest_address": _("Own digest address changed"),
     }),
     ("retention", _("Retention"), {
         "retention.purge": _("Retention purge run"),
@@ -181,6 +191,10 @@ DETAIL_KEYS: dict[str, Any] = {
     "sealed_rows": pgettext_lazy("audit detail", "rows sealed"),
     "values": pgettext_lazy("audit detail", "values"),
     "fingerprints_erased": pgettext_lazy("audit detail", "fingerprints erased"),
+    "follow_up_on": pgettext_lazy("audit detail", "follow up on"),
+    "language": pgettext_lazy("audit detail", "language"),
+    "mails": pgettext_lazy("audit detail", "mails"),
+    "address_given": pgettext_lazy("audit detail", "address given"),
 }
 
 # The codes of the log's own details.

@@ -1,5 +1,5 @@
 """
-Triage queue and case page: server time and query count at scale, on PostgreSQL.
+Triage queue, Due view and case page: server time and query count at scale, on PostgreSQL.
 
 For each size (default 100,000 and 1,000,000 cases) a fresh database is filled
 with requests and cases shaped like real work (most cases closed, a few
@@ -55,6 +55,21 @@ SELECT r.id,
 FROM intake_helprequest r;
 """
 
+# The Due view (issue 13): a fifth of the triaged, in-progress and waiting cases
+# have a follow-up day from 40 days ago to 20 days ahead; waiting cases have
+# waited up to 30 days (past WAITING_FLAG_DAYS, 7, most are due).
+DUE_FILL_SQL = """
+UPDATE cases_case SET follow_up_on = (now() + ((id % 61) - 40) * interval '1 day')::date
+WHERE state IN ('triaged', 'in_progress', 'waiting') AND (id / 100) % 5 = 0;
+UPDATE cases_case SET waiting_since = now() - (id % 30) * interval '1 day' - interval '1 hour'
+WHERE state = 'waiting';
+"""
+DUE_SCENARIOS = {
+    "due mine": "/staff/due/",
+    "due everyone": "/staff/due/?scope=all",
+    "due everyone page 20": "/staff/due/?scope=all&page=20",
+}
+
 SCENARIOS = {
     "queue": "/staff/",
     "queue mine": "/staff/?assignee=mine",
@@ -89,6 +104,7 @@ def child(rows: int, requests: int) -> dict:
         cursor.execute(
             FILL_SQL.replace("%(rows)s", str(rows)).replace("%(worker)s", str(worker.user.pk))
         )
+        cursor.execute(DUE_FILL_SQL)
     fill_s = time.perf_counter() - started
     # What autovacuum does on a live server after a bulk load.
     connection.ensure_connection()
@@ -122,7 +138,7 @@ def child(rows: int, requests: int) -> dict:
     client = Client(HTTP_X_FORWARDED_PROTO="https")
     sign_in(client, worker)
     reference = measured.help_request.reference
-    scenarios = dict(SCENARIOS, **{"case page": f"/staff/cases/{reference}/"})
+    scenarios = dict(SCENARIOS, **DUE_SCENARIOS, **{"case page": f"/staff/cases/{reference}/"})
     results = {}
     for name, url in scenarios.items():
         client.get(url)  # warm caches and connections
@@ -144,6 +160,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="bench_queue", help="a scratch database, dropped")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -152,7 +169,7 @@ def main() -> None:
 
     print(f"{'cases':>10}  {'page':<26} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'queries':>8}")
     for size in (int(s) for s in args.sizes.split(",")):
-        url = fresh_postgres("bench_queue", args.postgres_url)
+        url = fresh_postgres(args.database, args.postgres_url)
         result = run_child(
             __file__, [str(size), "--requests", str(args.requests)], production_env(url)
         )

@@ -9,5 +9,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from audit.labels import describe_values
         from cases.workflow import CaseState
+        from intake.vocabulary import Language
 
         describe_values(("from_state", "to_state"), dict(CaseState.choices))
+        describe_values(("language",), dict(Language.choices))

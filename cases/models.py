@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.workflow import FINAL_STATES, OPEN_STATES, CaseState, Outcome
 from encryption.fields import SealedTextField
+from intake.vocabulary import Language
 
 
 class Flood(models.Model):
@@ -89,6 +90,12 @@ class Case(models.Model):
     flood_digest = models.CharField(
         max_length=64, blank=True, editable=False, default="", db_default=""
     )
+    # "Follow up on DATE", set by a caseworker (cases.follow_up); a move that
+    # ends the case clears it. The Due view lists cases whose day has come.
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    # When the case last moved to "waiting" (for the requester); cleared when it
+    # moves on. Past WAITING_FLAG_DAYS the case is flagged and shows as due.
+    waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case")
@@ -129,6 +136,19 @@ class Case(models.Model):
                 fields=["created_at"],
                 condition=models.Q(notified_at__isnull=True),
                 name="case_unnotified_idx",
+            ),
+            # The Due view and the daily digest: follow-ups whose day has come,
+            # and cases waiting too long for the requester, one caseworker's
+            # (assignee first) or everyone's (the whole of these small indexes).
+            models.Index(
+                fields=["assigned_to", "follow_up_on"],
+                condition=models.Q(follow_up_on__isnull=False),
+                name="case_follow_up_idx",
+            ),
+            models.Index(
+                fields=["assigned_to", "waiting_since"],
+                condition=models.Q(state=CaseState.WAITING),
+                name="case_waiting_idx",
             ),
             # The retention purge: finished cases whose content is still there.
             models.Index(
@@ -213,3 +233,47 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.pk}"
+
+
+class ReplyTemplate(models.Model):
+    """
+    A reply caseworkers give often, written once and inserted into the reply box
+    of a case page. Staff-written boilerplate, not case content: stored in
+    clear, but never logged, and each change is audited.
+    """
+
+    title = models.CharField(_("title"), max_length=120)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    body = models.TextField(_("text"), max_length=5000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("written by"),
+        db_index=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("last changed by"),
+        db_index=False,
+    )
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["language", "title", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["language", "title"], name="reply_template_unique"),
+            models.CheckConstraint(
+                condition=models.Q(language__in=Language.values), name="reply_template_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"

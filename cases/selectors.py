@@ -25,6 +25,7 @@ QUEUE_FIELDS = (
     "request__category",
     "request__urgency",
     "request__received_at",
+    "waiting_since",  # the flag on cases waiting too long (cases.follow_up)
 )
 
 

@@ -66,6 +66,11 @@ def move_case(
             locked.outcome = ""
             locked.resolved_at = None
         locked.closed_at = now if to_state in DONE_STATES else None
+        # The wait for the requester starts with each move to "waiting"; a case
+        # that is done needs no follow-up.
+        locked.waiting_since = now if to_state == CaseState.WAITING else None
+        if to_state in DONE_STATES:
+            locked.follow_up_on = None
         locked.last_activity_at = now
         locked.updated_at = now
         # A held case a caseworker has acted on has been reviewed: it leaves the
@@ -74,7 +79,7 @@ def move_case(
         locked.save(
             update_fields=[
                 "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at",
-                "flood", "flood_digest",
+                "flood", "flood_digest", "waiting_since", "follow_up_on",
             ]
         )  # fmt: skip
         CaseEvent.objects.create(
@@ -96,7 +101,7 @@ def move_case(
     # The caller's object reflects the move as well.
     for field in (
         "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at",
-        "flood", "flood_digest",
+        "flood", "flood_digest", "waiting_since", "follow_up_on",
     ):  # fmt: skip
         setattr(case, field, getattr(locked, field))
     return case

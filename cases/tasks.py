@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
+from cases.follow_up import send_digests
 from cases.retention import purge_expired
 
 log = logging.getLogger(__name__)
@@ -22,3 +23,12 @@ def purge_expired_cases() -> int:
     result = purge_expired()
     log.info("retention purge: %s case(s) erased", result.purged)
     return result.purged
+
+
+# Not retried: a retry after some mails went out would send them twice.
+@shared_task(name="cases.send_follow_up_digests", ignore_result=True)
+def send_follow_up_digests() -> int:
+    """The morning digest of each caseworker's due cases; nothing to who has none."""
+    sent = send_digests()
+    log.info("follow-up digest: %s mail(s) sent", sent)
+    return sent

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases import held_views, views
+from cases import due_views, held_views, template_views, views
 
 app_name = "cases"
 
@@ -16,4 +16,12 @@ urlpatterns = [
     path("cases/<str:reference>/assign/", views.case_assign, name="assign"),
     path("cases/<str:reference>/notes/", views.case_note, name="note"),
     path("cases/<str:reference>/reply/", views.case_reply, name="reply"),
+    # The caseworker's day: reply templates and follow-ups.
+    path("templates/", template_views.template_list, name="templates"),
+    path("templates/new/", template_views.template_new, name="template_new"),
+    path("templates/<int:pk>/", template_views.template_edit, name="template_edit"),
+    path("templates/<int:pk>/delete/", template_views.template_delete, name="template_delete"),
+    path("due/", due_views.due, name="due"),
+    path("due/digest/", due_views.digest_address, name="digest_address"),
+    path("cases/<str:reference>/follow-up/", due_views.case_follow_up, name="follow_up"),
 ]

@@ -13,6 +13,7 @@ from accounts.decorators import staff_required
 from accounts.roles import Role, has_role, home_url
 from cases import services
 from cases.access import ContentLocked, get_case_for, open_case, work_in_passing
+from cases.due_views import FollowUpForm
 from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
 from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
@@ -23,6 +24,7 @@ from cases.selectors import (
     held_count,
     triage_queue,
 )
+from cases.template_views import reply_form_context
 from cases.workflow import (
     FINAL_STATES,
     CaseState,
@@ -110,7 +112,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
             "note_form": NoteForm(auto_id="note_%s"),
-            "reply_form": ReplyForm(auto_id="reply_%s"),
+            **reply_form_context(request, case),
+            "follow_up_form": FollowUpForm(
+                auto_id="follow_up_%s", initial={"follow_up_on": case.follow_up_on}
+            ),
         },
     )
 

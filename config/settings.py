@@ -74,6 +74,15 @@ INTAKE_ADDRESS_HEADER = os.environ.get("INTAKE_ADDRESS_HEADER", "").strip()
 # Where "a new request arrived" goes (no content, ever); empty sends nothing.
 INTAKE_NOTIFY_EMAIL = os.environ.get("INTAKE_NOTIFY_EMAIL", "").strip()
 STAFF_URL = os.environ.get("STAFF_URL", "").strip()
+# The caseworker's day: a case waiting for the requester longer than this many
+# days is flagged and shows as due; each caseworker's digest of due cases is
+# mailed at this hour (in TIME_ZONE).
+WAITING_FLAG_DAYS = _env_int("WAITING_FLAG_DAYS", 7)
+FOLLOW_UP_DIGEST_HOUR = _env_int("FOLLOW_UP_DIGEST_HOUR", 7)
+if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured(
+        f"FOLLOW_UP_DIGEST_HOUR must be an hour from 0 to 23, got {FOLLOW_UP_DIGEST_HOUR}."
+    )
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # POSTs to the staff password and code steps per source (whatever the account).
@@ -347,6 +356,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-chain": {
         "task": "audit.verify_chain",
         "schedule": crontab(minute=30, hour=4),
+    },
+    # Each caseworker's due and overdue cases (counts and references only).
+    "follow-up-digest": {
+        "task": "cases.send_follow_up_digests",
+        "schedule": crontab(minute=0, hour=FOLLOW_UP_DIGEST_HOUR),
     },
     "audit-verify-chain-from-start": {
         "task": "audit.verify_chain_from_start",

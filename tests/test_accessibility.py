@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
@@ -296,6 +297,7 @@ def caseworker_visits() -> list[Visit]:
             steps(fill(note_body="Called back."), click("form[action$='/notes/'] button")),
         ),
         Visit("a closed case soon erased", "cases:detail", "/staff/cases/{closed}/"),
+        *answering_and_following_up_visits(),
         Visit("a case that does not exist", "cases:detail", "/staff/cases/GL-0000-0000/", 404),
         Visit("an admin's page", "403", "/staff/accounts/", 403),
         *caseworker_day_visits(),
@@ -372,6 +374,102 @@ def caseworker_day_visits() -> list[Visit]:
             "/staff/access/{bob}/revoke/",
         ),
     ]
+
+
+# --- the caseworker's day: reply templates and follow-ups --------------------------
+
+
+def answering_and_following_up_visits() -> list[Visit]:
+    """Reply templates from none to one (its form with errors, editing, the delete
+    confirmation), one inserted on a case page; the Due view empty, then filled
+    once the case has a follow-up day (the world adds a case waiting too long)."""
+    case = "/staff/cases/{reference}/"
+    edit = click(".template-list a.button.secondary")
+    choose = steps(
+        lambda page, world: page.locator("#reply-template").select_option(index=1),
+        click("form.use-template button"),
+    )
+    follow_up = steps(
+        fill(follow_up_follow_up_on="{today}"), click("form[action$='/follow-up/'] button")
+    )
+    return [
+        Visit("reply templates, none yet", "cases:templates", "/staff/templates/"),
+        Visit(
+            "a new reply template with its errors",
+            "cases:template_new",
+            "/staff/templates/new/",
+            200,
+            click(SEND),
+        ),
+        Visit(
+            "reply templates, one saved",
+            "cases:templates",
+            "/staff/templates/new/",
+            200,
+            steps(fill(id_title="First answer", id_body="We read your request."), click(SEND)),
+        ),
+        Visit("editing a reply template", "cases:template_edit", "/staff/templates/", 200, edit),
+        Visit(
+            "editing a reply template with its errors",
+            "cases:template_edit",
+            "/staff/templates/",
+            200,
+            steps(edit, fill(id_title=""), click(SEND)),
+        ),
+        Visit(
+            "deleting a reply template: the confirmation",
+            "cases:template_delete",
+            "/staff/templates/",
+            200,
+            click(".template-list a.button.danger"),
+        ),
+        Visit("a case with a reply template chosen", "cases:detail", case, 200, choose),
+        Visit("nothing due", "cases:due", "/staff/due/"),
+        Visit("a case with a follow-up day", "cases:detail", case, 200, follow_up),
+        Visit("due cases", "cases:due", "/staff/due/"),
+        Visit("everyone's due cases", "cases:due", "/staff/due/?scope=all"),
+        Visit(
+            "the digest address saved",
+            "cases:due",
+            "/staff/due/",
+            200,
+            steps(fill(id_email="alice@example.org"), click(".digest button")),
+        ),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_caseworkers_day_passes_axe_at_both_widths(open_page, live_server, settings):
+    """The pages of reply templates and follow-ups on their own as well, signed
+    in with the content keys' cookie, so that they are checked even when an
+    earlier step of the caseworker's walk fails."""
+    world, alice = build_world("caseworker", settings)
+    page = open_page("caseworkers-day")
+    client = Client()
+    sign_in(client, alice)
+    page.context.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in client.cookies.items()
+        ]
+    )
+    visits = answering_and_following_up_visits()
+
+    failures = [p for visit in visits for p in visit_page(page, live_server.url, visit, world)]
+
+    assert not failures, "\n".join(failures)
+    assert browser_problems(page, visits) == []
+    assert Case.objects.get(request__reference=world.reference).follow_up_on is not None
+    assert get_user_model().objects.get(username="alice").email == "alice@example.org"
+
+
+def add_day_world(world) -> None:
+    """A case waiting for the requester longer than WAITING_FLAG_DAYS, nobody's."""
+    waiting = CaseFactory(state="waiting")
+    Case.objects.filter(pk=waiting.pk).update(
+        waiting_since=timezone.now() - timedelta(days=world.settings.WAITING_FLAG_DAYS + 3)
+    )
+    world.today = timezone.localdate().isoformat()
 
 
 def coordinator_visits() -> list[Visit]:
@@ -614,6 +712,8 @@ NOT_PAGES = {
     "cases:assign": "POST, then the case page",
     "cases:note": "POST, then the case page",
     "cases:reply": "POST, then the case page",
+    "cases:follow_up": "POST, then the case page",
+    "cases:digest_address": "POST, then the Due view",
     "admin:login": "our sign-in page is the admin's door",
     "admin:password_change": "a redirect to the staff area's security page",
     "admin:password_change_done": "a redirect to the staff area's security page",
@@ -697,6 +797,7 @@ def build_world(role: str, settings) -> tuple[SimpleNamespace, object]:
     for back in range(1, 4):
         store_report(shift(current_month(), -back))
     world.month = label(shift(current_month(), -1))
+    add_day_world(world)
 
     staff = {
         "caseworker": alice,

@@ -179,8 +179,9 @@ def test_the_page_runs_a_constant_number_of_queries(
     # Opening content adds the envelopes (the request's, the notes' and the
     # messages', in one query) and the organisation key states; the bounded
     # fingerprint backlog adds its look (a savepoint, a select, a release).
-    # The timeline adds its moves and its assignments (from the audit log).
-    with django_assert_max_num_queries(26) as fifteen_notes:
+    # The timeline adds its moves and its assignments (from the audit log);
+    # the reply box, the list of reply templates.
+    with django_assert_max_num_queries(27) as fifteen_notes:
         client.get(url(case))
     assert len(fifteen_notes.captured_queries) == len(one_note.captured_queries)
 

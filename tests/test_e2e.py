@@ -348,3 +348,49 @@ def test_the_first_caseworker_bootstraps_and_grants_a_newcomer_access(
     sign_in(again, base, newcomer)
     again.goto(f"{base}/staff/cases/{reference}/")
     expect(again.locator(".narrative")).to_have_text(narrative)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_answer_from_a_template_then_a_follow_up_day(open_page, live_server, alice):
+    """The caseworker's day: a template written once, a first answer in three
+    actions (choose, use, send), and the case back in the Due view on its day."""
+    from cases.models import Case
+    from intake.models import RequestMessage
+    from tests.content_keys import opened
+
+    base = live_server.url
+    reference = CaseFactory(request__language="ru", assigned_to=alice.user).request.reference
+    template = "Мы прочитали вашу заявку. Пишите нам только с безопасного телефона."
+
+    caseworker = open_page("caseworker")
+    sign_in(caseworker, base, alice)
+    caseworker.get_by_role("link", name="Reply templates").first.click()
+    expect(caseworker.locator("p.empty")).to_contain_text("No reply templates yet")
+    caseworker.get_by_role("link", name="New template").click()
+    caseworker.get_by_label("Title").fill("Первый ответ")
+    caseworker.get_by_label("Language").select_option(label="Russian")
+    caseworker.get_by_label("Text").fill(template)
+    caseworker.get_by_role("button", name="Save").click()
+    expect(caseworker.get_by_role("status")).to_have_text("Template saved.")
+
+    caseworker.goto(f"{base}/staff/cases/{reference}/")
+    caseworker.get_by_label("Reply template").select_option(label="Первый ответ")
+    caseworker.get_by_role("button", name="Use template").click()
+    box = caseworker.get_by_label("Message to the requester")
+    expect(box).to_have_value(template)
+    box.fill(template + " Ваш номер дела у нас есть.")
+    caseworker.get_by_role("button", name="Send to the requester").click()
+    expect(caseworker.get_by_role("status")).to_contain_text("Message sent.")
+
+    today = timezone.localdate()
+    caseworker.get_by_label("Follow up on").fill(today.isoformat())
+    caseworker.get_by_role("button", name="Set the day").click()
+    expect(caseworker.get_by_role("status")).to_contain_text("Follow up on")
+    caseworker.get_by_role("link", name="Due", exact=True).click()
+    expect(caseworker.get_by_role("heading", level=1)).to_have_text("Due")
+    expect(caseworker.locator("table.due")).to_contain_text(reference)
+
+    message = RequestMessage.objects.get(request__reference=reference)
+    assert opened(message, "body")["body"] == template + " Ваш номер дела у нас есть."
+    assert Case.objects.get(request__reference=reference).follow_up_on == today
+    assert caseworker.problems == []

@@ -1,0 +1,110 @@
+"""
+Reply templates for caseworkers: managed at /staff/templates/, and inserted on
+a case page without JavaScript (a GET with ?template=<id> fills the reply box,
+which the caseworker edits and sends through the ordinary reply).
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.decorators import staff_required
+from accounts.roles import Role
+from cases import reply_templates
+from cases.forms import ReplyForm
+from cases.models import Case, ReplyTemplate
+from cases.services import CaseError
+from intake.vocabulary import Language
+
+PAGE_SIZE = 25
+
+
+class ReplyTemplateForm(forms.Form):
+    title = forms.CharField(
+        label=gettext_lazy("Title"),
+        max_length=120,
+        help_text=gettext_lazy("What it answers, as caseworkers will look for it."),
+    )
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=Language.choices)
+    body = forms.CharField(
+        label=gettext_lazy("Text"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=gettext_lazy(
+            "Inserted into the reply box of a case page, where it can be changed before "
+            "it is sent. Write nothing about any one person here."
+        ),
+    )
+
+
+def reply_form_context(request: HttpRequest, case: Case) -> dict:
+    """The case page's reply form, filled with the template chosen (?template=<id>)."""
+    chosen = reply_templates.chosen_template(request.GET.get("template"))
+    initial = {"body": chosen.body} if chosen else {}
+    return {
+        "reply_form": ReplyForm(auto_id="reply_%s", initial=initial),
+        "reply_templates": reply_templates.template_choices(case.request.language),
+        "chosen_template": chosen,
+    }
+
+
+@never_cache
+@require_GET
+@staff_required(Role.CASEWORKER)
+def template_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(reply_templates.template_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cases/reply_templates.html", {"page": page})
+
+
+def _saved(request: HttpRequest, form: ReplyTemplateForm, template: ReplyTemplate | None) -> bool:
+    try:
+        if template is None:
+            reply_templates.create_template(**form.cleaned_data, actor=request.user)
+        else:
+            reply_templates.update_template(template, **form.cleaned_data, actor=request.user)
+    except CaseError as refusal:
+        form.add_error("title", str(refusal))
+        return False
+    return True
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(Role.CASEWORKER)
+def template_new(request: HttpRequest) -> HttpResponse:
+    form = ReplyTemplateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and _saved(request, form, None):
+        messages.success(request, _("Template saved."))
+        return redirect("cases:templates")
+    return render(request, "cases/reply_template_form.html", {"form": form, "template": None})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(Role.CASEWORKER)
+def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(ReplyTemplate, pk=pk)
+    initial = {name: getattr(template, name) for name in reply_templates.TEMPLATE_FIELDS}
+    form = ReplyTemplateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid() and _saved(request, form, template):
+        messages.success(request, _("Template saved."))
+        return redirect("cases:templates")
+    return render(request, "cases/reply_template_form.html", {"form": form, "template": template})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required(Role.CASEWORKER)
+def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(ReplyTemplate, pk=pk)
+    if request.method == "POST":
+        reply_templates.delete_template(template, actor=request.user)
+        messages.success(request, _("Template deleted."))
+        return redirect("cases:templates")
+    return render(request, "cases/reply_template_delete.html", {"template": template})
