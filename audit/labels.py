@@ -58,6 +58,10 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.reply": _("Reply sent to the requester"),
         "case.release": _("Held request released"),
     }),
+    ("search", _("Searches"), {
+        "search.reference": _("Searched by reference"),
+        "search.contact": _("Searched by contact (never recorded)"),
+    }),
     ("retention", _("Retention"), {
         "retention.purge": _("Retention purge run"),
         "retention.purge_case": _("Case content erased"),
@@ -181,6 +185,7 @@ DETAIL_KEYS: dict[str, Any] = {
     "sealed_rows": pgettext_lazy("audit detail", "rows sealed"),
     "values": pgettext_lazy("audit detail", "values"),
     "fingerprints_erased": pgettext_lazy("audit detail", "fingerprints erased"),
+    "results": pgettext_lazy("audit detail", "results"),
 }
 
 # The codes of the log's own details.

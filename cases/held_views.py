@@ -20,22 +20,36 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import staff_required
 from accounts.roles import Role
 from cases import services
+from cases.forms import BULK_LIMIT
 from cases.models import Case
-from cases.selectors import held_count, held_group_of, held_groups, recent_floods
+from cases.selectors import (
+    held_count,
+    held_group_of,
+    held_groups,
+    held_groups_of,
+    recent_floods,
+)
 
 
 class HeldChoiceForm(forms.Form):
     # A member of the group; "case" acts on it alone, "group" on every held
-    # request with the same narrative.
-    reference = forms.CharField(max_length=64)
-    scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group")])
+    # request with the same narrative, "selected" on every group whose box was
+    # ticked on the list (checkboxes named "selected", each a group's reference).
+    reference = forms.CharField(max_length=64, required=False)
+    scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group"), ("selected", "")])
     confirm = forms.BooleanField(required=False)
+
+    def selected(self) -> list[str]:
+        chosen = [value for value in self.data.getlist("selected") if 0 < len(value) <= 64]
+        return list(dict.fromkeys(chosen))[:BULK_LIMIT]
 
 
 def _chosen(request: HttpRequest) -> tuple[HeldChoiceForm, list[Case]]:
     form = HeldChoiceForm(request.POST)
     if not form.is_valid():
         raise Http404
+    if form.cleaned_data["scope"] == "selected":
+        return form, list(held_groups_of(form.selected()).select_related("request"))
     case = (
         Case.objects.filter(request__reference=form.cleaned_data["reference"], flood__isnull=False)
         .select_related("request")
@@ -92,7 +106,13 @@ def held_reject(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "cases/held_reject.html",
-            {"count": len(cases), "form": form, "first": cases[0], "cases": cases[:10]},
+            {
+                "count": len(cases),
+                "form": form,
+                "first": cases[0],
+                "cases": cases[:10],
+                "selected": form.selected() if form.cleaned_data["scope"] == "selected" else [],
+            },
         )
     rejected = services.reject_held_as_spam(cases, actor=request.user)
     messages.success(

@@ -105,6 +105,7 @@ def test_it_says_so_when_the_queue_is_empty(client, alice):
 def test_the_number_of_queries_does_not_grow_with_the_page(client, alice):
     CaseFactory.create_batch(3, assigned_to=alice.user)
     sign_in(client, alice)
+    client.get("/staff/")  # the menu's counts are then kept a few seconds
     with CaptureQueriesContext(connection) as few:
         client.get("/staff/")
     CaseFactory.create_batch(60, assigned_to=alice.user)
