@@ -10,11 +10,13 @@ on every staff page posts too: what is typed there goes into an address only
 once it is recognised as (the start of) a reference.
 """
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -26,7 +28,12 @@ from cases.forms import ContactSearchForm, ReferenceSearchForm
 from cases.selectors import cases_by_reference, requests_with_fingerprints
 from encryption.fingerprint import fingerprints_for
 from encryption.session import keys_for
-from intake.references import prefix_length, reference_prefix
+from intake.references import PREFIX, prefix_length, reference_prefix
+
+NOT_A_REFERENCE = _lazy(
+    "That is not a reference (they look like GL-XP3D-Q9TX). To find requests by a "
+    "contact, use the contact form."
+)
 
 PAGE_SIZE = 50
 CONTACT_RESULTS = 50
@@ -61,6 +68,9 @@ def _posted(request: HttpRequest) -> HttpResponse:
         return _page(request)
     if _looks_like_reference(typed):
         return redirect(f"{reverse('cases:search')}?{urlencode({'q': reference_prefix(typed)})}")
+    if "".join(typed.split()).upper().startswith(PREFIX):
+        # A mistyped reference: not searched as a contact, not repeated.
+        return _page(request, not_a_reference=NOT_A_REFERENCE)
     return _by_contact(request, typed)
 
 
@@ -76,9 +86,10 @@ def _looks_like_reference(typed: str) -> bool:
 def _by_reference(request: HttpRequest, typed: str) -> HttpResponse:
     prefix = reference_prefix(typed)
     if prefix is None:
-        # Not echoed: it may be a contact typed in the wrong box.
+        # Neither kept in the address nor repeated: it may be a contact.
         record("search.reference", actor=request.user, results=0)
-        return _page(request, not_a_reference=True)
+        messages.error(request, NOT_A_REFERENCE)
+        return redirect("cases:search")
     form = ReferenceSearchForm({"q": prefix})
     if prefix_length(prefix) < SHORTEST_PREFIX:
         return _page(request, form=form, too_short=SHORTEST_PREFIX)

@@ -300,10 +300,18 @@ def bulk_move(references: Iterable[str], to_state: str, *, actor: AbstractBaseUs
             if case.flood_id is not None:
                 result.skipped.append((reference, _("held during a flood: see the held list")))
                 continue
+            if not is_allowed(case.state, to_state):
+                result.skipped.append(
+                    (
+                        reference,
+                        _("not possible from “%(state)s”") % {"state": case.get_state_display()},
+                    )
+                )
+                continue
             try:
                 move_case(case, to_state, actor=actor, expected_state=case.state)
             except CaseError as refusal:
-                result.skipped.append((reference, str(refusal)))
+                result.skipped.append((reference, str(refusal).rstrip(".")))
             else:
                 result.done.append(reference)
     return result
