@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -30,7 +30,7 @@ from encryption.fingerprint import fingerprints_for
 from encryption.session import keys_for
 from intake.references import PREFIX, prefix_length, reference_prefix
 
-NOT_A_REFERENCE = _lazy(
+NOT_A_REFERENCE = gettext_lazy(
     "That is not a reference (they look like GL-XP3D-Q9TX). To find requests by a "
     "contact, use the contact form."
 )
