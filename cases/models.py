@@ -113,6 +113,13 @@ class Case(models.Model):
                 condition=models.Q(state__in=ACTIVE_STATES, flood__isnull=True),
                 name="case_triage_idx",
             ),
+            # The New view, newest first, and the count of new requests in the
+            # menu (answered from the index alone).
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(state=CaseState.NEW, flood__isnull=True),
+                name="case_new_idx",
+            ),
             # The held list: held cases grouped by identical narrative.
             models.Index(
                 fields=["flood", "flood_digest"],

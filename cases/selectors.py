@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils.functional import cached_property
 
@@ -40,9 +41,9 @@ class QueuePage(Paginator):
     """Pages of queue rows, counted on the filtered cases alone: counting the
     shaped rows would join every request just to count them."""
 
-    def __init__(self, cases: QuerySet, per_page: int, order: tuple = ()) -> None:
+    def __init__(self, cases: QuerySet, per_page: int) -> None:
         self.cases = cases
-        rows = cases.order_by(*(order or cases.query.order_by or QUEUE_ORDER))
+        rows = cases if cases.ordered else cases.order_by(*QUEUE_ORDER)
         super().__init__(rows.values(*QUEUE_FIELDS), per_page)
 
     @cached_property
@@ -130,6 +131,8 @@ def nav_counts() -> dict[str, int]:
 
 def forget_nav_counts() -> None:
     cache.delete(NAV_COUNTS_KEY)
+    # Again once the change is committed: a page drawn meanwhile counted the old state.
+    transaction.on_commit(lambda: cache.delete(NAV_COUNTS_KEY))
 
 
 def cases_with_new_messages(limit: int = 20) -> QuerySet:
