@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import staff_required
@@ -43,6 +44,9 @@ SHORTEST_PREFIX = 3
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+# An error report (a 500 e-mailed to the admins) shows neither what was typed
+# nor the variables that hold it.
+@sensitive_post_parameters("q", "contact")
 @staff_required(Role.CASEWORKER)
 def search(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -58,6 +62,7 @@ def _page(request: HttpRequest, **context) -> HttpResponse:
     return render(request, "cases/search.html", context)
 
 
+@sensitive_variables("typed")
 def _posted(request: HttpRequest) -> HttpResponse:
     """The contact form, or the box on every page: a reference goes on to the
     GET search; anything else is searched as a contact, in this response."""
@@ -101,6 +106,7 @@ def _by_reference(request: HttpRequest, typed: str) -> HttpResponse:
     return _page(request, form=form, prefix=prefix, page=page, query=urlencode({"q": prefix}))
 
 
+@sensitive_variables("typed", "form")
 def _by_contact(request: HttpRequest, typed: str) -> HttpResponse:
     keys = keys_for(request)
     if not keys:

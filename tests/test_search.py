@@ -8,6 +8,7 @@ in an address, a log or the audit log.
 import logging
 
 import pytest
+from django.views.debug import SafeExceptionReporterFilter
 
 from audit.models import AuditEntry
 from tests.factories import CaseFactory, HelpRequestFactory
@@ -194,6 +195,13 @@ def test_a_contact_search_leaves_the_contact_in_no_log_address_or_audit_entry(si
     assert (entry.target, entry.detail) == ("", {"results": 1})
     for row in AuditEntry.objects.values("target", "detail"):
         assert "returning_soldier" not in str(row)
+
+
+def test_an_error_report_would_hide_the_typed_contact(signed_in):
+    response = signed_in.post("/staff/search/", {"contact": CONTACT})
+
+    reported = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    assert reported["contact"] != CONTACT and "returning" not in reported["contact"]
 
 
 def test_a_contact_search_says_so_when_nothing_is_found(signed_in):
