@@ -1,5 +1,7 @@
 """Read paths of the case workflow: the triage queue and one case's page."""
 
+import logging
+from contextlib import suppress
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,6 +15,8 @@ from cases.models import TRIAGE_ORDER, Case, Flood
 from cases.workflow import ACTIVE_STATES, CaseState
 from intake.models import HelpRequest
 from intake.vocabulary import URGENCY_RANK
+
+logger = logging.getLogger(__name__)
 
 # Everything the queue shows; encrypted columns are never even fetched.
 QUEUE_FIELDS = (
@@ -116,23 +120,38 @@ NAV_COUNTS_SECONDS = 20
 
 def nav_counts() -> dict[str, int]:
     """How many requests are new, and how many cases have unread requester
-    messages: two counts on partial indexes, at most once per NAV_COUNTS_SECONDS."""
-    counts = cache.get(NAV_COUNTS_KEY)
+    messages: two counts on partial indexes, at most once per NAV_COUNTS_SECONDS
+    (every time, should the cache be unreachable)."""
+    try:
+        counts = cache.get(NAV_COUNTS_KEY)
+    except Exception:
+        logger.warning("menu counts not cached (cache unreachable)")
+        return _count_for_nav()
     if counts is None:
-        counts = {
-            "new": new_requests().count(),
-            "unread": Case.objects.filter(
-                unread_message_at__isnull=False, flood__isnull=True
-            ).count(),
-        }
-        cache.set(NAV_COUNTS_KEY, counts, NAV_COUNTS_SECONDS)
+        counts = _count_for_nav()
+        with suppress(Exception):
+            cache.set(NAV_COUNTS_KEY, counts, NAV_COUNTS_SECONDS)
     return counts
 
 
+def _count_for_nav() -> dict[str, int]:
+    return {
+        "new": new_requests().count(),
+        "unread": Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True).count(),
+    }
+
+
 def forget_nav_counts() -> None:
-    cache.delete(NAV_COUNTS_KEY)
+    """After a change to what the menu counts. An unreachable cache keeps nothing
+    to forget, and must not stop a request from being received."""
+    _forget()
     # Again once the change is committed: a page drawn meanwhile counted the old state.
-    transaction.on_commit(lambda: cache.delete(NAV_COUNTS_KEY))
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
+    with suppress(Exception):
+        cache.delete(NAV_COUNTS_KEY)
 
 
 def cases_with_new_messages(limit: int = 20) -> QuerySet:

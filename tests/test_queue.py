@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from intake.services import post_requester_message
 from tests.factories import CaseFactory
 from tests.staffing import sign_in
 
@@ -216,11 +217,21 @@ def test_the_menu_counts_follow_a_triage_at_once(client, alice):
     assert "(1)</span>" in client.get("/staff/").content.decode()
 
 
+def test_a_requester_message_shows_in_the_menu_at_once(client, alice):
+    case = CaseFactory(state="waiting")
+    sign_in(client, alice)
+    assert "unread" not in client.get("/staff/security/").content.decode()
+
+    post_requester_message(case.request, "I am across the border.")
+
+    assert "(0, 1 unread)" in client.get("/staff/security/").content.decode()
+
+
 def test_the_menu_counts_are_kept_briefly_rather_than_counted_on_every_page(client, alice):
     CaseFactory()
     sign_in(client, alice)
     client.get("/staff/security/")
-    CaseFactory()  # arrives meanwhile: shown within NAV_COUNTS_SECONDS
+    CaseFactory()  # stored behind the services' back: counted within NAV_COUNTS_SECONDS
 
     with CaptureQueriesContext(connection) as captured:
         body = client.get("/staff/security/").content.decode()
@@ -252,3 +263,19 @@ def test_a_coordinator_sees_no_new_view_and_no_counts(client, carol):
 
     assert client.get("/staff/new/").status_code == 403
     assert "/staff/new/" not in client.get("/staff/dashboard/").content.decode()
+
+
+def test_with_the_cache_unreachable_the_menu_is_counted_every_time(client, alice, settings):
+    CaseFactory()
+    sign_in(client, alice)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    response = client.get("/staff/")
+
+    assert response.status_code == 200
+    assert 'New <span class="counts">(1)</span>' in response.content.decode()
