@@ -62,6 +62,12 @@ def _chosen(request: HttpRequest) -> tuple[HeldChoiceForm, list[Case]]:
     return form, list(held_group_of(case).select_related("request"))
 
 
+def _nothing_chosen(form: HeldChoiceForm) -> str:
+    if form.cleaned_data["scope"] == "selected" and not form.selected():
+        return _("Tick at least one group first; nothing was changed.")
+    return _("Nothing is held under that reference any more.")
+
+
 @never_cache
 @require_GET
 @staff_required(Role.CASEWORKER)
@@ -76,7 +82,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_required(Role.CASEWORKER)
 def held_release(request: HttpRequest) -> HttpResponse:
-    _form, cases = _chosen(request)
+    form, cases = _chosen(request)
     released = services.release_held(cases, actor=request.user)
     if released:
         messages.success(
@@ -89,7 +95,7 @@ def held_release(request: HttpRequest) -> HttpResponse:
             % {"count": released},
         )
     else:
-        messages.error(request, _("Nothing is held under that reference any more."))
+        messages.error(request, _nothing_chosen(form))
     return redirect("cases:held")
 
 
@@ -100,7 +106,7 @@ def held_reject(request: HttpRequest) -> HttpResponse:
     """First the confirmation page (nothing changes), then, confirmed, the rejection."""
     form, cases = _chosen(request)
     if not cases:
-        messages.error(request, _("Nothing is held under that reference any more."))
+        messages.error(request, _nothing_chosen(form))
         return redirect("cases:held")
     if not form.cleaned_data["confirm"]:
         return render(

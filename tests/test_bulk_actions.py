@@ -212,3 +212,12 @@ def test_the_held_list_rejects_the_selected_groups_after_asking(signed_in):
     assert Case.objects.filter(state="rejected").count() == 5
     assert list(Case.objects.filter(flood__isnull=False)) == groups["real"]
     assert AuditEntry.objects.filter(action="case.move", detail__to_state="rejected").count() == 5
+
+
+def test_the_held_list_says_so_when_no_group_is_ticked(signed_in):
+    held_groups()
+
+    response = signed_in.post("/staff/held/release/", {"scope": "selected"}, follow=True)
+
+    assert "Tick at least one group first; nothing was changed." in said(response)
+    assert Case.objects.filter(flood__isnull=False).count() == 6
