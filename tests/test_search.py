@@ -6,17 +6,22 @@ in an address, a log or the audit log.
 """
 
 import logging
+import re
 
 import pytest
 from django.views.debug import SafeExceptionReporterFilter
+from hypothesis import given
+from hypothesis import strategies as st
 
 from audit.models import AuditEntry
+from intake.references import ALPHABET, reference_prefix
 from tests.factories import CaseFactory, HelpRequestFactory
 from tests.staffing import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
 CONTACT = "@returning_soldier"
+BODY = f"[{ALPHABET}]"
 
 
 def case_with(reference: str, **extra):
@@ -238,3 +243,24 @@ def test_signed_out_a_search_goes_to_sign_in(client):
 
     assert response.status_code == 302
     assert CONTACT not in response["Location"]
+
+
+# --- how a typed reference is read ------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_whatever_is_typed_reads_as_the_start_of_a_reference_or_as_none(typed):
+    prefix = reference_prefix(typed)
+
+    assert prefix is None or re.fullmatch(
+        r"GL-[0-9A-HJKMNP-TV-Z]{1,4}(-[0-9A-HJKMNP-TV-Z]{1,4})?", prefix
+    )
+
+
+@given(st.text(ALPHABET, min_size=8, max_size=8), st.sampled_from(["", "-", " ", "–"]))
+def test_every_reference_is_read_back_however_it_is_spaced_or_cased(body, dash):
+    reference = f"GL-{body[:4]}-{body[4:]}"
+    typed = f"gl{dash}{body[:4].lower()}{dash}{body[4:]}"
+
+    assert reference_prefix(typed) == reference
+    assert reference_prefix(reference) == reference
