@@ -68,6 +68,10 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "follow_up.digest": _("Follow-up digests mailed"),
         "follow_up.digest_address": _("Own digest address changed"),
     }),
+    ("search", _("Searches"), {
+        "search.reference": _("Searched by reference"),
+        "search.contact": _("Searched by contact (never recorded)"),
+    }),
     ("retention", _("Retention"), {
         "retention.purge": _("Retention purge run"),
         "retention.purge_case": _("Case content erased"),
@@ -195,6 +199,7 @@ DETAIL_KEYS: dict[str, Any] = {
     "language": pgettext_lazy("audit detail", "language"),
     "mails": pgettext_lazy("audit detail", "mails"),
     "address_given": pgettext_lazy("audit detail", "address given"),
+    "results": pgettext_lazy("audit detail", "results"),
 }
 
 # The codes of the log's own details.

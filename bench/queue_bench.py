@@ -8,9 +8,13 @@ requests the pages through Django's test client with production settings.
 Reported per page: p50, p95 and max server time in ms, and queries per request;
 the case page opens its request, five notes and fifteen messages with the
 caseworker's session keys. Also the key unlock of a sign-in (Argon2id at the
-production cost, then the grants opened).
+production cost, then the grants opened); search by a whole reference (which
+opens the case: 302) and by its first three characters (a page of matches);
+the New view with its menu counts kept and counted afresh; and a bulk triage
+of 50 cases from the queue (one POST, each case moved and audited).
 
     python dev.py bench queue_bench [--sizes 100000,1000000] [--requests 100]
+        [--database bench_queue]
 """
 
 import argparse
@@ -30,7 +34,7 @@ FILL_SQL = """
 INSERT INTO intake_helprequest
     (reference, received_at, channel, category, service_status, location, urgency,
      legal_articles, language, contact_fingerprint, receipt_selector, receipt_hash)
-SELECT 'BQ-' || lpad(n::text, 8, '0'),
+SELECT 'GL-' || substr(h, 1, 4) || '-' || substr(h, 5, 4),
        now() - (n % 1460) * interval '1 day' - (n % 86400) * interval '1 second',
        (ARRAY['web','telegram','signal','email','phone','other'])[1 + n % 6],
        (ARRAY['desertion','border_crossing','consultation','consultation'])[1 + n % 4],
@@ -38,7 +42,10 @@ SELECT 'BQ-' || lpad(n::text, 8, '0'),
        (ARRAY['home_country','front_line','abroad'])[1 + n % 3],
        (ARRAY['low','normal','high','critical'])[1 + (n / 7) % 4],
        '338', 'ru', '', '', ''
-FROM generate_series(1, %(rows)s) AS n;
+FROM generate_series(1, %(rows)s) AS n,
+     -- References like real ones (GL-XXXX-XXXX), unique: n scrambled by an odd
+     -- multiplier modulo 2^32 is a bijection, written in hex (Crockford's too).
+     LATERAL (SELECT upper(lpad(to_hex((n::bigint * 2654435761) % 4294967296), 8, '0'))) AS r(h);
 
 INSERT INTO cases_case
     (request_id, state, outcome, priority, resolved_at, closed_at, created_at, updated_at,
@@ -75,7 +82,11 @@ SCENARIOS = {
     "queue mine": "/staff/?assignee=mine",
     "queue critical desertion": "/staff/?urgency=critical&category=desertion",
     "queue page 20": "/staff/?page=20",
+    "queue high": "/staff/?urgency=high",
+    "new view": "/staff/new/",
 }
+BULK_SIZE = 50
+BULK_ROUNDS = 10
 
 
 def child(rows: int, requests: int) -> dict:
@@ -83,14 +94,15 @@ def child(rows: int, requests: int) -> dict:
     import django
 
     django.setup()
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from cases.models import Case
     from cases.services import add_note, reply_to_requester
     from encryption import services as key_services
+    from intake.models import HelpRequest
     from intake.services import RequestRecord, post_requester_message, submit_request
     from tests import content_keys
     from tests.staffing import PASSWORD, make_staff, sign_in
@@ -138,21 +150,63 @@ def child(rows: int, requests: int) -> dict:
     client = Client(HTTP_X_FORWARDED_PROTO="https")
     sign_in(client, worker)
     reference = measured.help_request.reference
-    scenarios = dict(SCENARIOS, **DUE_SCENARIOS, **{"case page": f"/staff/cases/{reference}/"})
+    some = HelpRequest.objects.order_by("pk").values_list("reference", flat=True)[rows // 2]
+    scenarios = dict(
+        SCENARIOS,
+        **DUE_SCENARIOS,
+        **{
+            "case page": f"/staff/cases/{reference}/",
+            "search whole reference": f"/staff/search/?q={some.lower()}",
+            "search 3 characters": f"/staff/search/?q={some[3:6].lower()}",
+        },
+    )
     results = {}
     for name, url in scenarios.items():
-        client.get(url)  # warm caches and connections
-        samples, queries = [], 0
-        for _ in range(requests):
-            with CaptureQueriesContext(connection) as captured:
-                begun = time.perf_counter()
-                response = client.get(url)
-                samples.append(time.perf_counter() - begun)
-            assert response.status_code == 200, (url, response.status_code)
-            queries = len(captured)
-        results[name] = {**summary_ms(samples), "queries": queries}
+        results[name] = measure(client, url, requests)
+    # The menu's counts are kept a few seconds: here counted afresh each time.
+    results["new view, counts afresh"] = measure(client, "/staff/new/", requests, cache.clear)
+    results["bulk triage of 50"] = bulk_triage(client)
     results["sign-in key unlock"] = {**summary_ms(unlocks), "queries": 0}
     return {"rows": rows, "fill_s": fill_s, "results": results}
+
+
+def measure(client, url: str, requests: int, before=None) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm caches and connections
+    samples, queries = [], set()
+    for _ in range(requests):
+        if before:
+            before()
+        with CaptureQueriesContext(connection) as captured:
+            begun = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - begun)
+        assert response.status_code in (200, 302), (url, response.status_code)
+        queries.add(len(captured))
+    return {**summary_ms(samples), "queries": "/".join(str(q) for q in sorted(queries))}
+
+
+def bulk_triage(client) -> dict:
+    """Each round, 50 new cases from the queue triaged in one POST."""
+    from cases.models import Case
+
+    samples = []
+    for _ in range(BULK_ROUNDS):
+        chosen = list(
+            Case.objects.filter(state="new", flood__isnull=True)
+            .order_by("-created_at")
+            .values_list("request__reference", flat=True)[:BULK_SIZE]
+        )
+        begun = time.perf_counter()
+        response = client.post(
+            "/staff/bulk/", {"selected": chosen, "action": "triage", "back": "queue"}
+        )
+        samples.append(time.perf_counter() - begun)
+        assert response.status_code == 302
+        assert Case.objects.filter(request__reference__in=chosen, state="triaged").count() == 50
+    return {**summary_ms(samples), "queries": "-"}
 
 
 def main() -> None:

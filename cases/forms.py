@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.workflow import OPEN_STATES, CaseState, Outcome
+from cases.workflow import CaseState, Outcome
 from intake.vocabulary import Category, Urgency
 
 ANY = [("", _("Any"))]
@@ -13,7 +13,9 @@ class QueueFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("State"),
         required=False,
-        choices=ANY + [(s, CaseState(s).label) for s in OPEN_STATES],
+        # "Any" is every state still being worked on; resolved, closed and
+        # rejected cases are found by choosing their state.
+        choices=ANY + CaseState.choices,
     )
     category = forms.ChoiceField(
         label=_("Category"), required=False, choices=ANY + Category.choices
@@ -54,3 +56,45 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("They read it on the status page with their receipt code."),
     )
+
+
+class ReferenceSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Reference"),
+        max_length=100,
+        help_text=_("Whole or its beginning, in any case, with or without dashes: gl-xp3d"),
+    )
+
+
+class ContactSearchForm(forms.Form):
+    contact = forms.CharField(
+        label=_("Contact"),
+        max_length=200,
+        help_text=_(
+            "Telegram or Signal handle, phone number or e-mail address, written as the "
+            "requester gave it or not. It is never stored, logged or put in an address."
+        ),
+    )
+
+
+class BulkForm(forms.Form):
+    """The rows chosen in the queue, and what to do with them."""
+
+    ACTIONS = [
+        ("assign_me", _("Assign to me")),
+        ("triage", _("Triage")),
+        ("reject_spam", _("Reject as spam")),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    confirmed = forms.BooleanField(required=False)
+    # The queue's filters and page, to go back to the same rows.
+    back = forms.CharField(required=False, max_length=500)
+
+    def selected(self) -> list[str]:
+        """The chosen references (checkboxes named "selected"), at most BULK_LIMIT."""
+        chosen = [value.strip() for value in self.data.getlist("selected")]
+        return list(dict.fromkeys(v for v in chosen if v and len(v) <= 64))[:BULK_LIMIT]
+
+
+# The most cases one bulk action takes (two pages of the queue).
+BULK_LIMIT = 100

@@ -20,22 +20,36 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import staff_required
 from accounts.roles import Role
 from cases import services
+from cases.forms import BULK_LIMIT
 from cases.models import Case
-from cases.selectors import held_count, held_group_of, held_groups, recent_floods
+from cases.selectors import (
+    held_count,
+    held_group_of,
+    held_groups,
+    held_groups_of,
+    recent_floods,
+)
 
 
 class HeldChoiceForm(forms.Form):
     # A member of the group; "case" acts on it alone, "group" on every held
-    # request with the same narrative.
-    reference = forms.CharField(max_length=64)
-    scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group")])
+    # request with the same narrative, "selected" on every group whose box was
+    # ticked on the list (checkboxes named "selected", each a group's reference).
+    reference = forms.CharField(max_length=64, required=False)
+    scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group"), ("selected", "")])
     confirm = forms.BooleanField(required=False)
+
+    def selected(self) -> list[str]:
+        chosen = [value for value in self.data.getlist("selected") if 0 < len(value) <= 64]
+        return list(dict.fromkeys(chosen))[:BULK_LIMIT]
 
 
 def _chosen(request: HttpRequest) -> tuple[HeldChoiceForm, list[Case]]:
     form = HeldChoiceForm(request.POST)
     if not form.is_valid():
         raise Http404
+    if form.cleaned_data["scope"] == "selected":
+        return form, list(held_groups_of(form.selected()).select_related("request"))
     case = (
         Case.objects.filter(request__reference=form.cleaned_data["reference"], flood__isnull=False)
         .select_related("request")
@@ -46,6 +60,12 @@ def _chosen(request: HttpRequest) -> tuple[HeldChoiceForm, list[Case]]:
     if form.cleaned_data["scope"] == "case":
         return form, [case]
     return form, list(held_group_of(case).select_related("request"))
+
+
+def _nothing_chosen(form: HeldChoiceForm) -> str:
+    if form.cleaned_data["scope"] == "selected" and not form.selected():
+        return _("Tick at least one group first; nothing was changed.")
+    return _("Nothing is held under that reference any more.")
 
 
 @never_cache
@@ -62,7 +82,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_required(Role.CASEWORKER)
 def held_release(request: HttpRequest) -> HttpResponse:
-    _form, cases = _chosen(request)
+    form, cases = _chosen(request)
     released = services.release_held(cases, actor=request.user)
     if released:
         messages.success(
@@ -75,7 +95,7 @@ def held_release(request: HttpRequest) -> HttpResponse:
             % {"count": released},
         )
     else:
-        messages.error(request, _("Nothing is held under that reference any more."))
+        messages.error(request, _nothing_chosen(form))
     return redirect("cases:held")
 
 
@@ -86,13 +106,19 @@ def held_reject(request: HttpRequest) -> HttpResponse:
     """First the confirmation page (nothing changes), then, confirmed, the rejection."""
     form, cases = _chosen(request)
     if not cases:
-        messages.error(request, _("Nothing is held under that reference any more."))
+        messages.error(request, _nothing_chosen(form))
         return redirect("cases:held")
     if not form.cleaned_data["confirm"]:
         return render(
             request,
             "cases/held_reject.html",
-            {"count": len(cases), "form": form, "first": cases[0], "cases": cases[:10]},
+            {
+                "count": len(cases),
+                "form": form,
+                "first": cases[0],
+                "cases": cases[:10],
+                "selected": form.selected() if form.cleaned_data["scope"] == "selected" else [],
+            },
         )
     rejected = services.reject_held_as_spam(cases, actor=request.user)
     messages.success(

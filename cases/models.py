@@ -6,9 +6,17 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.workflow import FINAL_STATES, OPEN_STATES, CaseState, Outcome
+from cases.workflow import ACTIVE_STATES, FINAL_STATES, CaseState, Outcome
 from encryption.fields import SealedTextField
 from intake.vocabulary import Language
+
+# The triage queue's order (cases.selectors.QUEUE_ORDER): most urgent first;
+# within an urgency, cases nobody has triaged yet first; then oldest first.
+TRIAGE_ORDER = (
+    "priority",
+    models.Case(models.When(state=CaseState.NEW, then=0), default=1),
+    "created_at",
+)
 
 
 class Flood(models.Model):
@@ -106,11 +114,18 @@ class Case(models.Model):
             ("export_statistics", _("Can export anonymised statistics")),
         ]
         indexes = [
-            # The triage queue: open cases, most urgent and oldest first.
+            # The triage queue, in its order (TRIAGE_ORDER).
             models.Index(
-                fields=["priority", "created_at"],
-                condition=models.Q(state__in=OPEN_STATES, flood__isnull=True),
-                name="case_queue_idx",
+                *(models.F(part) if isinstance(part, str) else part for part in TRIAGE_ORDER),
+                condition=models.Q(state__in=ACTIVE_STATES, flood__isnull=True),
+                name="case_triage_idx",
+            ),
+            # The New view, newest first, and the count of new requests in the
+            # menu (answered from the index alone).
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(state=CaseState.NEW, flood__isnull=True),
+                name="case_new_idx",
             ),
             # The held list: held cases grouped by identical narrative.
             models.Index(

@@ -1,18 +1,24 @@
 """Read paths of the case workflow: the triage queue and one case's page."""
 
+import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils.functional import cached_property
 
 from audit.models import AuditEntry
-from cases.models import Case, CaseEvent, Flood
-from cases.workflow import OPEN_STATES
+from cases.models import TRIAGE_ORDER, Case, CaseEvent, Flood
+from cases.workflow import ACTIVE_STATES, CaseState
 from intake.models import HelpRequest, RequestMessage
 from intake.vocabulary import URGENCY_RANK
+
+logger = logging.getLogger(__name__)
 
 # Everything the queue shows; encrypted columns are never even fetched.
 QUEUE_FIELDS = (
@@ -26,6 +32,7 @@ QUEUE_FIELDS = (
     "request__urgency",
     "request__received_at",
     "waiting_since",  # the flag on cases waiting too long (cases.follow_up)
+    "unread_message_at",
 )
 
 
@@ -43,22 +50,30 @@ class QueuePage(Paginator):
 
     def __init__(self, cases: QuerySet, per_page: int) -> None:
         self.cases = cases
-        super().__init__(cases.order_by(*QUEUE_ORDER).values(*QUEUE_FIELDS), per_page)
+        rows = cases if cases.ordered else cases.order_by(*QUEUE_ORDER)
+        super().__init__(rows.values(*QUEUE_FIELDS), per_page)
 
     @cached_property
     def count(self) -> int:
         return self.cases.count()
 
 
-QUEUE_ORDER = ("priority", "created_at", "id")
+# Most urgent first; within an urgency, requests nobody has triaged yet before
+# the rest (a new "high" request must not wait behind weeks-old work in its own
+# filter), then oldest first. The same order as case_triage_idx.
+QUEUE_ORDER = (*TRIAGE_ORDER, "id")
+# Cases that left active work, reached only by choosing their state: newest first.
+FINISHED_ORDER = ("-created_at", "-id")
 
 
 def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
-    """Open cases matching the filters. Requests are joined only to filter by them;
-    shown through QueuePage, most urgent first, then oldest first."""
-    states = [filters.state] if filters.state else OPEN_STATES
+    """Cases still being worked on (or, chosen explicitly, those of any one state)
+    matching the filters, in their order for QueuePage. Requests are joined only
+    to filter by them."""
+    states = [filters.state] if filters.state else ACTIVE_STATES
+    order = QUEUE_ORDER if set(states) <= set(ACTIVE_STATES) else FINISHED_ORDER
     # Cases held during a flood wait in their own list (held_groups).
-    cases = Case.objects.filter(state__in=states, flood__isnull=True)
+    cases = Case.objects.filter(state__in=states, flood__isnull=True).order_by(*order)
     if filters.category:
         cases = cases.filter(request__category=filters.category)
     if filters.urgency:
@@ -69,6 +84,77 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
     elif filters.assignee == "unassigned":
         cases = cases.filter(assigned_to__isnull=True)
     return cases
+
+
+def new_requests() -> QuerySet:
+    """Requests nobody has triaged yet, newest first (case_state_idx, backwards)."""
+    return Case.objects.filter(state=CaseState.NEW, flood__isnull=True).order_by(
+        "-created_at", "-id"
+    )
+
+
+def cases_by_reference(prefix: str) -> QuerySet:
+    """Cases, in any state, whose reference is or begins with `prefix` (as
+    intake.references.reference_prefix writes it), newest first."""
+    return (
+        Case.objects.filter(request__reference__startswith=prefix)
+        .order_by("-request__received_at", "-request__id")
+        .values(*QUEUE_FIELDS)
+    )
+
+
+def requests_with_fingerprints(fingerprints: list[str], limit: int) -> list[dict]:
+    """Requests whose contact has one of these keyed fingerprints, newest first:
+    a contact found without decrypting anything (encryption.fingerprint)."""
+    if not fingerprints:
+        return []
+    return list(
+        HelpRequest.objects.filter(contact_fingerprint__in=sorted(fingerprints))
+        .order_by("-received_at", "-pk")
+        .values("reference", "received_at", "category", "urgency", "case__state")[:limit]
+    )
+
+
+# The counts in a caseworker's menu, on every page: kept a few seconds, and
+# forgotten by each change to a case's state or unread messages.
+NAV_COUNTS_KEY = "cases:nav-counts"
+NAV_COUNTS_SECONDS = 20
+
+
+def nav_counts() -> dict[str, int]:
+    """How many requests are new, and how many cases have unread requester
+    messages: two counts on partial indexes, at most once per NAV_COUNTS_SECONDS
+    (every time, should the cache be unreachable)."""
+    try:
+        counts = cache.get(NAV_COUNTS_KEY)
+    except Exception:
+        logger.warning("menu counts not cached (cache unreachable)")
+        return _count_for_nav()
+    if counts is None:
+        counts = _count_for_nav()
+        with suppress(Exception):
+            cache.set(NAV_COUNTS_KEY, counts, NAV_COUNTS_SECONDS)
+    return counts
+
+
+def _count_for_nav() -> dict[str, int]:
+    return {
+        "new": new_requests().count(),
+        "unread": Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True).count(),
+    }
+
+
+def forget_nav_counts() -> None:
+    """After a change to what the menu counts. An unreachable cache keeps nothing
+    to forget, and must not stop a request from being received."""
+    _forget()
+    # Again once the change is committed: a page drawn meanwhile counted the old state.
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
+    with suppress(Exception):
+        cache.delete(NAV_COUNTS_KEY)
 
 
 def cases_with_new_messages(limit: int = 20) -> QuerySet:
@@ -279,3 +365,13 @@ def _content_entries(case: Case, content) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+def held_groups_of(references: list[str]) -> QuerySet:
+    """Every held case in the groups of these held cases (two queries in all)."""
+    digests = list(
+        Case.objects.filter(request__reference__in=references, flood__isnull=False)
+        .values_list("flood_digest", flat=True)
+        .distinct()
+    )
+    return Case.objects.filter(flood__isnull=False, flood_digest__in=digests).order_by("pk")

@@ -3,7 +3,9 @@ Everything that changes a case. A state move happens here and only here, in a
 transaction that locks the case, so the state machine is enforced once.
 """
 
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from cases.models import Case, CaseEvent, CaseNote, Flood
-from cases.workflow import DONE_STATES, CaseState, Outcome, is_allowed
+from cases.selectors import forget_nav_counts
+from cases.workflow import DONE_STATES, FINAL_STATES, CaseState, Outcome, is_allowed
 from core.clock import hour_of
 from encryption.sealing import seal_item
 from intake.messages import seal_message
@@ -98,6 +101,7 @@ def move_case(
             from_state=from_state,
             to_state=to_state,
         )
+    forget_nav_counts()
     # The caller's object reflects the move as well.
     for field in (
         "state", "outcome", "resolved_at", "closed_at", "last_activity_at", "updated_at",
@@ -175,6 +179,7 @@ def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> Re
             unread_message_at=None, updated_at=now, last_activity_at=now
         )
         record("case.reply", actor=author, target=case.request.reference, message=message.pk)
+    forget_nav_counts()
     return message
 
 
@@ -182,6 +187,7 @@ def mark_messages_read(case: Case) -> None:
     """A caseworker opened the case: the requester's messages have been seen."""
     if case.unread_message_at is not None:
         Case.objects.filter(pk=case.pk).update(unread_message_at=None)
+        forget_nav_counts()
 
 
 # --- requests held during a flood -------------------------------------------------
@@ -243,6 +249,7 @@ def release_held(cases: Iterable[Case], *, actor: AbstractBaseUser) -> int:
         )
         for case in held:
             record("case.release", actor=actor, target=case.request.reference)
+    forget_nav_counts()
     return len(held)
 
 
@@ -257,3 +264,89 @@ def reject_held_as_spam(cases: Iterable[Case], *, actor: AbstractBaseUser) -> in
         for case in held:
             move_case(case, CaseState.REJECTED, actor=actor, expected_state=CaseState.NEW)
     return len(held)
+
+
+# --- several cases at once, from the queue -----------------------------------------
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the references done, and those skipped with why."""
+
+    done: list[str] = dataclasses.field(default_factory=list)
+    skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def _chosen_cases(references: Iterable[str]) -> tuple[list[Case], list[str]]:
+    """The chosen cases, locked, in the order chosen; and references not found."""
+    wanted = list(dict.fromkeys(references))
+    found = {
+        case.request.reference: case
+        for case in Case.objects.select_for_update(of=("self",))
+        .select_related("request", "assigned_to")
+        .filter(request__reference__in=wanted)
+    }
+    return [found[r] for r in wanted if r in found], [r for r in wanted if r not in found]
+
+
+def bulk_move(references: Iterable[str], to_state: str, *, actor: AbstractBaseUser) -> BulkResult:
+    """
+    Move each chosen case to `to_state` through move_case (so the state machine
+    holds and each move is audited on its own), all in one transaction. A case
+    that cannot make the move from its state, or is still held during a flood,
+    is skipped with the reason.
+    """
+    result = BulkResult()
+    with transaction.atomic():
+        cases, missing = _chosen_cases(references)
+        result.skipped += [(reference, _("no such case")) for reference in missing]
+        for case in cases:
+            reference = case.request.reference
+            if case.flood_id is not None:
+                result.skipped.append((reference, _("held during a flood: see the held list")))
+                continue
+            if not is_allowed(case.state, to_state):
+                result.skipped.append(
+                    (
+                        reference,
+                        _("not possible from “%(state)s”") % {"state": case.get_state_display()},
+                    )
+                )
+                continue
+            try:
+                move_case(case, to_state, actor=actor, expected_state=case.state)
+            except CaseError as refusal:
+                result.skipped.append((reference, str(refusal).rstrip(".")))
+            else:
+                result.done.append(reference)
+    return result
+
+
+def bulk_assign_to_me(references: Iterable[str], *, actor: AbstractBaseUser) -> BulkResult:
+    """
+    Give each chosen case to `actor` through assign_case (audited per case), in
+    one transaction. Cases already theirs, finished, or someone else's are
+    skipped: taking a colleague's case is done on its own page, on purpose.
+    """
+    result = BulkResult()
+    with transaction.atomic():
+        cases, missing = _chosen_cases(references)
+        result.skipped += [(reference, _("no such case")) for reference in missing]
+        for case in cases:
+            reason = _assign_refusal(case, actor)
+            if reason:
+                result.skipped.append((case.request.reference, reason))
+                continue
+            assign_case(case, actor, actor=actor)
+            result.done.append(case.request.reference)
+    return result
+
+
+def _assign_refusal(case: Case, actor: AbstractBaseUser) -> str:
+    if case.assigned_to_id == actor.pk:
+        return _("already assigned to you")
+    if case.assigned_to_id is not None:
+        return _("assigned to %(name)s") % {"name": case.assigned_to.get_username()}
+    if case.state in FINAL_STATES:
+        return _("finished (“%(state)s”)") % {"state": CaseState(case.state).label}
+    return ""

@@ -2,12 +2,15 @@
 
 from django.urls import path
 
-from cases import due_views, held_views, template_views, views
+from cases import bulk_views, due_views, held_views, search_views, template_views, views
 
 app_name = "cases"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("new/", views.new_cases, name="new"),
+    path("search/", search_views.search, name="search"),
+    path("bulk/", bulk_views.bulk, name="bulk"),
     path("held/", held_views.held_list, name="held"),
     path("held/release/", held_views.held_release, name="held_release"),
     path("held/reject/", held_views.held_reject, name="held_reject"),

@@ -22,6 +22,7 @@ from cases.selectors import (
     case_timeline,
     cases_with_new_messages,
     held_count,
+    new_requests,
     triage_queue,
 )
 from cases.template_views import reply_form_context
@@ -63,6 +64,21 @@ def queue(request: HttpRequest) -> HttpResponse:
             "purged_soon": purged_soon(limit=PURGE_LIST_SIZE),
             "held": held_count(),
         },
+    )
+
+
+@never_cache
+@require_GET
+@staff_required(Role.CASEWORKER)
+def new_cases(request: HttpRequest) -> HttpResponse:
+    """What is new: requests nobody has triaged yet, newest first, and the cases
+    whose requester wrote since a caseworker last looked."""
+    work_in_passing(request)
+    page = QueuePage(new_requests(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "cases/new.html",
+        {"page": page, "query": "", "new_messages": cases_with_new_messages()},
     )
 
 

@@ -40,6 +40,9 @@ ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
 
 FINAL_STATES = (CaseState.CLOSED.value, CaseState.REJECTED.value)
 OPEN_STATES = tuple(state for state in CaseState.values if state not in FINAL_STATES)
+# The default triage queue: resolved cases wait only to be closed, so they leave
+# it too (a state filter still shows them).
+ACTIVE_STATES = tuple(state for state in OPEN_STATES if state != CaseState.RESOLVED)
 # States in which a case has left active work: they carry closed_at.
 DONE_STATES = (CaseState.RESOLVED.value, CaseState.CLOSED.value, CaseState.REJECTED.value)
 # Moves asked again on a page of their own: the final ones, from which the

@@ -222,6 +222,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.staff",
+                "cases.context_processors.caseworker_counts",
             ],
         },
     },

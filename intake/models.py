@@ -75,6 +75,13 @@ class HelpRequest(models.Model):
             # Equality lookups only: plain indexes, without the pattern-ops twin
             # that db_index=True adds on PostgreSQL (every import pays for each).
             models.Index(fields=["contact_fingerprint"], name="request_fingerprint_idx"),
+            # Search by the beginning of a reference (LIKE 'GL-XP3D%'): the unique
+            # index serves equality only, under the database's collation.
+            models.Index(
+                fields=["reference"],
+                name="request_reference_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
             # Requests with a contact and no fingerprint yet: the backlog that
             # caseworkers' sessions fingerprint in passing.
             models.Index(

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.services import record
 from cases.models import Case, CaseEvent
-from cases.selectors import held_count
+from cases.selectors import forget_nav_counts, held_count
 from cases.services import hold_during_flood
 from cases.workflow import DONE_STATES, CaseState
 from core.bulk import (
@@ -178,6 +178,7 @@ def _open_case(help_request: HelpRequest) -> Case:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.CREATED, to_state=case.state, at=received
     )
+    forget_nav_counts()
     return case
 
 
@@ -310,6 +311,7 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
             unread_message_at=message.sent_at,
             last_activity_at=Greatest("last_activity_at", message.sent_at),
         )
+    forget_nav_counts()
     return message
 
 

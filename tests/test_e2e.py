@@ -364,7 +364,9 @@ def test_a_first_answer_from_a_template_then_a_follow_up_day(open_page, live_ser
 
     caseworker = open_page("caseworker")
     sign_in(caseworker, base, alice)
-    caseworker.get_by_role("link", name="Reply templates").first.click()
+    # Templates are reached from a case's reply box, where they are used.
+    caseworker.goto(f"{base}/staff/cases/{reference}/")
+    caseworker.get_by_role("link", name="Write reply templates").click()
     expect(caseworker.locator("p.empty")).to_contain_text("No reply templates yet")
     caseworker.get_by_role("link", name="New template").click()
     caseworker.get_by_label("Title").fill("Первый ответ")
@@ -393,4 +395,40 @@ def test_a_first_answer_from_a_template_then_a_follow_up_day(open_page, live_ser
     message = RequestMessage.objects.get(request__reference=reference)
     assert opened(message, "body")["body"] == template + " Ваш номер дела у нас есть."
     assert Case.objects.get(request__reference=reference).follow_up_on == today
+
+
+def test_a_caseworker_finds_a_request_by_reference_and_contact_and_rejects_spam_in_bulk(
+    open_page, live_server, alice
+):
+    base = live_server.url
+    send_request(requester_page(open_page), base, "Меня снова отправляют на фронт.")
+    reference = HelpRequest.objects.get().reference
+    spam = [CaseFactory(), CaseFactory()]
+    spam_references = sorted(case.request.reference for case in spam)
+
+    caseworker = open_page("caseworker")
+    sign_in(caseworker, base, alice)
+    search_box = caseworker.get_by_label("Search by reference or contact")
+    search_box.fill(reference[:7].lower().replace("-", ""))  # "glxp3d": its first characters
+    caseworker.get_by_role("button", name="Search", exact=True).click()
+    expect(caseworker.get_by_role("heading", level=1)).to_contain_text(reference)
+
+    caseworker.get_by_label("Search by reference or contact").fill("@E2E_Requester")
+    caseworker.get_by_role("button", name="Search", exact=True).click()
+    expect(caseworker.locator("ul.contact-results")).to_contain_text(reference)
+    assert "e2e_requester" not in caseworker.url.lower()
+
+    caseworker.get_by_role("link", name=re.compile(r"^New \(3")).click()
+    for spam_reference in spam_references:
+        caseworker.get_by_label(f"Select {spam_reference}").check()
+    caseworker.get_by_role("button", name="Reject as spam…").click()
+    expect(caseworker.get_by_role("heading", level=1)).to_have_text("Reject as spam?")
+    caseworker.get_by_role("button", name="Reject 2 cases as spam").click()
+    expect(caseworker.get_by_role("status")).to_contain_text("2 cases moved to “Rejected”.")
+
+    for case in spam:
+        case.refresh_from_db()
+        assert case.state == "rejected"
+    assert HelpRequest.objects.get(reference=reference).case.state == "new"
+    assert AuditEntry.objects.filter(action="case.move", detail__to_state="rejected").count() == 2
     assert caseworker.problems == []

@@ -232,6 +232,7 @@ def test_the_due_view_runs_a_constant_number_of_queries(client, alice):
     due_case(-1, assignee=alice.user)
     waiting_case(10)
     sign_in(client, alice)
+    queries()  # the menu's counts, kept for a few seconds after
     few = queries()
     for n in range(40):
         due_case(-n % 7, assignee=alice.user)

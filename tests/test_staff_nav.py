@@ -51,3 +51,34 @@ def test_the_admin_menu_is_one_line_on_a_desktop_and_a_few_on_a_phone(
     assert desktop == 1
     assert phone <= 4
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caseworkers_menu_with_its_counts_and_the_search_box_fit_a_desktop_and_a_phone(
+    open_page, live_server
+):
+    from tests.factories import CaseFactory
+
+    CaseFactory.create_batch(12)
+    alice = make_staff("alice", "caseworker")
+    client = Client()
+    sign_in(client, alice)
+    page = open_page("staff-nav-caseworker")
+    page.context.add_cookies(
+        [{"name": name, "value": cookie.value, "url": live_server.url}
+         for name, cookie in client.cookies.items()]
+    )  # fmt: skip
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/staff/")
+    desktop = link_rows(page)
+    page.screenshot(path="test-artifacts/staff-nav-caseworker-desktop.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone = link_rows(page)
+    page.screenshot(path="test-artifacts/staff-nav-caseworker-phone.png", full_page=True)
+
+    assert page.locator("header input[name=q]").is_visible()
+    assert "(12)" in page.locator(".staff-nav").inner_text()
+    assert desktop == 1
+    assert phone <= 2
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390

@@ -1,0 +1,18 @@
+"""The counts in a caseworker's menu: new requests, unread requester messages."""
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from accounts.roles import Role, has_role
+from cases.selectors import nav_counts
+
+
+def caseworker_counts(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_verified():
+        return {}
+    if not has_role(user, Role.CASEWORKER):
+        return {}
+    # Lazy: only a page that draws the menu pays for it (and then once per
+    # NAV_COUNTS_SECONDS, from the cache).
+    return {"case_counts": SimpleLazyObject(nav_counts)}
