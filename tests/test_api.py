@@ -199,7 +199,8 @@ def test_an_empty_language_is_refused_as_the_document_says(client, token):
     assert response.status_code == 400
     assert "language" in response.json()["errors"]
     assert HelpRequest.objects.count() == 0
-    assert post(client, {k: v for k, v in BODY.items() if k != "language"}, token).status_code == 201
+    without = {name: value for name, value in BODY.items() if name != "language"}
+    assert post(client, without, token).status_code == 201
 
 
 def test_a_repeated_article_is_refused_as_the_document_says(client, token):
