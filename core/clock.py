@@ -16,5 +16,10 @@ from django.utils import timezone
 
 def hour_of(moment: datetime | None = None) -> datetime:
     """The start of the hour of `moment` (default: now), in TIME_ZONE."""
-    local = timezone.localtime(moment or timezone.now())
+    moment = moment or timezone.now()
+    if timezone.is_naive(moment):
+        raise ValueError("hour_of() needs an aware datetime")
+    # TIME_ZONE itself, not the zone activated for a request: the reports count
+    # months there (and asking for the active zone is slow in a loop of imports).
+    local = moment.astimezone(timezone.get_default_timezone())
     return local.replace(minute=0, second=0, microsecond=0)

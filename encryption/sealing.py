@@ -10,6 +10,7 @@ under, is read from the models (`SealedTextField.key_field`), so this module
 knows no domain model by name.
 """
 
+import functools
 from collections.abc import Mapping
 
 from django.db import models
@@ -77,6 +78,7 @@ class Envelope:
         return content.wrap_key(self.row.id, self._key, key, purpose)
 
 
+@functools.cache
 def sealed_fields(model: type[models.Model]) -> dict[str, list[SealedTextField]]:
     """The model's content columns, grouped by the key column they are sealed under."""
     groups: dict[str, list[SealedTextField]] = {}
@@ -84,6 +86,11 @@ def sealed_fields(model: type[models.Model]) -> dict[str, list[SealedTextField]]
         if isinstance(field, SealedTextField):
             groups.setdefault(field.key_field, []).append(field)
     return groups
+
+
+@functools.cache
+def _fields_by_name(model: type[models.Model]) -> dict[str, SealedTextField]:
+    return {f.name: f for group in sealed_fields(model).values() for f in group}
 
 
 def seal_texts(
@@ -94,7 +101,7 @@ def seal_texts(
     wrapped under `envelope`: (the wrapped key, the sealed values, the key).
     All the fields must share one key column; empty text stays empty.
     """
-    fields = {f.name: f for group in sealed_fields(model).values() for f in group}
+    fields = _fields_by_name(model)
     key_fields = {fields[name].key_field for name in texts}
     if len(key_fields) != 1:
         raise ValueError("the fields sealed together must share one key column")
