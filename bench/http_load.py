@@ -44,6 +44,15 @@ def gunicorn(env: dict, workers: int, threads: int = 1, log_path=None):
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
            "GUNICORN_THREADS": str(threads)}  # fmt: skip
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    # What an installation has before intake opens: its first caseworker, who
+    # creates the organisation key (without it the form answers 503).
+    subprocess.run(
+        [sys.executable, "manage.py", "create_staff", "bench-caseworker", "--role", "caseworker"],
+        cwd=ROOT,
+        env={**env, "STAFF_PASSWORD": "bench caseworker password, long enough"},
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
