@@ -175,8 +175,10 @@ def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> Re
         envelope.row.save(force_insert=True)
         message.save(force_insert=True)
         now = timezone.now()
+        # A reply to a case waiting for the requester starts the wait again.
+        waiting = {"waiting_since": now} if case.state == CaseState.WAITING else {}
         Case.objects.filter(pk=case.pk).update(
-            unread_message_at=None, updated_at=now, last_activity_at=now
+            unread_message_at=None, updated_at=now, last_activity_at=now, **waiting
         )
         record("case.reply", actor=author, target=case.request.reference, message=message.pk)
     forget_nav_counts()

@@ -307,9 +307,12 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
         message.save(force_insert=True)
         # New content restarts the retention clock. Both times are the
         # message's hour; a later activity already recorded is kept.
+        # The requester has answered: nobody waits for them any more (the
+        # unread marker takes over until a caseworker reads it).
         Case.objects.filter(request=help_request).update(
             unread_message_at=message.sent_at,
             last_activity_at=Greatest("last_activity_at", message.sent_at),
+            waiting_since=None,
         )
     forget_nav_counts()
     return message
@@ -338,6 +341,7 @@ CASE_COLUMNS = (
     "updated_at",
     "notified_at",
     "last_activity_at",
+    "waiting_since",
 )
 EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
@@ -377,6 +381,9 @@ def _case_row(record: RequestRecord, now: datetime) -> tuple:
         now,
         now,  # history, not news: nobody is told about imported requests
         closed_at or received,  # the retention clock of a finished case
+        # Imported already waiting for the requester: since when is not in the
+        # file, so since it was received (flagged as long-waiting rather than never).
+        received if record.state == CaseState.WAITING else None,
     )
 
 

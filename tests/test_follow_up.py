@@ -409,3 +409,52 @@ def test_the_due_view_is_in_russian(client, alice):
     body = client.get("/staff/due/").content.decode()
 
     assert "Утренняя сводка" in body
+
+
+def test_an_imported_case_already_waiting_is_flagged_from_when_it_was_received(
+    client, alice, settings, tmp_path
+):
+    from django.core.management import call_command
+
+    from tests.csvdata import csv_row, write_csv
+
+    settings.WAITING_FLAG_DAYS = 7
+    write_csv(
+        tmp_path / "history.csv",
+        [
+            csv_row(1, state="waiting", outcome="", resolved_at=""),
+            csv_row(2, state="in_progress", outcome="", resolved_at=""),
+        ],
+    )
+    call_command("import_requests", str(tmp_path / "history.csv"), verbosity=0)
+    waiting = Case.objects.get(request__reference="HIST-000001")
+    sign_in(client, alice)
+
+    assert waiting.waiting_since == waiting.request.received_at
+    assert Case.objects.get(request__reference="HIST-000002").waiting_since is None
+    assert "waiting for the requester for" in client.get(page(waiting)).content.decode()
+
+
+def test_a_requester_who_writes_back_is_no_longer_waited_for(client, alice, settings):
+    from intake.services import post_requester_message
+
+    settings.WAITING_FLAG_DAYS = 7
+    case = waiting_case(10)
+    sign_in(client, alice)
+    assert "waiting for the requester for" in client.get(page(case)).content.decode()
+
+    post_requester_message(case.request, "I am back in touch.")
+
+    case.refresh_from_db()
+    assert case.waiting_since is None and case.unread_message_at is not None
+    assert "waiting for the requester for" not in client.get(page(case)).content.decode()
+
+
+def test_a_reply_to_a_waiting_case_starts_the_wait_again(alice, settings):
+    case = waiting_case(10)
+    before = timezone.now()
+
+    services.reply_to_requester(case, "Are you safe? Write when you can.", author=alice.user)
+
+    case.refresh_from_db()
+    assert case.state == "waiting" and case.waiting_since >= before
