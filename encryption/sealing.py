@@ -63,6 +63,7 @@ class Envelope:
     def __init__(self, organisation: OrganisationPublicKey | None = None) -> None:
         organisation = organisation or active_public_key()
         self._key = content.new_key()
+        self._wrapper: content.KeyWrapper | None = None
         self.row = KeyEnvelope(
             id=new_envelope_id(),
             organisation_key_id=organisation.id,
@@ -75,7 +76,9 @@ class Envelope:
         return f"<Envelope {self.row.id}>"
 
     def wrap(self, key: bytes, purpose: str) -> bytes:
-        return content.wrap_key(self.row.id, self._key, key, purpose)
+        if self._wrapper is None:
+            self._wrapper = content.KeyWrapper(self.row.id, self._key)
+        return self._wrapper.wrap(key, purpose)
 
 
 @functools.cache
@@ -107,8 +110,9 @@ def seal_texts(
         raise ValueError("the fields sealed together must share one key column")
     key = content.new_key()
     wrapped = envelope.wrap(key, fields[next(iter(texts))].key_purpose)
+    sealer = content.ValueSealer(key)
     sealed = {
-        name: Sealed(content.seal_text(key, text, fields[name].label)) if text else ""
+        name: Sealed(sealer.seal_text(text, fields[name].label)) if text else ""
         for name, text in texts.items()
     }
     return wrapped, sealed, key
