@@ -4,6 +4,7 @@ the owner's own security page, and the management of accounts by admins.
 """
 
 from base64 import b32encode
+from collections.abc import Callable
 
 import segno
 from django.contrib import messages
@@ -463,22 +464,32 @@ def _confirm_page(request: HttpRequest, person, action: str) -> HttpResponse:
     )
 
 
-@never_cache
-@staff_required(Role.ADMIN)
-@require_http_methods(["GET", "POST"])
-def staff_reset_device(request: HttpRequest, pk: int) -> HttpResponse:
+def _issue_after_confirmation(
+    request: HttpRequest, pk: int, action: str, act: Callable, reason: str
+) -> HttpResponse:
+    """Ask first (no JavaScript: a second page), then act on the account and show
+    the one-time password the act issued, once."""
     person = _person(pk)
     if not _confirmed(request):
-        return _confirm_page(request, person, "reset_device")
+        return _confirm_page(request, person, action)
     try:
-        password = services.reset_devices(person, actor=request.user)
+        password = act(person, actor=request.user)
     except services.AccountError as error:
         messages.error(request, str(error))
         return redirect("accounts:staff_list")
     return render(
         request,
         "accounts/password_issued.html",
-        {"person": person, "password": password, "reason": "reset_device"},
+        {"person": person, "password": password, "reason": reason},
+    )
+
+
+@never_cache
+@staff_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def staff_reset_device(request: HttpRequest, pk: int) -> HttpResponse:
+    return _issue_after_confirmation(
+        request, pk, "reset_device", services.reset_devices, "reset_device"
     )
 
 
@@ -486,18 +497,8 @@ def staff_reset_device(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def staff_issue_password(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _person(pk)
-    if not _confirmed(request):
-        return _confirm_page(request, person, "issue_password")
-    try:
-        password = services.issue_one_time_password(person, actor=request.user)
-    except services.AccountError as error:
-        messages.error(request, str(error))
-        return redirect("accounts:staff_list")
-    return render(
-        request,
-        "accounts/password_issued.html",
-        {"person": person, "password": password, "reason": "issue_password"},
+    return _issue_after_confirmation(
+        request, pk, "issue_password", services.issue_one_time_password, "issue_password"
     )
 
 
@@ -552,19 +553,7 @@ def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def staff_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _person(pk)
-    if not _confirmed(request):
-        return _confirm_page(request, person, "reactivate")
-    try:
-        password = services.reactivate(person, actor=request.user)
-    except services.AccountError as error:
-        messages.error(request, str(error))
-        return redirect("accounts:staff_list")
-    return render(
-        request,
-        "accounts/password_issued.html",
-        {"person": person, "password": password, "reason": "reactivated"},
-    )
+    return _issue_after_confirmation(request, pk, "reactivate", services.reactivate, "reactivated")
 
 
 @staff_required(Role.ADMIN)

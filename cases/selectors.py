@@ -140,7 +140,7 @@ def nav_counts() -> dict[str, int]:
 def _count_for_nav() -> dict[str, int]:
     return {
         "new": new_requests().count(),
-        "unread": Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True).count(),
+        "unread": unread_cases().count(),
     }
 
 
@@ -157,10 +157,15 @@ def _forget() -> None:
         cache.delete(NAV_COUNTS_KEY)
 
 
+def unread_cases() -> QuerySet:
+    """Cases, in any state and not held, whose requester wrote since a caseworker last looked."""
+    return Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True)
+
+
 def cases_with_new_messages(limit: int = 20) -> QuerySet:
-    """Cases, in any state, whose requester wrote since a caseworker last looked."""
+    """The oldest unread first (unread_cases)."""
     return (
-        Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True)
+        unread_cases()
         .order_by("unread_message_at", "id")
         .values("request__reference", "state", "unread_message_at")[:limit]
     )
