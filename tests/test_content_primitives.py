@@ -123,3 +123,77 @@ def test_a_safety_code_is_short_and_follows_the_key():
     code = content.safety_code(pair.public)
     assert len(code.replace(" ", "")) == 16
     assert code != content.safety_code(content.new_key_pair().public)
+
+
+# --- nonces: never repeated under one key ---------------------------------------------
+
+
+def value_nonce(sealed: bytes) -> bytes:
+    return bytes(sealed)[1 : 1 + content.NONCE_BYTES]
+
+
+def wrap_nonce(wrapped: bytes) -> bytes:
+    return bytes(wrapped)[9 : 9 + content.NONCE_BYTES]
+
+
+def test_sealing_the_same_text_twice_under_one_key_gives_two_ciphertexts():
+    key = content.new_key()
+    first = content.seal_text(key, "the same words", "intake.helprequest.narrative")
+    second = content.seal_text(key, "the same words", "intake.helprequest.narrative")
+
+    assert first != second
+    assert value_nonce(first) != value_nonce(second)
+
+
+def test_wrapping_the_same_key_twice_under_one_envelope_gives_two_ciphertexts():
+    envelope_key, key = content.new_key(), content.new_key()
+    first = content.wrap_key(7, envelope_key, key, "intake.helprequest.content_key")
+    second = content.wrap_key(7, envelope_key, key, "intake.helprequest.content_key")
+
+    assert first != second
+    assert wrap_nonce(first) != wrap_nonce(second)
+
+
+def test_no_nonce_repeats_across_a_batch_under_one_cipher_object():
+    sealer = content.ValueSealer(content.new_key())
+    wrapper = content.KeyWrapper(7, content.new_key())
+    key = content.new_key()
+
+    values = [sealer.seal_text("same", "f") for _ in range(2000)]
+    wrapped = [wrapper.wrap(key, "p") for _ in range(2000)]
+
+    assert len({value_nonce(v) for v in values}) == 2000
+    assert len({wrap_nonce(w) for w in wrapped}) == 2000
+    assert b"\0" * content.NONCE_BYTES not in {value_nonce(v) for v in values}
+
+
+def test_other_keys_sealed_under_one_key_never_share_a_nonce():
+    """The session copy and the caseworker's key under a password use the same
+    primitive: the same input twice gives different ciphertexts."""
+    session_key, keys = content.new_key(), {1: content.new_key()}
+    assert content.seal_session(session_key, keys, 5) != content.seal_session(session_key, keys, 5)
+    private = content.new_key_pair().private
+    assert content.wrap_under_password(private, "pw", 5, CHEAP)[1][1:13] != (
+        content.wrap_under_password(private, "pw", 5, CHEAP)[1][1:13]
+    )
+
+
+@pytest.mark.django_db
+def test_an_import_never_repeats_a_nonce_in_its_stored_values_or_keys(tmp_path):
+    """A batch through the app: every stored value and wrapped key has its own nonce."""
+    import io
+
+    from django.core.management import call_command
+
+    from intake.models import HelpRequest
+    from tests.csvdata import csv_row, write_csv
+
+    rows = [csv_row(n, narrative="the very same story", contact="@same") for n in range(60)]
+    call_command("import_requests", str(write_csv(tmp_path / "a.csv", rows)), stdout=io.StringIO())
+
+    stored = list(HelpRequest.objects.values_list("narrative", "contact", "content_key"))
+    nonces = [value_nonce(n) for n, _, _ in stored] + [value_nonce(c) for _, c, _ in stored]
+    key_nonces = [wrap_nonce(k) for _, _, k in stored]
+    assert len(stored) == 60
+    assert len(set(nonces)) == 120
+    assert len(set(key_nonces)) == 60
