@@ -173,8 +173,9 @@ def test_other_keys_sealed_under_one_key_never_share_a_nonce():
     session_key, keys = content.new_key(), {1: content.new_key()}
     assert content.seal_session(session_key, keys, 5) != content.seal_session(session_key, keys, 5)
     private = content.new_key_pair().private
-    assert content.wrap_under_password(private, "pw", 5, CHEAP)[1][1:13] != (
+    assert (
         content.wrap_under_password(private, "pw", 5, CHEAP)[1][1:13]
+        != (content.wrap_under_password(private, "pw", 5, CHEAP)[1][1:13])
     )
 
 
