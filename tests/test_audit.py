@@ -1,6 +1,7 @@
 """The audit log: append-only, hash-chained, verifiable, free of sensitive values."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -66,6 +67,46 @@ def test_an_edited_entry_breaks_the_chain_and_is_named():
     tamper("UPDATE audit_auditentry SET target = %s WHERE seq = %s", ["T-forged", entries[2].seq])
 
     with pytest.raises(CommandError, match=rf"broken at entry #{entries[2].seq}: its content"):
+        verify()
+
+
+def forged(field: str, entry: AuditEntry) -> tuple[str, object]:
+    """SQL for a new value of one stored column, and that value."""
+    if field == "at":
+        later = entry.at + timedelta(hours=1)
+        return "%s", connection.ops.adapt_datetimefield_value(later)
+    if field == "detail":
+        cast = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+        return cast, '{"number": 99}'
+    if field == "seq":
+        return "%s", entry.seq + 1000
+    if field in ("prev_hash", "entry_hash"):
+        return "%s", "f" * 64
+    return "%s", f"forged-{field}"
+
+
+@pytest.mark.parametrize(
+    "field", ["seq", "at", "actor", "action", "target", "detail", "prev_hash", "entry_hash"]
+)
+def test_changing_any_one_stored_field_of_an_entry_breaks_the_chain(field):
+    entries = [record("test.event", actor="alice", target=f"T-{i}", number=i) for i in range(5)]
+    assert [f.column for f in AuditEntry._meta.concrete_fields if f.column != "id"] == [
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "target",
+        "detail",
+        "prev_hash",
+        "entry_hash",
+    ]  # a new column must join the hash, and this test
+    placeholder, value = forged(field, entries[2])
+    tamper(
+        f"UPDATE audit_auditentry SET {field} = {placeholder} WHERE seq = %s",
+        [value, entries[2].seq],
+    )
+
+    with pytest.raises(CommandError, match=r"broken at entry #"):
         verify()
 
 

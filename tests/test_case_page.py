@@ -1,7 +1,7 @@
 """The case page: decrypted content for caseworkers only, every read audited, moves."""
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
@@ -198,3 +198,30 @@ def test_every_id_on_the_case_page_is_unique_so_each_label_finds_its_field(clien
     assert [name for name, count in ids.items() if count > 1] == []
     for target in re.findall(r'<label[^>]*\sfor="([^"]+)"', page):
         assert ids[target] == 1, target
+
+
+def test_the_read_is_audited_before_anything_is_decrypted(client, alice, case, monkeypatch):
+    """A failing audit write leaves the content unopened: no entry, no read."""
+    from cases import access
+    from encryption import content
+
+    labels_opened = []
+    real_open_text = content.open_text
+
+    def observed_open_text(*args, **kwargs):
+        labels_opened.append(args[2] if len(args) > 2 else kwargs.get("label"))
+        return real_open_text(*args, **kwargs)
+
+    def failing_record(*args, **kwargs):
+        raise DatabaseError("the audit log cannot be written")
+
+    sign_in(client, alice)
+    monkeypatch.setattr(content, "open_text", observed_open_text)
+    monkeypatch.setattr(access, "record", failing_record)
+    client.raise_request_exception = False
+
+    response = client.get(url(case))
+
+    assert response.status_code == 500
+    assert labels_opened == []
+    assert "I was told to go back to the front" not in response.content.decode()

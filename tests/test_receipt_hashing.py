@@ -86,6 +86,18 @@ def test_a_code_hashed_with_scrypt_before_still_opens_and_is_rehashed(client):
     assert find_by_receipt("ZZZZ" + code[4:]) is None
 
 
+def test_a_scrypt_hash_refuses_the_right_selector_with_a_wrong_secret(client):
+    code = receipts.new_code()
+    request = legacy_request(code)
+    wrong = code[:4] + receipts.new_code()[4:]
+
+    assert not receipts.matches_legacy(wrong[4:], request.receipt_hash)
+    assert find_by_receipt(wrong) is None
+    assert "Received." not in client.post("/status/", {"code": wrong}).content.decode()
+    request.refresh_from_db()
+    assert request.receipt_hash.startswith("scrypt$")  # a refused code rehashes nothing
+
+
 def test_the_server_key_is_stored_only_encrypted_and_made_once():
     key = server_secret("receipt-hmac")
 
