@@ -102,7 +102,7 @@ def test_changing_any_one_stored_field_of_an_entry_breaks_the_chain(field):
     ]  # a new column must join the hash, and this test
     placeholder, value = forged(field, entries[2])
     tamper(
-        f"UPDATE audit_auditentry SET {field} = {placeholder} WHERE seq = %s",
+        f"UPDATE audit_auditentry SET {field} = {placeholder} WHERE seq = %s",  # noqa: S608
         [value, entries[2].seq],
     )
 

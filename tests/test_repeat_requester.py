@@ -38,3 +38,18 @@ def test_no_contact_means_no_match(client, alice):
     client.get("/staff/")
 
     assert "This person wrote before" not in client.get(f"/staff/cases/{second}/").content.decode()
+
+
+def test_spaces_typed_inside_a_handle_do_not_make_a_new_person(client, alice):
+    """A handle or an address holds no white space: one typed inside is a slip."""
+    submit(client, contact="@ivan petrov")
+    submit(client, contact="@ivanpetrov")
+    submit(client, contact="@ivanpetrova")  # another person: one letter more
+    first, second, third = references_in_order()
+    sign_in(client, alice)
+    client.get("/staff/")
+
+    assert f'href="/staff/cases/{first}/"' in client.get(f"/staff/cases/{second}/").content.decode()
+    assert "This person wrote before" not in client.get(f"/staff/cases/{third}/").content.decode()
+    stored = dict(HelpRequest.objects.values_list("reference", "contact_fingerprint"))
+    assert stored[first] == stored[second] != stored[third]
