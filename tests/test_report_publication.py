@@ -7,6 +7,7 @@ export) on the pure function, and over the rendered month page; the figures
 of a real month page are compared with the report function's.
 """
 
+import csv
 import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -397,3 +398,40 @@ def test_month_pages_link_to_the_months_before_and_after(client, carol):
     assert 'rel="prev" href="/staff/reports/2023-11/"' in html
     assert 'rel="next" href="/staff/reports/2024-03/"' in html
     assert "prepared for publication" in html  # a report stored before publication existed
+
+
+def test_a_figure_equal_to_the_smallest_published_count_is_published(client, carol):
+    """K itself is not small: exactly 10 desertion requests (and 10 abroad) are
+    shown, on the page and in the export alike."""
+    import io
+
+    from django.core.management import call_command
+
+    for n in range(10):
+        CaseFactory(request__received_at=JANUARY + timedelta(hours=n), request__location="abroad")
+    for n in range(12):
+        CaseFactory(
+            request__received_at=JANUARY + timedelta(hours=n),
+            request__category="consultation",
+            request__channel="telegram",
+        )
+    published = store_report(date(2024, 1, 1)).published
+    sign_in(client, carol)
+
+    seen = page_figures(client.get(f"/staff/reports/{MONTH}/").content.decode())
+    out = io.StringIO()
+    call_command(
+        "export_stats", "--from", MONTH, "--to", MONTH, "--format", "csv", "--min-cell", "10",
+        stdout=out,
+    )  # fmt: skip
+    exported = next(iter(csv.DictReader(io.StringIO(out.getvalue()))))
+
+    assert published["by_category"]["desertion"] == 10
+    assert published["by_channel"]["web"] == 10
+    assert published["by_location"]["abroad"] == 10
+    shown = ("by_category.desertion", "by_channel.web", "desertion_related", "by_location.abroad")
+    for path in shown:
+        assert (False, path) in {(withheld, p) for withheld, p, _t in seen}, path
+    assert exported["category_desertion"] == "10"
+    assert exported["channel_web"] == "10"
+    assert exported["desertion_related"] == "10"
