@@ -65,9 +65,14 @@ INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h
 # which protects the disk; only then is a submission refused (429).
 INTAKE_GLOBAL_LIMIT = os.environ.get("INTAKE_GLOBAL_LIMIT", "600/h").strip()
 INTAKE_HOLD_LIMIT = _env_int("INTAKE_HOLD_LIMIT", 20000)
-# Receipt-code lookups: guessing is throttled per sender and overall.
+# Receipt-code lookups: failed ones are counted per sender (an address, or a
+# Tor circuit on the onion) and overall; a right code always opens its request.
+# The overall window is short, so a flood of wrong codes shuts nobody out for long.
 STATUS_RATE_LIMIT = os.environ.get("STATUS_RATE_LIMIT", "30/h").strip()
-STATUS_GLOBAL_LIMIT = os.environ.get("STATUS_GLOBAL_LIMIT", "3000/h").strip()
+STATUS_GLOBAL_LIMIT = os.environ.get("STATUS_GLOBAL_LIMIT", "250/5m").strip()
+# Messages from requesters, per request: in any 24 hours, and in all.
+REQUESTER_MESSAGES_PER_DAY = _env_int("REQUESTER_MESSAGES_PER_DAY", 20)
+REQUESTER_MESSAGES_IN_ALL = _env_int("REQUESTER_MESSAGES_IN_ALL", 300)
 # Behind a reverse proxy every client arrives from 127.0.0.1; the proxy names
 # the client in a header (e.g. HTTP_X_REAL_IP), used only for rate limiting.
 INTAKE_ADDRESS_HEADER = os.environ.get("INTAKE_ADDRESS_HEADER", "").strip()

@@ -62,14 +62,18 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _over(key: str, rate: Rate) -> bool:
+def _counted(key: str, rate: Rate) -> int:
+    """This request's number in the window (1 for the first)."""
     cache.add(key, 0, timeout=rate.seconds)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=rate.seconds)
-        count = 1
-    return count > rate.count
+        return 1
+
+
+def _over(key: str, rate: Rate) -> bool:
+    return _counted(key, rate) > rate.count
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,30 @@ def count(request: HttpRequest, scope: str, per_source: Rate | None, ceiling: Ra
         # the ceiling that every other requester shares.
         if per_source and _over(f"ratelimit:{scope}:{_source(request)}", per_source):
             return Count(over_source=True)
-        if ceiling and _over(f"ratelimit:{scope}:all", ceiling):
-            logger.warning("global %s ceiling reached", scope)
-            return Count(over_ceiling=True)
+        if ceiling:
+            number = _counted(f"ratelimit:{scope}:all", ceiling)
+            if number == ceiling.count + 1:  # once per window, not once per request
+                logger.warning("global %s ceiling reached", scope)
+            if number > ceiling.count:
+                return Count(over_ceiling=True)
     except Exception:
         logger.warning("rate limiting is unavailable (cache unreachable): request allowed")
     return Count()
+
+
+def spent(request: HttpRequest, scope: str, per_source: Rate | None) -> bool:
+    """
+    Whether this sender has already used up its budget of `scope` (counted by
+    `count` as failures happen): looked at, not counted. Only the sender's own
+    budget: a shared ceiling must never stop a request that would succeed.
+    """
+    if per_source is None:
+        return False
+    try:
+        return (cache.get(f"ratelimit:{scope}:{_source(request)}") or 0) >= per_source.count
+    except Exception:
+        logger.warning("rate limiting is unavailable (cache unreachable): request allowed")
+        return False
 
 
 def limited(

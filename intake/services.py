@@ -9,7 +9,7 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -295,11 +295,38 @@ def legacy_receipts_remain() -> bool:
 MAX_MESSAGE_LENGTH = 5000
 
 
+class MessageBudgetSpent(Exception):
+    """
+    This request has used its messages for now: `for_today` when the day's
+    budget is spent (it comes back within a day), otherwise for good (the
+    request's whole budget). Each request has its own: a flood through one
+    receipt code silences nobody else, and a case's thread stays readable.
+    """
+
+    def __init__(self, for_today: bool) -> None:
+        super().__init__("the day's messages are spent" if for_today else "no messages left")
+        self.for_today = for_today
+
+
+def check_message_budget(help_request: HelpRequest) -> None:
+    """Raise MessageBudgetSpent if this request may not send another message now."""
+    mine = RequestMessage.objects.filter(
+        request=help_request, sender=RequestMessage.Sender.REQUESTER
+    )
+    if mine.count() >= settings.REQUESTER_MESSAGES_IN_ALL:
+        raise MessageBudgetSpent(for_today=False)
+    # Times are whole hours (core.clock): the day is this hour and the 23 before.
+    since = hour_of() - timedelta(hours=23)
+    if mine.filter(sent_at__gte=since).count() >= settings.REQUESTER_MESSAGES_PER_DAY:
+        raise MessageBudgetSpent(for_today=True)
+
+
 def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessage:
     """A message from the requester: encrypted, and the case shows it as unread."""
     body = body.strip()
     if not body:
         raise ValueError("empty message")
+    check_message_budget(help_request)
     message = RequestMessage(request=help_request, sender=RequestMessage.Sender.REQUESTER)
     envelope = seal_message(message, body[:MAX_MESSAGE_LENGTH])
     with transaction.atomic():

@@ -18,13 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.ratelimit import Rate, count, limited
+from core.ratelimit import Rate, count, spent
 from encryption.sealing import NoOrganisationKey
 from intake import receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
 from intake.services import (
     HoldingFull,
+    MessageBudgetSpent,
     RequestRecord,
     find_by_receipt,
     post_requester_message,
@@ -139,7 +140,7 @@ def receipt_language(request: HttpRequest) -> HttpResponse:
 
 
 def _status_page(
-    request: HttpRequest, help_request: HelpRequest, code: str, **extra
+    request: HttpRequest, help_request: HelpRequest, code: str, status: int = 200, **extra
 ) -> HttpResponse:
     return render(
         request,
@@ -152,16 +153,45 @@ def _status_page(
             "message_form": extra.pop("message_form", None) or RequesterMessageForm(),
             **extra,
         },
+        status=status,
     )
 
 
-def _status_limited(request: HttpRequest) -> bool:
-    return limited(
+# Only failed lookups are counted, per sender and against the shared ceiling:
+# a right code always opens its request, however many wrong ones others send.
+FAILED_LOOKUPS = "status-failed"
+
+
+def _sender_spent(request: HttpRequest) -> bool:
+    """This sender (an address, or a Tor circuit on the onion) already failed too often."""
+    return spent(request, FAILED_LOOKUPS, Rate.parse(settings.STATUS_RATE_LIMIT))
+
+
+def _too_many_lookups(request: HttpRequest, rate_text: str, *, everyone: bool) -> HttpResponse:
+    rate = Rate.parse(rate_text)
+    seconds = rate.seconds if rate else 3600
+    response = render(
         request,
-        "status",
+        "intake/too_many_lookups.html",
+        {"minutes": max(1, round(seconds / 60)), "everyone": everyone},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def _failed_lookup(request: HttpRequest, typed: str) -> HttpResponse:
+    counted = count(
+        request,
+        FAILED_LOOKUPS,
         Rate.parse(settings.STATUS_RATE_LIMIT),
         Rate.parse(settings.STATUS_GLOBAL_LIMIT),
     )
+    if counted.over_source:
+        return _too_many_lookups(request, settings.STATUS_RATE_LIMIT, everyone=False)
+    if counted.over_ceiling:
+        return _too_many_lookups(request, settings.STATUS_GLOBAL_LIMIT, everyone=True)
+    return _not_found(request, typed)
 
 
 def _not_found(request: HttpRequest, typed: str) -> HttpResponse:
@@ -179,30 +209,37 @@ def _not_found(request: HttpRequest, typed: str) -> HttpResponse:
 def status(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "intake/status_lookup.html", {"form": ReceiptForm()})
-    if _status_limited(request):
-        return too_many(request, settings.STATUS_RATE_LIMIT)
+    if _sender_spent(request):
+        return _too_many_lookups(request, settings.STATUS_RATE_LIMIT, everyone=False)
     # Whatever was typed goes through the same lookup: a code refused by form
     # validation alone would answer differently, and sooner.
     typed = request.POST.get("code", "")
     help_request = find_by_receipt(typed)
     if help_request is None:
-        return _not_found(request, typed)
+        return _failed_lookup(request, typed)
     return _status_page(request, help_request, typed)
 
 
 @never_cache
 @require_POST
 def status_message(request: HttpRequest) -> HttpResponse:
-    if _status_limited(request):
-        return too_many(request, settings.STATUS_RATE_LIMIT)
+    if _sender_spent(request):
+        return _too_many_lookups(request, settings.STATUS_RATE_LIMIT, everyone=False)
     form = RequesterMessageForm(request.POST)
     code = request.POST.get("code", "")
     help_request = find_by_receipt(code)
     if help_request is None:
-        return _not_found(request, code)
+        return _failed_lookup(request, code)
     if not form.is_valid():
         return _status_page(request, help_request, code, message_form=form)
-    post_requester_message(help_request, form.cleaned_data["body"])
+    try:
+        post_requester_message(help_request, form.cleaned_data["body"])
+    except MessageBudgetSpent as spent_budget:
+        # Each request has its own budget: a flood through one code cannot
+        # silence anyone else. What was typed stays in the form.
+        return _status_page(
+            request, help_request, code, message_form=form, budget=spent_budget, status=429
+        )
     return _status_page(request, help_request, code, sent=True)
 
 

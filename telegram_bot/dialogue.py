@@ -25,6 +25,7 @@ from django.utils.formats import date_format
 from core.ratelimit import Rate
 from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm
 from intake.services import (
+    MessageBudgetSpent,
     RequestRecord,
     find_by_receipt,
     post_requester_message,
@@ -606,7 +607,11 @@ class Conversation:
         if help_request is None:
             self.forget()
             return self.reply(texts.NOT_FOUND)
-        post_requester_message(help_request, body)
+        try:
+            post_requester_message(help_request, body)
+        except MessageBudgetSpent as spent:
+            text = texts.MESSAGES_SPENT_TODAY if spent.for_today else texts.MESSAGES_SPENT
+            return Outcome([Reply(text, buttons=self.thread_buttons())])
         self.state["step"] = "thread"
         self.save(self.state)
         return Outcome([Reply(texts.MESSAGE_SENT, buttons=self.thread_buttons())])

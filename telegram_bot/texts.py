@@ -110,6 +110,15 @@ KEPT_FOR_CASEWORKERS = _(
     "caseworker has opened your request."
 )
 MESSAGE_SENT = _("Your message was sent.")
+MESSAGES_SPENT_TODAY = _(
+    "You have sent many messages today, so this one was not sent. Everything you sent "
+    "before is kept and a caseworker will read it. You can write again tomorrow."
+)
+MESSAGES_SPENT = _(
+    "This request has reached its limit of messages, so this one was not sent. A "
+    "caseworker will read everything you sent before. If you need to tell us something "
+    "new, send a new request with /start."
+)
 TOO_MANY_LOOKUPS = _("Too many codes were tried. Please try again later.")
 SENT_ON = _("Sent on %(date)s.")
 THREAD_TITLE = _("Messages")
