@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
@@ -33,9 +33,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from cases.workflow import CaseState, Outcome
+from core.logging import escape_invisible
 from core.processes import start_django_worker
 from encryption.sealing import OrganisationPublicKey, active_public_key
 from intake.fields import normalise_articles
+from intake.forms import LONE_SURROGATE, MAX_CONTACT, MAX_NARRATIVE
 from intake.models import HelpRequest
 from intake.services import (
     PreparedBatch,
@@ -81,28 +83,66 @@ VOCABULARIES = {
 }
 OUTCOMES = tuple(Outcome.values)
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-MAX_TEXT_LENGTH = 100_000
+# The public form's limits (intake.forms), so an import stores nothing the form
+# would refuse: no NUL, no unpaired surrogate, no contact longer than 200.
+TEXT_LIMITS = {"contact": MAX_CONTACT, "narrative": MAX_NARRATIVE}
+MAX_TEXT_LENGTH = max(TEXT_LIMITS.values())
 MAX_REPORTED_ERRORS = 1000
 BATCH_SIZE = 2000
-# The csv module's default limit (128 KiB) is below what a long narrative may
-# take; our own limit on characters is checked per field.
-csv.field_size_limit(4 * MAX_TEXT_LENGTH + 1024)
+# Far above any field we accept, so that an overlong one is named by our own
+# check (line, column, length) rather than by the csv module's.
+csv.field_size_limit(4 * 1024 * 1024)
+
+
+# A refused value is quoted only when it could be a slug or a date (short,
+# ASCII): anything else may be a contact or a story in the wrong column (a
+# spreadsheet with two columns swapped), and a terminal's scrollback, a `tee`
+# log or the journal must not keep it. `--show-values` is for a trusted terminal.
+# A slug, a short number (an article), or a reference such as HIST-000011.
+_SLUG_LIKE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{0,31}|\d{1,4}|[A-Z]{1,8}[-_:.]\d{1,12})$")
+_DATE_LIKE = re.compile(
+    r"^\d{4}-\d{1,2}-\d{1,2}(?:[T ][0-9:.]{1,15}(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+
+
+def described(value: str, show_values: bool = False) -> str:
+    """A file's value as an error may name it: quoted (every control character
+    escaped) if it could be a slug or a date, else only its length."""
+    if show_values or _SLUG_LIKE.match(value) or _DATE_LIKE.match(value):
+        return repr(value)  # repr escapes ESC, CSI, bidi controls and every other
+    return f"a value of {len(value)} character{'s' if len(value) != 1 else ''}"
+
+
+def printable(text: str) -> str:
+    """File text that is not a value (a file or column name) safe for a terminal:
+    control and invisible characters (ESC, CSI, OSC, bidi) as visible escapes."""
+    return escape_invisible(text)
 
 
 @dataclass(frozen=True)
 class RowError:
+    """What is wrong where. A value from the file is held apart from the message
+    ("{value} is not ...") and shown by `described`."""
+
     line: int
     column: str
     message: str
     file_line: int | None = None
+    value: str | None = None
 
-    def __str__(self) -> str:
+    def text(self, show_values: bool = False) -> str:
         where = f"line {self.line}"
         if self.file_line and self.file_line != self.line:
             where += f" (file line {self.file_line})"
         if self.column:
-            where += f", column {self.column}"
-        return f"{where}: {self.message}"
+            where += f", column {printable(self.column)}"
+        message = self.message
+        if self.value is not None:
+            message = message.replace("{value}", described(self.value, show_values))
+        return f"{where}: {message}"
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 class ImportFailed(Exception):
@@ -122,6 +162,23 @@ class ImportSummary:
 
 # progress(rows read so far, bytes read so far, total bytes)
 Progress = Callable[[int, int, int], None]
+
+
+def _named(problem: tuple) -> tuple[str, str, None, str | None]:
+    """(column, message[, value]) as RowError's column, message, file line, value."""
+    column, message, *value = problem
+    return column, message, None, value[0] if value else None
+
+
+def _text_problems(text: str, limit: int) -> list[str]:
+    problems = []
+    if len(text) > limit:
+        problems.append(f"is longer than {limit} characters ({len(text)})")
+    if "\x00" in text:
+        problems.append("holds a NUL character")
+    if LONE_SURROGATE.search(text):
+        problems.append("holds characters that are not valid text")
+    return problems
 
 
 def _parse_moment(raw: str, zone: tzinfo) -> datetime:
@@ -148,6 +205,8 @@ class _RowParser:
         if len(row) != self.width:
             return None, [RowError(line, "", f"expected {self.width} fields, found {len(row)}")]
         values = dict(zip(COLUMNS, [row[pos].strip() for pos in self.positions], strict=True))
+        # The form's rules count every character sent, before trimming.
+        row_text = {name: row[self.positions[COLUMNS.index(name)]] for name in TEXT_LIMITS}
         problems: list[tuple[str, str]] = []
         for name in REQUIRED_COLUMNS:
             if not values[name]:
@@ -155,7 +214,7 @@ class _RowParser:
         for name, allowed in VOCABULARIES.items():
             value = values[name] = values[name].lower()
             if value and value not in allowed:
-                problems.append((name, f"{value!r} is not one of {', '.join(allowed)}"))
+                problems.append((name, f"{{value}} is not one of {', '.join(allowed)}", value))
         reference = values["reference"]
         if reference and not REFERENCE_PATTERN.match(reference):
             problems.append(
@@ -170,18 +229,26 @@ class _RowParser:
             problems.append(("resolved_at", "is before received_at"))
         outcome = values["outcome"].lower()
         if outcome and outcome not in OUTCOMES:
-            problems.append(("outcome", f"{outcome!r} is not one of {', '.join(OUTCOMES)}"))
+            problems.append(("outcome", f"{{value}} is not one of {', '.join(OUTCOMES)}", outcome))
         if not outcome and values["state"] == CaseState.RESOLVED:
             problems.append(("outcome", "is required when state is resolved"))
-        for name in ("contact", "narrative"):
-            if len(values[name]) > MAX_TEXT_LENGTH:
-                problems.append((name, f"is longer than {MAX_TEXT_LENGTH} characters"))
+        for name, limit in TEXT_LIMITS.items():
+            problems.extend((name, problem) for problem in _text_problems(row_text[name], limit))
         try:
             articles = normalise_articles(values["legal_articles"].split(";"))
         except ValueError as unknown:
-            problems.append(("legal_articles", f"unknown article(s): {unknown}; use 332, 337, 338"))
+            named = ", ".join(
+                article if article.isdigit() and len(article) <= 4 else described(article)
+                for article in str(unknown).split(", ")
+            )
+            problems.append(("legal_articles", f"unknown article(s): {named}; use 332, 337, 338"))
         if problems:
-            return None, [RowError(line, column, message) for column, message in problems]
+            return None, [
+                RowError(
+                    line, problem[0], problem[1], value=problem[2] if len(problem) > 2 else None
+                )
+                for problem in problems
+            ]
         return RequestRecord(
             reference=reference,
             received_at=received_at,
@@ -205,10 +272,10 @@ class _RowParser:
         try:
             moment = _parse_moment(raw, self.zone)
         except ValueError:
-            problems.append((column, f"{raw!r} is not an ISO 8601 date or date and time"))
+            problems.append((column, "{value} is not an ISO 8601 date or date and time", raw))
             return None
         if moment > self.latest_allowed:
-            problems.append((column, f"{raw!r} is in the future"))
+            problems.append((column, "{value} is in the future", raw))
             return None
         return moment
 
@@ -229,13 +296,15 @@ class _Reader:
 
     def chunks(self) -> Iterator[list[tuple[int, int, list[str]]]]:
         """Lists of (line, file line, fields); the header is line 1."""
+        reader = None
         try:
             with self.path.open("rb") as raw:
                 reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
                 self.header = _check_header(next(reader, None))
                 extra = [name for name in self.header if name not in COLUMNS]
                 if extra:
-                    self.warnings.append(f"ignored unknown column(s): {', '.join(extra)}")
+                    named = ", ".join(described(name) for name in extra)
+                    self.warnings.append(f"ignored unknown column(s): {named}")
                 chunk: list[tuple[int, int, list[str]]] = []
                 start = reader.line_num + 1
                 for line, row in enumerate(reader, start=2):
@@ -250,9 +319,26 @@ class _Reader:
                 if chunk:
                     yield chunk
         except UnicodeDecodeError:
-            self.error = RowError(0, "", "the file is not valid UTF-8")
+            self.error = _first_bad_utf8(self.path)
         except csv.Error as error:
-            self.error = RowError(0, "", f"the file is not valid CSV: {error}")
+            line = reader.line_num if reader is not None else 1
+            self.error = RowError(line, "", f"the file is not valid CSV: {error}")
+
+
+def _first_bad_utf8(path: Path) -> RowError:
+    """Where the file stops being UTF-8: its line (as a text editor counts) and
+    byte offset. Line breaks are ASCII, so no character spans two lines."""
+    offset = 0
+    with path.open("rb") as raw:
+        for number, text in enumerate(raw, start=1):
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return RowError(
+                    number, "", f"the file is not valid UTF-8 (byte {offset + error.start:,})"
+                )
+            offset += len(text)
+    return RowError(1, "", "the file is not valid UTF-8")
 
 
 def _check_header(header: list[str] | None) -> list[str]:
@@ -294,7 +380,7 @@ def prepare_chunk(
         if row_errors:
             total_errors += len(row_errors)
             if file_line != line:
-                row_errors = [RowError(e.line, e.column, e.message, file_line) for e in row_errors]
+                row_errors = [replace(error, file_line=file_line) for error in row_errors]
             errors.extend(row_errors[: max(0, MAX_REPORTED_ERRORS - len(errors))])
             continue
         lines[record.reference] = line
@@ -304,7 +390,9 @@ def prepare_chunk(
 
 
 def _repeated(line: int, reference: str) -> RowError:
-    return RowError(line, "reference", f"{reference!r} appears on an earlier line of the file")
+    return RowError(
+        line, "reference", "{value} appears on an earlier line of the file", None, reference
+    )
 
 
 class _Importer:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from encryption.sealing import NoOrganisationKey
 from encryption.services import has_organisation_key
-from intake.importing import COLUMNS, ImportFailed, import_file
+from intake.importing import COLUMNS, ImportFailed, import_file, printable
 
 
 class Command(BaseCommand):
@@ -22,6 +22,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path, help="path to the CSV file")
         parser.add_argument(
+            "--show-values",
+            action="store_true",
+            help=(
+                "quote every refused value in the errors (for a trusted terminal only: a "
+                "value in the wrong column may be a contact or a story); by default only "
+                "values that could be a slug or a date are quoted, others by their length"
+            ),
+        )
+        parser.add_argument(
             "--workers",
             type=int,
             default=None,
@@ -31,9 +40,18 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, file: Path, workers: int | None, verbosity: int = 1, **options) -> None:
+    def handle(
+        self,
+        *args,
+        file: Path,
+        workers: int | None,
+        show_values: bool = False,
+        verbosity: int = 1,
+        **options,
+    ) -> None:
+        name = printable(file.name)
         if not file.is_file():
-            raise CommandError(f"{file}: no such file")
+            raise CommandError(f"{printable(str(file))}: no such file")
         if workers is not None and workers < 0:
             raise CommandError(f"--workers must be 0 or more, not {workers}")
         if not has_organisation_key():
@@ -44,18 +62,18 @@ class Command(BaseCommand):
             summary = import_file(file, progress=progress, workers=workers)
         except ImportFailed as failure:
             for error in failure.errors:
-                self.stderr.write(f"{file.name}: {error}")
+                self.stderr.write(f"{name}: {error.text(show_values)}")
             hidden = failure.total_errors - len(failure.errors)
             if hidden > 0:
                 self.stderr.write(f"... and {hidden} more error(s)")
             raise CommandError(
-                f"{file.name}: {failure.total_errors} error(s); nothing was imported."
+                f"{name}: {failure.total_errors} error(s); nothing was imported."
             ) from None
         for warning in summary.warnings:
-            self.stderr.write(self.style.WARNING(f"{file.name}: {warning}"))
+            self.stderr.write(self.style.WARNING(f"{name}: {warning}"))
         seconds = time.monotonic() - started
         self.stdout.write(
-            f"Imported {summary.created} request(s) from {file.name}; "
+            f"Imported {summary.created} request(s) from {name}; "
             f"skipped {summary.skipped} already stored; {summary.rows} row(s) in "
             f"{seconds:.1f} s."
         )
