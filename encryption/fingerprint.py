@@ -20,15 +20,28 @@ _PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me/|telegram\.me/|wa\.me/)", re.I)
 
 
+# Letters that draw nothing (Hangul fillers, the blank Braille pattern): the
+# staff pages mark them too (core/templatetags/user_text.py).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Dropped before a contact is compared: invisible format characters, line and
+# paragraph separators, and combining marks left over after NFKC (no handle,
+# number or address holds one; stacked, they only disguise).
+_DROPPED = frozenset({"Cf", "Zl", "Zp", "Mn", "Me"})
+
+
 def normalise_contact(contact: str) -> str:
     """Reduce the ways people write the same handle or number to one form.
-    Invisible format characters (zero-width spaces and joiners, bidi controls:
-    Unicode category Cf) go first, so they cannot make a returning requester
-    look new."""
+    Invisible characters (zero-width spaces and joiners, bidi controls, blank
+    letters) and stray combining marks go, after NFKC, so they cannot make a
+    returning requester look new."""
     value = contact or ""
     if not value.isascii():
-        value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
         value = unicodedata.normalize("NFKC", value)
+        value = "".join(
+            ch
+            for ch in value
+            if ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _DROPPED
+        )
     value = value.strip().casefold()
     if not value:
         return ""
