@@ -17,11 +17,11 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from audit.services import record
 from core.ratelimit import Rate, count
 from encryption.sealing import NoOrganisationKey
 from intake import receipts
 from intake.forms import ApiRequestForm
+from intake.models import BotToken
 from intake.services import HoldingFull, bot_for_token, count_bot_use, submit_request
 from intake.views import record_from
 from intake.vocabulary import Language
@@ -80,6 +80,15 @@ def _create_request(request: HttpRequest) -> JsonResponse:
         response = _error(401, "A valid bot token is required: Authorization: Bearer <token>.")
         response["WWW-Authenticate"] = 'Bearer realm="intake"'
         return response
+    response = _stored_or_refused(request, bot)
+    if response.status_code != 201:
+        # Counted for the hour, like the stored ones: an audit entry now would
+        # date the refusal, and with it the corrected resend (core.clock).
+        count_bot_use(bot, refused=True)
+    return response
+
+
+def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
     if request.content_type != "application/json":
         return _error(415, "Send the body as application/json.")
     try:
@@ -99,11 +108,6 @@ def _create_request(request: HttpRequest) -> JsonResponse:
             for field, items in form.errors.get_json_data().items()
         }
     if errors:
-        # Field names the bot made up are its own text: count them, never record them.
-        known = sorted(name for name in errors if name in SCALAR_FIELDS + LIST_FIELDS)
-        record(
-            "api.refused", actor=f"bot:{bot.name}", fields=known, unknown=len(errors) - len(known)
-        )
         return _error(400, "Some fields are not valid.", errors=errors)
     # Over the global ceiling the request is still taken, and held (as on the form).
     counted = count(request, "intake", None, Rate.parse(settings.INTAKE_GLOBAL_LIMIT))

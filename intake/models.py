@@ -201,6 +201,10 @@ class BotUsage(models.Model):
     bot = models.ForeignKey(BotToken, on_delete=models.CASCADE, related_name="usage")
     hour = models.DateTimeField(_("hour"))
     requests = models.PositiveIntegerField(_("requests"), default=0)
+    # Requests refused (bad JSON, bad fields, too large, over the limits): counted
+    # like the stored ones, so a refusal gets no exact time in the audit log
+    # either, which would pin the corrected resend's hour-rounded request.
+    refused = models.PositiveIntegerField(_("refused"), default=0)
 
     class Meta:
         verbose_name = _("bot usage")

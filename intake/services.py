@@ -518,19 +518,20 @@ def bot_for_token(token: str) -> BotToken | None:
     return BotToken.objects.filter(token_hash=_token_digest(token), revoked_at__isnull=True).first()
 
 
-def count_bot_use(bot: BotToken) -> None:
+def count_bot_use(bot: BotToken, *, refused: bool = False) -> None:
     """
-    A request this bot submitted: counted for its hour (audited once the hour
-    is over, by audit_bot_usage), and the token's last use set to the hour.
+    A request this bot submitted, or one that was refused: counted for its hour
+    (audited once the hour is over, by audit_bot_usage), and the token's last
+    use set to the hour.
     """
-    hour = hour_of()
-    counted = BotUsage.objects.filter(bot=bot, hour=hour).update(requests=F("requests") + 1)
+    hour, column = hour_of(), "refused" if refused else "requests"
+    counted = BotUsage.objects.filter(bot=bot, hour=hour).update(**{column: F(column) + 1})
     if not counted:
         try:
             with transaction.atomic():
-                BotUsage.objects.create(bot=bot, hour=hour, requests=1)
+                BotUsage.objects.create(bot=bot, hour=hour, **{column: 1})
         except IntegrityError:  # another request of the same hour created it first
-            BotUsage.objects.filter(bot=bot, hour=hour).update(requests=F("requests") + 1)
+            BotUsage.objects.filter(bot=bot, hour=hour).update(**{column: F(column) + 1})
     BotToken.objects.filter(pk=bot.pk).update(last_used_at=hour)
 
 
@@ -549,11 +550,13 @@ def audit_bot_usage(now: datetime | None = None) -> int:
             .order_by("hour", "bot__name")
         )
         for usage in finished:
+            refused = {"refused": usage.refused} if usage.refused else {}
             record(
                 "api.requests",
                 actor=f"bot:{usage.bot.name}",
                 hour=usage.hour.isoformat(),
                 requests=usage.requests,
+                **refused,
             )
         BotUsage.objects.filter(pk__in=[usage.pk for usage in finished]).delete()
     return len(finished)

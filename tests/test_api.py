@@ -69,6 +69,18 @@ def test_each_bot_hour_is_audited_as_a_count_once_the_hour_is_over(client, token
     assert audit_bot_usage(now=timezone.now() + timedelta(hours=1)) == 0
 
 
+def test_a_refused_request_is_counted_for_its_hour_not_audited_to_the_second(client, token):
+    """An entry at the moment of a refusal would date the corrected resend."""
+    post(client, {**BODY, "category": "holiday"}, token)
+    post(client, "{not json", token)
+    post(client, BODY, token)
+
+    assert not AuditEntry.objects.filter(action__startswith="api.").exists()
+    assert audit_bot_usage(now=timezone.now() + timedelta(hours=1)) == 1
+    entry = AuditEntry.objects.get(action="api.requests")
+    assert entry.detail == {"hour": hour_of().isoformat(), "requests": 1, "refused": 2}
+
+
 @pytest.mark.parametrize("bad", [None, "nonsense", "tropa_not-a-real-token"])
 def test_a_missing_or_unknown_token_is_401(client, token, bad):
     response = post(client, BODY, bad)
