@@ -9,6 +9,7 @@ Messages are in English: bots are built by developers.
 """
 
 import json
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -22,7 +23,14 @@ from encryption.sealing import NoOrganisationKey
 from intake import receipts
 from intake.forms import ApiRequestForm
 from intake.models import BotToken
-from intake.services import HoldingFull, bot_for_token, count_bot_use, submit_request
+from intake.services import (
+    HoldingFull,
+    RetryKeyReused,
+    bot_for_token,
+    count_bot_use,
+    submit_once,
+    submit_request,
+)
 from intake.views import record_from
 from intake.vocabulary import Language
 
@@ -37,6 +45,9 @@ SCALAR_FIELDS = (
     "language",
 )
 LIST_FIELDS = ("legal_articles",)
+# A retry of one request carries the same key (a UUID is a good one); random
+# enough that nobody else can guess it, which is why short ones are refused.
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{16,255}")
 
 
 def _error(status: int, message: str, **extra) -> JsonResponse:
@@ -100,6 +111,9 @@ def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
         return _error(400, "The body is not valid JSON.")
     if not isinstance(body, dict):
         return _error(400, "The body must be a JSON object.")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        return _error(400, "Idempotency-Key must be 16 to 255 visible ASCII characters.")
     errors = _shape_errors(body)
     form = ApiRequestForm(data=body) if not errors else None
     if form is not None and not form.is_valid():
@@ -112,20 +126,30 @@ def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
     # Over the global ceiling the request is still taken, and held (as on the form).
     counted = count(request, "intake", None, Rate.parse(settings.INTAKE_GLOBAL_LIMIT))
     language = form.cleaned_data["language"] or Language.RUSSIAN
+    record = record_from(form.cleaned_data, channel=bot.channel, language=language)
+    key = request.headers.get("Idempotency-Key")
     try:
-        submission = submit_request(
-            record_from(form.cleaned_data, channel=bot.channel, language=language),
-            hold=counted.over_ceiling,
-        )
+        if key is None:
+            submission, replayed = submit_request(record, hold=counted.over_ceiling), False
+        else:
+            submission, replayed = submit_once(
+                record, hold=counted.over_ceiling, bot=bot, key=key, body=request.body
+            )
+    except RetryKeyReused:
+        return _error(409, "This Idempotency-Key was used for a different request.")
     except HoldingFull:
         return _error(429, "Too many requests right now; try again later.")
     except NoOrganisationKey:
         return _error(503, "Not accepting requests yet: the installation has no caseworker.")
     reference = submission.help_request.reference
-    # Counted for the hour, audited when the hour is over: an audit entry now
-    # would give the request an exact time (core.clock).
-    count_bot_use(bot)
-    return JsonResponse(
+    if not replayed:
+        # Counted for the hour, audited when the hour is over: an audit entry now
+        # would give the request an exact time (core.clock).
+        count_bot_use(bot)
+    response = JsonResponse(
         {"reference": reference, "receipt_code": receipts.formatted(submission.receipt_code)},
         status=201,
     )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response

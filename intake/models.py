@@ -213,3 +213,25 @@ class BotUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bot.name} {self.hour:%Y-%m-%d %H}h"
+
+
+class SubmissionKey(models.Model):
+    """
+    A bot's Idempotency-Key, as a keyed hash (intake.receipts.retry_index), with
+    the request it stored: a retry after a timeout gets the same reference and
+    receipt code instead of a second case. The body's keyed hash tells a retry
+    from a different request under the same key. Forgotten after a day.
+    """
+
+    index = models.CharField(max_length=64, unique=True)
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="+")
+    body = models.CharField(max_length=64)
+    # The hour only, like every time a requester's action leaves (core.clock).
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("bot retry key")
+        verbose_name_plural = _("bot retry keys")
+
+    def __str__(self) -> str:
+        return f"retry key of {self.request_id}"

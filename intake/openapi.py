@@ -145,6 +145,20 @@ def schema() -> dict:
                     "summary": "Submit a help request",
                     "operationId": "createRequest",
                     "security": [{"botToken": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": (
+                                "Optional, recommended: a random key per request (a UUID). A "
+                                "retry with the same key and body within a day gets the same "
+                                "reference and receipt code (with Idempotent-Replayed: true) "
+                                "instead of storing a second request."
+                            ),
+                            "schema": {"type": "string", "pattern": "^[!-~]{16,255}$"},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -155,6 +169,10 @@ def schema() -> dict:
                         "201": answer("Stored; the case is open in the triage queue.", created),
                         "400": answer("Bad JSON or field values; nothing stored.", error),
                         "401": answer("Missing, unknown or revoked bot token.", error),
+                        "409": answer(
+                            "The Idempotency-Key was used for a different request; nothing stored.",
+                            error,
+                        ),
                         "413": answer("Body too large.", error),
                         "415": answer("Body is not application/json.", error),
                         "429": answer("Too many requests right now; nothing stored.", error),

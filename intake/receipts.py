@@ -52,6 +52,27 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 
+# The secret a bot's retried request gets its code again from (intake.api).
+RETRY_KEY = "receipt-retry"
+
+
+def code_for_retry(bot_id: int, idempotency_key: str) -> str:
+    """
+    The receipt code of a bot's request sent with this Idempotency-Key: made
+    again, not stored, when the bot retries. It comes from a server secret and
+    the key, which is never stored either (only `retry_index` of it), so the
+    database, even with that secret, gives no code back without the key.
+    """
+    material = server_hmac(RETRY_KEY, f"code:{bot_id}:{idempotency_key}".encode())
+    number = int.from_bytes(material[:13], "big") >> (13 * 8 - 5 * LENGTH)
+    return "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(LENGTH)))
+
+
+def retry_index(bot_id: int, idempotency_key: str) -> str:
+    """What is stored to find a retried request: a keyed hash of the key."""
+    return server_hmac(RETRY_KEY, f"index:{bot_id}:{idempotency_key}".encode()).hex()
+
+
 def formatted(code: str) -> str:
     return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 

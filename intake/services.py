@@ -4,6 +4,7 @@ transaction, so there is never a request without a case or the reverse.
 """
 
 import hashlib
+import hmac
 import logging
 import secrets
 import unicodedata
@@ -37,9 +38,10 @@ from encryption.access import RequesterKeys
 from encryption.digests import keyed_digest
 from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
+from encryption.server_secrets import server_hmac
 from intake import receipts
 from intake.messages import seal_message
-from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage
+from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage, SubmissionKey
 from intake.references import new_reference
 from intake.vocabulary import URGENCY_RANK, Language
 
@@ -119,7 +121,9 @@ def narrative_digest(narrative: str) -> str:
     return keyed_digest("flood-digest", text)
 
 
-def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
+def submit_request(
+    record: RequestRecord, *, hold: bool = False, code: str | None = None
+) -> Submission:
     """
     Store a new request with its case in state `new` and a receipt code for
     following up, then tell caseworkers (a task that carries only the case id).
@@ -135,7 +139,7 @@ def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
     if hold and held_count() >= settings.INTAKE_HOLD_LIMIT:
         raise HoldingFull
     digest = narrative_digest(record.narrative) if hold else ""
-    code = receipts.new_code()
+    code = code or receipts.new_code()
     selector, secret = receipts.split(code)
     receipt_hash = receipts.hash_code(code)
     # Sealed to the organisation's public key: from here on, only a caseworker
@@ -343,6 +347,58 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
         )
     forget_nav_counts()
     return message
+
+
+class RetryKeyReused(Exception):
+    """An Idempotency-Key already used for a different request."""
+
+
+RETRY_KEY_LIFETIME = timedelta(days=1)
+
+
+def submit_once(
+    record: RequestRecord, *, hold: bool, bot: BotToken, key: str, body: bytes
+) -> tuple[Submission, bool]:
+    """
+    A bot's request sent with an Idempotency-Key: stored once, however often the
+    bot retries (a timeout, a lost answer). A retry gets the same reference and
+    the same receipt code (made again from the key, never stored); True says it
+    is a retry. The same key with another body raises RetryKeyReused.
+    """
+    index = receipts.retry_index(bot.pk, key)
+    body_hash = server_hmac(receipts.RETRY_KEY, b"body:" + body).hex()
+    code = receipts.code_for_retry(bot.pk, key)
+    try:
+        with transaction.atomic():
+            submission = _earlier_submission(index, body_hash, code)
+            if submission:
+                return submission, True
+            submission = submit_request(record, hold=hold, code=code)
+            SubmissionKey.objects.create(
+                index=index, request=submission.help_request, body=body_hash, created_at=hour_of()
+            )
+            return submission, False
+    except IntegrityError:
+        # The same key twice at once: the other one stored it.
+        submission = _earlier_submission(index, body_hash, code)
+        if submission is None:
+            raise
+        return submission, True
+
+
+def _earlier_submission(index: str, body_hash: str, code: str) -> Submission | None:
+    earlier = SubmissionKey.objects.filter(index=index).select_related("request").first()
+    if earlier is None:
+        return None
+    if not hmac.compare_digest(earlier.body, body_hash):
+        raise RetryKeyReused
+    return Submission(earlier.request, code)
+
+
+def forget_retry_keys(now: datetime | None = None) -> int:
+    """Idempotency-Keys older than a day: a retry comes within minutes."""
+    cutoff = hour_of(now) - RETRY_KEY_LIFETIME
+    return SubmissionKey.objects.filter(created_at__lt=cutoff).delete()[0]
 
 
 @dataclass

@@ -70,7 +70,10 @@ def notify_pending_cases() -> int:
 
 @shared_task(name="intake.audit_bot_usage")
 def audit_bot_usage() -> int:
-    """Hourly: each bot's requests of the finished hours, as counts, to the audit log."""
+    """Hourly: each bot's requests of the finished hours, as counts, to the audit log;
+    and the bots' Idempotency-Keys older than a day forgotten."""
     from intake.services import audit_bot_usage as write_entries
+    from intake.services import forget_retry_keys
 
+    forget_retry_keys()
     return write_entries()

@@ -10,8 +10,13 @@ from hypothesis import strategies as st
 
 from audit.models import AuditEntry
 from core.clock import hour_of
-from intake.models import BotToken, HelpRequest
-from intake.services import audit_bot_usage, create_bot_token, revoke_bot_token
+from intake.models import BotToken, HelpRequest, SubmissionKey
+from intake.services import (
+    audit_bot_usage,
+    create_bot_token,
+    forget_retry_keys,
+    revoke_bot_token,
+)
 from tests.content_keys import opened
 from tests.staffing import make_staff, sign_in
 
@@ -35,8 +40,9 @@ def token():
     return create_bot_token("telegram-bot", "telegram", actor=admin)[1]
 
 
-def post(client, body, token: str | None = None, content_type="application/json"):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+def post(client, body, token: str | None = None, content_type="application/json", **headers):
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     return client.post("/api/v1/requests", data, content_type=content_type, **headers)
 
@@ -270,3 +276,81 @@ def test_the_server_accepts_exactly_the_text_the_document_allows(client, token, 
     response = post(client, body, token)
 
     assert response.status_code == (201 if allowed else 400), (repr(text), response.content)
+
+
+# --- retries (fourth review, item 7) -------------------------------------------------------
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_same_reference_and_code(client, token):
+    key = "1b7f3c2e-4a5d-4e6f-9a8b-7c6d5e4f3a2b"
+
+    first = post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key)
+    retry = post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key)
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert HelpRequest.objects.count() == 1
+    status = client.post("/status/", {"code": retry.json()["receipt_code"]})
+    assert "Received." in status.content.decode()
+
+
+def test_the_code_is_not_stored_for_the_retry(client, token):
+    key = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+    code = post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key).json()["receipt_code"]
+
+    stored = SubmissionKey.objects.get()
+    plain = code.replace("-", "")
+    for value in (stored.index, stored.body):
+        assert plain not in value and plain[4:] not in value and key not in value
+
+
+def test_another_key_or_no_key_stores_another_request(client, token):
+    post(client, BODY, token, HTTP_IDEMPOTENCY_KEY="a" * 20 + "1")
+    post(client, BODY, token, HTTP_IDEMPOTENCY_KEY="a" * 20 + "2")
+    post(client, BODY, token)
+    post(client, BODY, token)
+
+    assert HelpRequest.objects.count() == 4
+
+
+def test_the_same_key_for_a_different_request_is_refused(client, token):
+    key = "b" * 32
+    post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key)
+
+    response = post(
+        client, {**BODY, "narrative": "Something else"}, token, HTTP_IDEMPOTENCY_KEY=key
+    )
+
+    assert response.status_code == 409
+    assert HelpRequest.objects.count() == 1
+
+
+def test_another_bot_with_the_same_key_is_another_request(client, token):
+    admin = make_staff("api-admin-2", "admin").user
+    other = create_bot_token("signal-bot", "signal", actor=admin)[1]
+    key = "c" * 32
+
+    first = post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key).json()
+    second = post(client, BODY, other, HTTP_IDEMPOTENCY_KEY=key).json()
+
+    assert first["reference"] != second["reference"]
+    assert first["receipt_code"] != second["receipt_code"]
+
+
+@pytest.mark.parametrize("key", ["short", "x" * 256, "with space inside it ok"])
+def test_a_malformed_key_is_refused_and_nothing_stored(client, token, key):
+    response = post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]
+    assert HelpRequest.objects.count() == 0
+
+
+def test_retry_keys_are_forgotten_after_a_day(client, token):
+    key = "d" * 32
+    post(client, BODY, token, HTTP_IDEMPOTENCY_KEY=key)
+
+    assert forget_retry_keys(now=timezone.now() + timedelta(hours=23)) == 0
+    assert forget_retry_keys(now=timezone.now() + timedelta(hours=26)) == 1
+    assert SubmissionKey.objects.count() == 0
