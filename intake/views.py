@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.ratelimit import Rate, count, spent
 from encryption.sealing import NoOrganisationKey
-from intake import receipts
+from intake import once, receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
 from intake.services import (
@@ -74,10 +74,11 @@ def record_from(data: dict, *, channel: str, language: str) -> RequestRecord:
 @require_http_methods(["GET", "POST"])
 def request_form(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "intake/form.html", {"form": PublicRequestForm()})
+        return _form_page(request, PublicRequestForm(), once.new_token())
     form = PublicRequestForm(request.POST)
+    token = once.token_of(request.POST)
     if not form.is_valid():
-        return render(request, "intake/form.html", {"form": form}, status=400)
+        return _form_page(request, form, token or once.new_token(), status=400)
     if form.cleaned_data["website"]:
         # The hidden field is filled: a bot. Said plainly, and nothing stored.
         return render(request, "intake/refused.html", status=400)
@@ -90,16 +91,28 @@ def request_form(request: HttpRequest) -> HttpResponse:
     if counted.over_source:
         return too_many(request, settings.INTAKE_RATE_LIMIT)
     record = record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
+    if not once.claim("request", token):
+        # Reload on the receipt page, or the form sent twice: stored once already.
+        return render(request, "intake/already_sent.html")
     try:
         # Over the global ceiling the request is still taken, and held.
         submission = submit_request(record, hold=counted.over_ceiling)
     except HoldingFull:
+        once.release("request", token)
         return too_many(request, settings.INTAKE_GLOBAL_LIMIT)
     except NoOrganisationKey:
+        once.release("request", token)
         # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
         logger.warning("a request was refused: no organisation key yet (create_staff)")
         return render(request, "intake/not_ready.html", status=503)
+    except BaseException:
+        once.release("request", token)
+        raise
     return _receipt_page(request, submission.receipt_code)
+
+
+def _form_page(request: HttpRequest, form, token: str, status: int = 200) -> HttpResponse:
+    return render(request, "intake/form.html", {"form": form, "once": token}, status=status)
 
 
 def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:
@@ -151,6 +164,7 @@ def _status_page(
             "messages_thread": requester_thread(help_request, code),
             "code": code,
             "message_form": extra.pop("message_form", None) or RequesterMessageForm(),
+            "once": once.new_token(),
             **extra,
         },
         status=status,
@@ -232,9 +246,14 @@ def status_message(request: HttpRequest) -> HttpResponse:
         return _failed_lookup(request, code)
     if not form.is_valid():
         return _status_page(request, help_request, code, message_form=form)
+    token = once.token_of(request.POST)
+    if not once.claim("message", token):
+        # Reload after sending: the message is in the thread already.
+        return _status_page(request, help_request, code, already_sent=True)
     try:
         post_requester_message(help_request, form.cleaned_data["body"])
     except MessageBudgetSpent as spent_budget:
+        once.release("message", token)
         # Each request has its own budget: a flood through one code cannot
         # silence anyone else. What was typed stays in the form.
         return _status_page(
