@@ -39,7 +39,8 @@ class NoteForm(forms.Form):
     body = forms.CharField(
         label=_("New note"),
         max_length=20_000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        # "Enhanced" spellcheckers send what is typed to third parties.
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text=_("Notes are encrypted and visible to caseworkers only."),
     )
 
@@ -53,7 +54,7 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Message to the requester"),
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text=_("They read it on the status page with their receipt code."),
     )
 

@@ -35,7 +35,7 @@ class ReplyTemplateForm(forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Text"),
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 10}),
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
         help_text=gettext_lazy(
             "Inserted into the reply box of a case page, where it can be changed before "
             "it is sent. Write nothing about any one person here."

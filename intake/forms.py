@@ -13,6 +13,14 @@ from django.utils.translation import gettext_lazy as _
 
 from intake.vocabulary import Category, Language, LegalArticle, Location, ServiceStatus, Urgency
 
+# What a requester types stays out of the browser's memory and out of
+# "enhanced" spellcheckers, which send text to third parties.
+PRIVATE_TYPING = {
+    "autocomplete": "off",
+    "spellcheck": "false",
+    "autocapitalize": "off",
+    "autocorrect": "off",
+}
 MAX_NARRATIVE = 10_000
 MAX_CONTACT = 200
 MAX_ALIAS = 100
@@ -103,11 +111,13 @@ class RequestForm(forms.Form):
         ),
         max_length=MAX_CONTACT,
         required=False,
+        widget=forms.TextInput(attrs=PRIVATE_TYPING),
     )
     alias = TextField(
         label=_("What should we call you? (optional, not your real name)"),
         max_length=MAX_ALIAS,
         required=False,
+        widget=forms.TextInput(attrs=PRIVATE_TYPING),
     )
     narrative = TextField(
         label=_("Tell us about your situation"),
@@ -116,7 +126,7 @@ class RequestForm(forms.Form):
             "places unless they matter."
         ),
         max_length=MAX_NARRATIVE,
-        widget=forms.Textarea(attrs={"rows": 8}),
+        widget=forms.Textarea(attrs={"rows": 8, **PRIVATE_TYPING}),
         error_messages={"required": _("Please describe your situation in a few words.")},
     )
 
@@ -177,6 +187,6 @@ class RequesterMessageForm(ReceiptForm):
     body = forms.CharField(
         label=_("Your message"),
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=forms.Textarea(attrs={"rows": 5, **PRIVATE_TYPING}),
         error_messages={"required": _("The message is empty.")},
     )

@@ -80,8 +80,10 @@ def request_form(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _form_page(request, form, token or once.new_token(), status=400)
     if form.cleaned_data["website"]:
-        # The hidden field is filled: a bot. Said plainly, and nothing stored.
-        return render(request, "intake/refused.html", status=400)
+        # The hidden field is filled: a bot, or a person's browser filling in
+        # forms by itself. Nothing stored; the form comes back with what was
+        # written (the hidden field empty again), to be sent once more.
+        return _form_page(request, form, token or once.new_token(), status=400, notice="hidden")
     counted = count(
         request,
         "intake",
@@ -89,7 +91,19 @@ def request_form(request: HttpRequest) -> HttpResponse:
         Rate.parse(settings.INTAKE_GLOBAL_LIMIT),
     )
     if counted.over_source:
-        return too_many(request, settings.INTAKE_RATE_LIMIT)
+        # Carriers put many people behind one address: the form comes back
+        # with what was written, to send again later.
+        rate = Rate.parse(settings.INTAKE_RATE_LIMIT)
+        response = _form_page(
+            request,
+            form,
+            token or once.new_token(),
+            status=429,
+            notice="too_many",
+            minutes=max(1, round(rate.seconds / 60)) if rate else 60,
+        )
+        response["Retry-After"] = str(rate.seconds if rate else 3600)
+        return response
     record = record_from(form.cleaned_data, channel=Channel.WEB, language=request.LANGUAGE_CODE)
     if not once.claim("request", token):
         # Reload on the receipt page, or the form sent twice: stored once already.
@@ -111,8 +125,10 @@ def request_form(request: HttpRequest) -> HttpResponse:
     return _receipt_page(request, submission.receipt_code)
 
 
-def _form_page(request: HttpRequest, form, token: str, status: int = 200) -> HttpResponse:
-    return render(request, "intake/form.html", {"form": form, "once": token}, status=status)
+def _form_page(request: HttpRequest, form, token: str, status: int = 200, **notice) -> HttpResponse:
+    return render(
+        request, "intake/form.html", {"form": form, "once": token, **notice}, status=status
+    )
 
 
 def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:

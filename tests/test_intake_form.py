@@ -1,6 +1,7 @@
 """The public form: short, safe, clear about what is wrong, never a 500."""
 
 import logging
+import re
 
 import pytest
 from django.db import connection
@@ -94,11 +95,14 @@ def test_a_post_without_the_security_token_gets_a_clear_page():
     assert HelpRequest.objects.count() == 0
 
 
-def test_a_filled_honeypot_is_refused_and_nothing_stored(client):
+def test_a_filled_honeypot_is_refused_and_nothing_stored_but_the_text_kept(client):
     response = client.post("/", form_data(website="http://spam.example"))
 
+    page = response.content.decode()
     assert response.status_code == 400
-    assert "automated programs" in response.content.decode()
+    assert "automatic programs" in page
+    assert "They are sending us back next week and I cannot go.</textarea>" in page
+    assert 'name="website" id="id_website" tabindex="-1" autocomplete="off" value=""' in page
     assert HelpRequest.objects.count() == 0
 
 
@@ -109,7 +113,11 @@ def test_the_limit_per_sender_answers_429_and_stores_nothing_more(client, settin
 
     assert refused.status_code == 429
     assert refused["Retry-After"] == "3600"
-    assert "try again in an hour" in refused.content.decode()
+    page = refused.content.decode()
+    assert "wait 60 minutes and press Send again" in page
+    # Many people can share one address: what was written comes back to send later.
+    assert "They are sending us back next week and I cannot go.</textarea>" in page
+    assert 'value="@form_contact_9001"' in page
     assert HelpRequest.objects.count() == len(codes) == 3
 
 
@@ -234,3 +242,30 @@ def test_the_summary_names_only_the_fields_in_error_with_their_messages(client):
     assert error_summary(page) == [("id_narrative", "Tell us about your situation")]
     summary = page.split('class="form-errors error-summary"', 1)[1].split("</div>", 1)[0]
     assert "Please describe your situation in a few words." in summary
+
+
+# --- what the requester's browser keeps (fourth review, item 8) -------------------------
+
+
+def test_what_a_requester_types_is_kept_out_of_the_browser_and_spellcheckers(client):
+    form = client.get("/").content.decode()
+    code = submit(client)
+    status = client.post("/status/", {"code": code}).content.decode()
+
+    for name, page in [("contact", form), ("alias", form), ("narrative", form), ("body", status)]:
+        tag = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', page).group(0)
+        for attribute in ('autocomplete="off"', 'spellcheck="false"', 'autocapitalize="off"',
+                          'autocorrect="off"'):  # fmt: skip
+            assert attribute in tag, (name, attribute)
+
+
+def test_the_receipt_and_status_pages_say_how_to_keep_the_code_safe(client):
+    receipt = client.post("/", form_data()).content.decode()
+    code = re.search(r"<code>([^<]+)</code>", receipt).group(1)
+    status = client.post("/status/", {"code": code}).content.decode()
+
+    for page in (receipt, status):
+        assert "screenshot or a photo" in page
+        assert "close this tab and clear the browser" in page
+        assert "Tor Browser" in page
+    assert "the code is not remembered here" not in status
