@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from audit.services import record
 from cases.models import Case, CaseEvent
-from cases.selectors import forget_nav_counts, held_count
-from cases.services import hold_during_flood
+from cases.selectors import forget_nav_counts, held_bytes
+from cases.services import current_flood, hold_during_flood
 from cases.workflow import DONE_STATES, CaseState
 from core.bulk import (
     adapt_rows,
@@ -33,8 +33,9 @@ from core.bulk import (
     write_rows,
 )
 from core.clock import hour_of
+from core.ratelimit import Rate
 from encryption.access import RequesterKeys
-from encryption.digests import keyed_digest
+from encryption.digests import flood_digest
 from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from intake import receipts
@@ -103,20 +104,42 @@ class Submission:
 
 
 class HoldingFull(Exception):
-    """Over the global ceiling with INTAKE_HOLD_LIMIT requests already held:
-    nothing is stored, and the sender is told to try again later (429)."""
+    """Over the global ceiling with the hold list full (INTAKE_HOLD_LIMIT bytes
+    of held requests): nothing is stored, and the sender is told when to try
+    again (429), with what they typed kept."""
 
 
-def narrative_digest(narrative: str) -> str:
+# The most one request can take in the database: every sealed field at its
+# longest (the narrative's 10,000 characters as 4-byte UTF-8), padded, sealed
+# and encrypted at rest, with cases.selectors.HELD_ROW_BYTES for its other
+# rows (tests/test_flood.py measures a longest request against it).
+LONGEST_REQUEST_BYTES = 96 * 1024
+DAY = 86400
+
+
+def hold_limit() -> int:
     """
-    A keyed digest of the narrative as bots repeat it (case, spacing, width
-    and invisible characters ignored), to group identical copies without
-    decrypting them. Computed for held requests only, and forgotten when they
-    are released or rejected.
+    How many bytes of held requests the hold list takes before refusing:
+    INTAKE_HOLD_LIMIT, or by default a day of floods at the global ceiling's
+    rate, each request at its longest.
+    """
+    if settings.INTAKE_HOLD_LIMIT is not None:
+        return settings.INTAKE_HOLD_LIMIT
+    ceiling = Rate.parse(settings.INTAKE_GLOBAL_LIMIT) or Rate(600, 3600)
+    return ceiling.count * DAY // ceiling.seconds * LONGEST_REQUEST_BYTES
+
+
+def narrative_digest(flood_id: int, narrative: str) -> str:
+    """
+    A digest of the narrative as bots repeat it (case, spacing, width and
+    invisible characters ignored), to group identical copies held during one
+    flood without decrypting them. Keyed with the flood's own key, which lives
+    only in the cache while the flood does (encryption.digests.flood_digest),
+    and forgotten with the digest when the request is released or rejected.
     """
     text = "".join(ch for ch in narrative if unicodedata.category(ch) != "Cf")
     text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return keyed_digest("flood-digest", text)
+    return flood_digest(flood_id, text)
 
 
 def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
@@ -129,12 +152,12 @@ def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
     With `hold` (the global ceiling is passed: a flood), the request is stored
     and gets its receipt all the same, but its case is held out of the triage
     queue, and out of notifications, until a caseworker releases it
-    (cases.services.hold_during_flood). Past INTAKE_HOLD_LIMIT held requests,
-    HoldingFull is raised and nothing is stored.
+    (cases.services.hold_during_flood). Once held requests take
+    INTAKE_HOLD_LIMIT bytes (hold_limit), HoldingFull is raised and nothing is
+    stored.
     """
-    if hold and held_count() >= settings.INTAKE_HOLD_LIMIT:
+    if hold and held_bytes() >= hold_limit():
         raise HoldingFull
-    digest = narrative_digest(record.narrative) if hold else ""
     code = receipts.new_code()
     selector, secret = receipts.split(code)
     receipt_hash = receipts.hash_code(code)
@@ -154,7 +177,9 @@ def submit_request(record: RequestRecord, *, hold: bool = False) -> Submission:
                 help_request.save(force_insert=True)
                 case = _open_case(help_request)
                 if hold:
-                    hold_during_flood(case, digest)
+                    flood = current_flood()
+                    digest = narrative_digest(flood.pk, record.narrative)
+                    hold_during_flood(case, digest, flood)
                 else:
                     transaction.on_commit(partial(announce_new_case, case.pk))
             return Submission(help_request, code)

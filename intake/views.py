@@ -93,12 +93,31 @@ def request_form(request: HttpRequest) -> HttpResponse:
         # Over the global ceiling the request is still taken, and held.
         submission = submit_request(record, hold=counted.over_ceiling)
     except HoldingFull:
-        return too_many(request, settings.INTAKE_GLOBAL_LIMIT)
+        return _held_full(request, form)
     except NoOrganisationKey:
         # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
         logger.warning("a request was refused: no organisation key yet (create_staff)")
         return render(request, "intake/not_ready.html", status=503)
     return _receipt_page(request, submission.receipt_code)
+
+
+def _held_full(request: HttpRequest, form: PublicRequestForm) -> HttpResponse:
+    """
+    The hold list is full: nothing was stored. The form comes back as it was
+    sent, so nothing typed is lost, and says when to send it again: once the
+    global ceiling's window has passed, a request is no longer held, so it is
+    no longer refused either.
+    """
+    rate = Rate.parse(settings.INTAKE_GLOBAL_LIMIT)
+    seconds = rate.seconds if rate else 3600
+    response = render(
+        request,
+        "intake/form.html",
+        {"form": form, "try_again_minutes": max(1, -(-seconds // 60))},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:
