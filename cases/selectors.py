@@ -94,11 +94,22 @@ def new_requests() -> QuerySet:
     )
 
 
-def cases_by_reference(prefix: str) -> QuerySet:
-    """Cases, in any state, whose reference is or begins with `prefix` (as
-    intake.references.reference_prefix writes it), newest first."""
+def cases_by_reference(keys: list[str], *, whole: bool) -> QuerySet:
+    """
+    Cases, in any state, whose reference has one of these search keys
+    (intake.references.key_candidates): the whole key with `whole`, else keys
+    beginning with one of them. Newest first.
+    """
+    if not keys:
+        return Case.objects.none()
+    if whole:
+        matching = Q(request__reference_key__in=keys)
+    else:
+        matching = Q()
+        for key in keys:
+            matching |= Q(request__reference_key__startswith=key)
     return (
-        Case.objects.filter(request__reference__startswith=prefix)
+        Case.objects.filter(matching)
         .order_by("-request__received_at", "-request__id")
         .values(*QUEUE_FIELDS)
     )

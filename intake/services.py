@@ -41,7 +41,7 @@ from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from intake import receipts
 from intake.messages import seal_message
 from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage
-from intake.references import new_reference
+from intake.references import new_reference, reference_key
 from intake.vocabulary import URGENCY_RANK, Language
 
 logger = logging.getLogger(__name__)
@@ -351,8 +351,8 @@ class BatchResult:
 
 
 REQUEST_COLUMNS = (
-    "reference", "received_at", "channel", "category", "service_status", "location",
-    "urgency", "legal_articles", "language", "content_key", *SEALED_REQUEST_FIELDS,
+    "reference", "reference_key", "received_at", "channel", "category", "service_status",
+    "location", "urgency", "legal_articles", "language", "content_key", *SEALED_REQUEST_FIELDS,
     "contact_fingerprint", "receipt_selector", "receipt_hash",
 )  # fmt: skip
 CASE_COLUMNS = (
@@ -373,8 +373,10 @@ EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
 def _request_row(record: RequestRecord, envelope: Envelope) -> tuple:
     content_key, sealed, _key = seal_texts(HelpRequest, record.sensitive(), envelope)
+    reference = record.reference or new_reference()
     return (
-        record.reference or new_reference(),
+        reference,
+        reference_key(reference) or "",
         hour_of(record.received_at),
         record.channel,
         record.category,
