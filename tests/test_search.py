@@ -6,6 +6,7 @@ a whole stored reference reaches an address or an audit target; a contact
 leaves no trace of what was typed in an address, a log or the audit log.
 """
 
+import importlib
 import io
 import logging
 import re
@@ -17,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit.models import AuditEntry
+from intake.models import HelpRequest
 from intake.references import ALPHABET, reference_prefix
 from tests.factories import CaseFactory, HelpRequestFactory
 from tests.staffing import make_staff, sign_in
@@ -344,3 +346,21 @@ def test_every_reference_is_read_back_however_it_is_spaced_or_cased(body, dash):
 
     assert reference_prefix(typed) == reference
     assert reference_prefix(reference) == reference
+
+
+def test_requests_stored_before_search_keys_existed_get_theirs_from_the_migration(signed_in):
+    from django.apps import apps
+
+    migration = importlib.import_module("intake.migrations.0008_reference_search_key")
+    case_with("GL-XP3D-Q9TX")
+    case_with("HX-0019991")
+    HelpRequest.objects.update(reference_key="")  # as the migration finds them
+
+    migration.fill_keys(apps, None)
+
+    assert signed_in.post("/staff/search/", {"q": "hx 0019991"})["Location"] == (
+        "/staff/cases/HX-0019991/"
+    )
+    assert signed_in.post("/staff/search/", {"q": "xp3dq9tx"})["Location"] == (
+        "/staff/cases/GL-XP3D-Q9TX/"
+    )
