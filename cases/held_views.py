@@ -189,12 +189,12 @@ def held_reject_window(request: HttpRequest) -> HttpResponse:
         return redirect("cases:held")
     since, until = form.cleaned_data["since"], form.cleaned_data["until"]
     last_case_id = form.cleaned_data["last_case_id"]
+    held = held_in_window(since, until, last_case_id)
+    if not held.exists():
+        messages.error(request, _("Nothing is held in that time window; nothing was changed."))
+        return redirect("cases:held")
     if last_case_id is None or not form.cleaned_data["confirm"]:
-        held = held_in_window(since, until)
         count = held.count()
-        if not count:
-            messages.error(request, _("Nothing is held in that time window; nothing was changed."))
-            return redirect("cases:held")
         return render(
             request,
             "cases/held_reject_window.html",

@@ -371,7 +371,8 @@ def test_caseworkers_are_told_in_the_menu_and_their_digest_when_intake_holds(
         staff.get("/staff/due/").content.decode()
     )
     assert send_digests() == 1
-    assert "2 requests are held out of the triage queue" in mail.outbox[0].body
+    # In the organisation's language (LANGUAGE_CODE), as the rest of the digest.
+    assert "2 заявки задержаны и не попали в очередь разбора" in mail.outbox[0].body
     assert "/staff/held/" in mail.outbox[0].body
 
 
@@ -415,3 +416,19 @@ def test_after_release_and_rejection_no_digest_and_no_key_remain(
     assert set(Case.objects.values_list("flood_digest", flat=True)) == {""}
     assert cache.get(f"flood-digest-key:{flood.pk}") is None
     assert held_bytes() == 0
+
+
+def test_a_window_with_nothing_held_starts_nothing(client, staff, settings):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    client.post("/", form_data())
+    window = {"since": "2020-01-01T00:00", "until": "2020-01-02T00:00"}
+
+    response = staff.post(
+        "/staff/held/reject-window/", {**window, "last_case_id": 10, "confirm": "on"}, follow=True
+    )
+
+    assert "Nothing is held in that time window; nothing was changed." in (
+        response.content.decode()
+    )
+    assert not FloodRejection.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="held.").exists()
