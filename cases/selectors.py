@@ -134,9 +134,10 @@ NAV_COUNTS_SECONDS = 20
 
 
 def nav_counts() -> dict[str, int]:
-    """How many requests are new, and how many cases have unread requester
-    messages: two counts on partial indexes, at most once per NAV_COUNTS_SECONDS
-    (every time, should the cache be unreachable)."""
+    """How many requests are new, how many cases have unread requester
+    messages, and how many requests are held during a flood: three counts on
+    partial indexes, at most once per NAV_COUNTS_SECONDS (every time, should
+    the cache be unreachable)."""
     try:
         counts = cache.get(NAV_COUNTS_KEY)
     except Exception:
