@@ -1,4 +1,4 @@
-"""The counts in a caseworker's menu: new requests, unread requester messages."""
+"""The counts in a caseworker's menu: new requests, unread requester messages, held requests."""
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext, override
 from accounts.roles import Role
 from audit.services import record
 from cases.models import Case
+from cases.selectors import held_count
 from cases.services import CaseError
 from cases.workflow import DONE_STATES, CaseState
 
@@ -149,6 +150,8 @@ class Digest:
     waiting: int = 0
     total: int = 0
     references: list[str] = field(default_factory=list)
+    # Requests held out of the queue during a flood (everyone's, not only theirs).
+    held: int = 0
 
     @property
     def unlisted(self) -> int:
@@ -171,17 +174,42 @@ def digest_for(user: AbstractBaseUser, *, today: date, waiting_before: datetime)
     return Digest(**counts, references=[row["request__reference"] for row in page])
 
 
-def _due_url() -> str:
+def _staff_url(name: str) -> str:
     if settings.STAFF_URL:
-        return settings.STAFF_URL.rstrip("/") + "/due/"
-    return reverse("cases:due")
+        # STAFF_URL ends where /staff/ does.
+        return settings.STAFF_URL.rstrip("/") + reverse(name).removeprefix("/staff")
+    return reverse(name)
+
+
+def _due_url() -> str:
+    return _staff_url("cases:due")
+
+
+def _held_lines(digest: Digest) -> list[str]:
+    if not digest.held:
+        return []
+    return [
+        ngettext(
+            "Intake is holding requests during a flood: %(count)s request is held out of "
+            "the triage queue.",
+            "Intake is holding requests during a flood: %(count)s requests are held out of "
+            "the triage queue.",
+            digest.held,
+        )
+        % {"count": digest.held},
+        _("Review them: %(url)s") % {"url": _staff_url("cases:held")},
+        "",
+    ]
 
 
 def _digest_mail(digest: Digest, today: date) -> tuple[str, str]:
+    if not digest.total:
+        return _("Requests held during a flood"), "\n".join(_held_lines(digest))
     subject = ngettext(
         "%(count)s case to follow up", "%(count)s cases to follow up", digest.total
     ) % {"count": digest.total}
     lines = [
+        *_held_lines(digest),
         _("Your cases to follow up on %(day)s:") % {"day": today.isoformat()},
         "",
         _("Follow-ups overdue: %(count)s") % {"count": digest.overdue},
@@ -199,8 +227,10 @@ def _digest_mail(digest: Digest, today: date) -> tuple[str, str]:
 
 def send_digests(now: datetime | None = None) -> int:
     """
-    Mail each active caseworker with an address the digest of their due cases;
-    nothing to someone with nothing due. Returns how many mails were sent.
+    Mail each active caseworker with an address the digest of their due cases,
+    and, while intake is holding requests during a flood, how many are held;
+    nothing to someone with nothing due when nothing is held. Returns how
+    many mails were sent.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -211,9 +241,11 @@ def send_digests(now: datetime | None = None) -> int:
         .order_by("pk")
     )
     sent = 0
+    held = held_count()
     for worker in workers:
         digest = digest_for(worker, today=today, waiting_before=waiting_cutoff(now))
-        if not digest.total:
+        digest.held = held
+        if not digest.total and not held:
             continue
         with override(settings.LANGUAGE_CODE):
             subject, body = _digest_mail(digest, today)

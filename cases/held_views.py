@@ -3,13 +3,18 @@ The list of requests held during a flood (/staff/held/), for caseworkers.
 
 Held requests are stored with their receipts but kept out of the triage queue.
 Caseworkers release them to the queue, one group of identical narratives (or
-one request) at a time, or reject a group as spam after a confirmation page.
+one request) at a time, or reject a group as spam after a confirmation page;
+a whole flood (everything held in a time window) is rejected in one confirmed
+action that runs in the background, its progress shown on the list.
 Nothing is decrypted here: groups come from keyed digests, and are named by a
 member's reference, never by the digest.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,12 +28,17 @@ from cases import services
 from cases.forms import BULK_LIMIT
 from cases.models import Case
 from cases.selectors import (
+    flood_rejections,
     held_count,
     held_group_of,
     held_groups,
     held_groups_of,
+    held_in_window,
     recent_floods,
 )
+
+# As a datetime-local input sends it, in TIME_ZONE.
+WINDOW_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 class HeldChoiceForm(forms.Form):
@@ -42,6 +52,23 @@ class HeldChoiceForm(forms.Form):
     def selected(self) -> list[str]:
         chosen = [value for value in self.data.getlist("selected") if 0 < len(value) <= 64]
         return list(dict.fromkeys(chosen))[:BULK_LIMIT]
+
+
+class FloodWindowForm(forms.Form):
+    """Everything held from `since` up to `until`; `last_case_id` is the newest
+    held case the confirmation page counted, so nothing held later is touched."""
+
+    since = forms.DateTimeField(input_formats=WINDOW_FORMATS)
+    until = forms.DateTimeField(input_formats=WINDOW_FORMATS)
+    last_case_id = forms.IntegerField(min_value=0, required=False)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since >= until:
+            raise forms.ValidationError(_("The window must end after it starts."))
+        return cleaned
 
 
 def _chosen(request: HttpRequest) -> tuple[HeldChoiceForm, list[Case]]:
@@ -72,10 +99,19 @@ def _nothing_chosen(form: HeldChoiceForm) -> str:
 @require_GET
 @staff_required(Role.CASEWORKER)
 def held_list(request: HttpRequest) -> HttpResponse:
+    floods = list(recent_floods())
+    for flood in floods:
+        # Its window: from its first hour to the end of the last hour it held.
+        flood.until = flood.last_held_at + timedelta(hours=1)
     return render(
         request,
         "cases/held.html",
-        {"floods": recent_floods(), "groups": held_groups(), "held": held_count()},
+        {
+            "floods": floods,
+            "groups": held_groups(),
+            "held": held_count(),
+            "rejections": flood_rejections(),
+        },
     )
 
 
@@ -129,5 +165,54 @@ def held_reject(request: HttpRequest) -> HttpResponse:
             rejected,
         )
         % {"count": rejected},
+    )
+    return redirect("cases:held")
+
+
+@never_cache
+@require_POST
+@staff_required(Role.CASEWORKER)
+def held_reject_window(request: HttpRequest) -> HttpResponse:
+    """
+    A whole flood in one action: first a confirmation page counting what is
+    held in the window (nothing changes), then, confirmed, the rejection is
+    recorded, audited with its count and run in the background.
+    """
+    form = FloodWindowForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("That time window could not be read; nothing was changed.")
+            + " "
+            + " ".join(str(error) for error in form.non_field_errors()),
+        )
+        return redirect("cases:held")
+    since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+    last_case_id = form.cleaned_data["last_case_id"]
+    held = held_in_window(since, until, last_case_id)
+    if not held.exists():
+        messages.error(request, _("Nothing is held in that time window; nothing was changed."))
+        return redirect("cases:held")
+    if last_case_id is None or not form.cleaned_data["confirm"]:
+        count = held.count()
+        return render(
+            request,
+            "cases/held_reject_window.html",
+            {
+                "count": count,
+                "since": since,
+                "until": until,
+                "last_case_id": held.aggregate(last=Max("pk"))["last"],
+            },
+        )
+    job = services.start_flood_rejection(since, until, last_case_id, actor=request.user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s held request is being rejected as spam; the progress is shown below.",
+            "%(count)s held requests are being rejected as spam; the progress is shown below.",
+            job.expected,
+        )
+        % {"count": job.expected},
     )
     return redirect("cases:held")

@@ -30,6 +30,10 @@ class Flood(models.Model):
     started_at = models.DateTimeField(_("started at"), unique=True)
     last_held_at = models.DateTimeField(_("last request held at"))
     held = models.PositiveIntegerField(_("requests held"), default=0)
+    # What its requests still held take in the database (cases.selectors.held_size):
+    # the hold list is sized by bytes (INTAKE_HOLD_LIMIT), so a flood of short
+    # texts cannot fill it before a day of floods has passed.
+    held_bytes = models.PositiveBigIntegerField(_("bytes held"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("flood")
@@ -38,6 +42,48 @@ class Flood(models.Model):
 
     def __str__(self) -> str:
         return f"flood from {self.started_at:%Y-%m-%d %H}h ({self.held})"
+
+
+class FloodRejection(models.Model):
+    """
+    One confirmed action that rejects as spam every request held in a time
+    window (received from `since` up to, not including, `until`), run in the
+    background (cases.tasks.reject_held_window) so a flood of 20,000 needs no
+    200 pages of confirmations. Only cases already held when it was confirmed
+    (id up to `last_case_id`) are rejected: a request held afterwards is not.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Could not be started")
+
+    since = models.DateTimeField(_("held requests received from"))
+    until = models.DateTimeField(_("up to"))
+    last_case_id = models.PositiveBigIntegerField()
+    # How many were held in the window when it was confirmed, and how many have
+    # been rejected so far: the progress shown on the held list.
+    expected = models.PositiveIntegerField(_("expected"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.QUEUED)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("flood rejection")
+        verbose_name_plural = _("flood rejections")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"flood rejection {self.pk}: {self.rejected}/{self.expected} ({self.state})"
 
 
 class Case(models.Model):

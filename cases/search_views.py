@@ -1,21 +1,23 @@
 """
 Search (/staff/search/): by reference, and by contact.
 
-A reference is searched by GET (?q=), so a list of matches can be paged and
-linked to. A contact is searched only by POST and answered in that response:
-it is never put in an address, a log or the audit log, and it is matched
-through its keyed fingerprints (encryption.fingerprint), so nothing is
-decrypted and a session without the organisation key finds nothing. The box
-on every staff page posts too: what is typed there goes into an address only
-once it is recognised as (the start of) a reference.
+Only a whole stored reference ever reaches an address or an audit target: it
+opens its case (/staff/cases/<reference>/). Everything else typed, in the box
+on every staff page or in the forms here, is posted and answered in that
+response, never redirected: the references that begin like it and the
+requests from it as a contact, together, audited with their counts only. A
+name or a handle must not turn into something that looks like a reference in
+the address bar, the access log or the audit log ("petrov" once became
+?q=GL-PETR-0V). A contact is matched through its keyed fingerprints
+(encryption.fingerprint), so nothing is decrypted and a session without the
+organisation key finds nothing. References are matched by their search key
+(intake.references.reference_key), so any stored reference, imported ones in
+another format included, is found however it is typed.
 """
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -29,14 +31,14 @@ from cases.forms import ContactSearchForm, ReferenceSearchForm
 from cases.selectors import cases_by_reference, requests_with_fingerprints
 from encryption.fingerprint import fingerprints_for
 from encryption.session import keys_for
-from intake.references import PREFIX, prefix_length, reference_prefix
+from intake.references import PREFIX, key_candidates
 
 NOT_A_REFERENCE = gettext_lazy(
     "That is not a reference (they look like GL-XP3D-Q9TX). To find requests by a "
     "contact, use the contact form."
 )
 
-PAGE_SIZE = 50
+REFERENCE_RESULTS = 50
 CONTACT_RESULTS = 50
 # Fewer characters of a reference than this would match too many to be useful.
 SHORTEST_PREFIX = 3
@@ -52,7 +54,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _posted(request)
     if "q" in request.GET:
-        return _by_reference(request, request.GET["q"])
+        return _from_address(request, request.GET["q"])
     return _page(request)
 
 
@@ -64,67 +66,83 @@ def _page(request: HttpRequest, **context) -> HttpResponse:
 
 @sensitive_variables("typed")
 def _posted(request: HttpRequest) -> HttpResponse:
-    """The contact form, or the box on every page: a reference goes on to the
-    GET search; anything else is searched as a contact, in this response."""
+    """The contact form; or the box on every page and the reference form: a
+    whole stored reference opens its case, anything else is searched here."""
     if "contact" in request.POST:
-        return _by_contact(request, request.POST["contact"])
+        return _page(request, **_contacts(request, request.POST["contact"], from_form=True))
     typed = request.POST.get("q", "")
     if not typed.strip():
         return _page(request)
-    if _looks_like_reference(typed):
-        return redirect(f"{reverse('cases:search')}?{urlencode({'q': reference_prefix(typed)})}")
-    if "".join(typed.split()).upper().startswith(PREFIX):
-        # A mistyped reference: not searched as a contact, not repeated.
-        return _page(request, not_a_reference=NOT_A_REFERENCE)
-    return _by_contact(request, typed)
+    reference = _whole_reference(typed)
+    if reference is not None:
+        return _open(request, reference)
+    return _page(request, **_references(request, typed), **_contacts(request, typed))
 
 
-def _looks_like_reference(typed: str) -> bool:
-    # A short number is more likely the start of a phone number than of a
-    # reference: it must not go into an address.
-    compact = "".join(typed.split())
-    return reference_prefix(typed) is not None and (
-        compact.upper().startswith("GL") or not compact.replace("-", "").isdigit()
-    )
+@sensitive_variables("typed")
+def _whole_reference(typed: str) -> str | None:
+    """The stored reference the text names, when it names exactly one."""
+    found = list(cases_by_reference(key_candidates(typed), whole=True)[:2])
+    return found[0]["request__reference"] if len(found) == 1 else None
 
 
-def _by_reference(request: HttpRequest, typed: str) -> HttpResponse:
-    prefix = reference_prefix(typed)
-    if prefix is None:
-        # Neither kept in the address nor repeated: it may be a contact.
-        record("search.reference", actor=request.user, results=0)
-        messages.error(request, NOT_A_REFERENCE)
-        return redirect("cases:search")
-    form = ReferenceSearchForm({"q": prefix})
-    if prefix_length(prefix) < SHORTEST_PREFIX:
-        return _page(request, form=form, too_short=SHORTEST_PREFIX)
-    page = Paginator(cases_by_reference(prefix), PAGE_SIZE).get_page(request.GET.get("page"))
-    total = page.paginator.count
-    record("search.reference", actor=request.user, target=prefix, results=total)
-    if total == 1 and page.number == 1:
-        return redirect("cases:detail", reference=page[0]["request__reference"])
-    return _page(request, form=form, prefix=prefix, page=page, query=urlencode({"q": prefix}))
+def _open(request: HttpRequest, reference: str) -> HttpResponse:
+    record("search.reference", actor=request.user, target=reference, results=1)
+    return redirect("cases:detail", reference=reference)
 
 
-@sensitive_variables("typed", "form")
-def _by_contact(request: HttpRequest, typed: str) -> HttpResponse:
+@sensitive_variables("typed")
+def _from_address(request: HttpRequest, typed: str) -> HttpResponse:
+    """?q= in an address (an old link, or typed by hand): a whole stored
+    reference opens its case; anything else is dropped from the address, not
+    repeated and not recorded (it may be a contact)."""
+    reference = _whole_reference(typed)
+    if reference is not None:
+        return _open(request, reference)
+    record("search.reference", actor=request.user, results=0)
+    messages.error(request, NOT_A_REFERENCE)
+    return redirect("cases:search")
+
+
+@sensitive_variables("typed", "keys")
+def _references(request: HttpRequest, typed: str) -> dict:
+    """The cases whose reference begins like the text, newest first."""
+    keys = [key for key in key_candidates(typed) if _body_length(key) >= SHORTEST_PREFIX]
+    if not keys:
+        return {"too_short": SHORTEST_PREFIX} if key_candidates(typed) else {}
+    found = list(cases_by_reference(keys, whole=False)[: REFERENCE_RESULTS + 1])
+    record("search.reference", actor=request.user, results=len(found[:REFERENCE_RESULTS]))
+    return {
+        "reference_searched": True,
+        "reference_results": found[:REFERENCE_RESULTS],
+        "reference_more": len(found) > REFERENCE_RESULTS,
+    }
+
+
+def _body_length(key: str) -> int:
+    return len(key) - len(PREFIX) if key.startswith(PREFIX) else len(key)
+
+
+@sensitive_variables("typed", "form", "fingerprints")
+def _contacts(request: HttpRequest, typed: str, *, from_form: bool = False) -> dict:
+    """The requests from the text as a contact, by its keyed fingerprints."""
     keys = keys_for(request)
     if not keys:
-        return _page(request, needs_access=True)
+        return {"needs_access": True}
     form = ContactSearchForm({"contact": typed}, auto_id="contact_%s")
     fingerprints = fingerprints_for(keys, typed) if form.is_valid() else []
     if not fingerprints:
-        return _page(request, contact_form=form, contact_missing=True)
+        # Said on the contact form only: in the box, the text was a reference's
+        # beginning as likely as a contact.
+        return {"contact_form": form, "contact_missing": True} if from_form else {}
     # Requests that arrived since a caseworker last passed get their
     # fingerprints first, so the newest are found too.
     work_in_passing(request)
     found = requests_with_fingerprints(fingerprints, CONTACT_RESULTS + 1)
     record("search.contact", actor=request.user, results=len(found[:CONTACT_RESULTS]))
-    return _page(
-        request,
+    return {
         # The contact is not written back into the page.
-        contact_form=ContactSearchForm(auto_id="contact_%s"),
-        contact_results=found[:CONTACT_RESULTS],
-        contact_more=len(found) > CONTACT_RESULTS,
-        contact_searched=True,
-    )
+        "contact_results": found[:CONTACT_RESULTS],
+        "contact_more": len(found) > CONTACT_RESULTS,
+        "contact_searched": True,
+    }

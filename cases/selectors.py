@@ -9,11 +9,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Length
 from django.utils.functional import cached_property
 
 from audit.models import AuditEntry
-from cases.models import TRIAGE_ORDER, Case, CaseEvent, Flood
+from cases.models import TRIAGE_ORDER, Case, CaseEvent, Flood, FloodRejection
 from cases.workflow import ACTIVE_STATES, CaseState
 from intake.models import HelpRequest, RequestMessage
 from intake.vocabulary import URGENCY_RANK
@@ -93,11 +94,22 @@ def new_requests() -> QuerySet:
     )
 
 
-def cases_by_reference(prefix: str) -> QuerySet:
-    """Cases, in any state, whose reference is or begins with `prefix` (as
-    intake.references.reference_prefix writes it), newest first."""
+def cases_by_reference(keys: list[str], *, whole: bool) -> QuerySet:
+    """
+    Cases, in any state, whose reference has one of these search keys
+    (intake.references.key_candidates): the whole key with `whole`, else keys
+    beginning with one of them. Newest first.
+    """
+    if not keys:
+        return Case.objects.none()
+    if whole:
+        matching = Q(request__reference_key__in=keys)
+    else:
+        matching = Q()
+        for key in keys:
+            matching |= Q(request__reference_key__startswith=key)
     return (
-        Case.objects.filter(request__reference__startswith=prefix)
+        Case.objects.filter(matching)
         .order_by("-request__received_at", "-request__id")
         .values(*QUEUE_FIELDS)
     )
@@ -122,9 +134,10 @@ NAV_COUNTS_SECONDS = 20
 
 
 def nav_counts() -> dict[str, int]:
-    """How many requests are new, and how many cases have unread requester
-    messages: two counts on partial indexes, at most once per NAV_COUNTS_SECONDS
-    (every time, should the cache be unreachable)."""
+    """How many requests are new, how many cases have unread requester
+    messages, and how many requests are held during a flood: three counts on
+    partial indexes, at most once per NAV_COUNTS_SECONDS (every time, should
+    the cache be unreachable)."""
     try:
         counts = cache.get(NAV_COUNTS_KEY)
     except Exception:
@@ -141,6 +154,8 @@ def _count_for_nav() -> dict[str, int]:
     return {
         "new": new_requests().count(),
         "unread": unread_cases().count(),
+        # Intake is holding (a flood): said in the menu of every page.
+        "held": held_count(),
     }
 
 
@@ -200,6 +215,47 @@ GROUP_MEMBERS_SHOWN = 10
 
 def held_count() -> int:
     return Case.objects.filter(flood__isnull=False).count()
+
+
+# The columns a held request fills that grow with what was sent, and a fixed
+# allowance for the rest of it: its case, its event and envelope rows, the
+# receipt columns and the index entries of all of them.
+HELD_SIZE_COLUMNS = (
+    "contact", "alias", "narrative", "precise_location", "unit",
+    "content_key", "requester_public_key",
+)  # fmt: skip
+HELD_ROW_BYTES = 1024
+
+
+def held_size():
+    """The bytes a case's request takes, as an expression over cases: what a
+    held request counts against INTAKE_HOLD_LIMIT (nothing is decrypted)."""
+    columns = [Coalesce(Length(f"request__{name}"), 0) for name in HELD_SIZE_COLUMNS]
+    return sum(columns, Value(HELD_ROW_BYTES))
+
+
+def held_bytes() -> int:
+    """What every request still held takes (kept per flood, a few rows)."""
+    return Flood.objects.aggregate(total=Sum("held_bytes"))["total"] or 0
+
+
+def held_in_window(since: datetime, until: datetime, last_case_id: int | None = None) -> QuerySet:
+    """Held cases whose request was received from `since` up to `until`
+    (and, once a rejection is confirmed, no later than the last case it saw)."""
+    cases = Case.objects.filter(
+        flood__isnull=False,
+        state=CaseState.NEW,
+        request__received_at__gte=since,
+        request__received_at__lt=until,
+    )
+    return cases if last_case_id is None else cases.filter(pk__lte=last_case_id)
+
+
+def flood_rejections(limit: int = 5) -> QuerySet:
+    """The latest one-action rejections of a flood, with their progress."""
+    return FloodRejection.objects.select_related("started_by").order_by("-created_at", "-pk")[
+        :limit
+    ]
 
 
 def recent_floods(limit: int = 10) -> QuerySet:

@@ -4,24 +4,30 @@ transaction that locks the case, so the state machine is enforced once.
 """
 
 import dataclasses
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from cases.models import Case, CaseEvent, CaseNote, Flood
-from cases.selectors import forget_nav_counts
+from cases.models import Case, CaseEvent, CaseNote, Flood, FloodRejection
+from cases.selectors import forget_nav_counts, held_in_window, held_size
 from cases.workflow import DONE_STATES, FINAL_STATES, CaseState, Outcome, is_allowed
 from core.clock import hour_of
+from encryption.digests import forget_flood_key
 from encryption.sealing import seal_item
 from intake.messages import seal_message
 from intake.models import RequestMessage
+
+logger = logging.getLogger(__name__)
 
 
 class CaseError(Exception):
@@ -78,6 +84,8 @@ def move_case(
         locked.updated_at = now
         # A held case a caseworker has acted on has been reviewed: it leaves the
         # held list, and its narrative digest goes (see hold_during_flood).
+        if locked.flood_id is not None:
+            _unhold([locked.pk])
         locked.flood, locked.flood_digest = None, ""
         locked.save(
             update_fields=[
@@ -216,16 +224,48 @@ def current_flood() -> Flood:
         return Flood.objects.get(started_at=hour)
 
 
-def hold_during_flood(case: Case, narrative_digest: str) -> None:
+def hold_during_flood(case: Case, narrative_digest: str, flood: Flood | None = None) -> None:
     """
-    Keep a new case out of the triage queue, in the current flood's held list,
-    grouped with identical narratives by their keyed digest. It stays stored
-    with its receipt, and counts in the reports like any request received.
+    Keep a new case out of the triage queue, in the held list of `flood` (the
+    current_flood() of the same transaction by default), grouped with identical narratives
+    by their digest (encryption.digests.flood_digest). It stays stored with its
+    receipt, and counts in the reports like any request received. What it
+    takes in the database is added to the flood's share of INTAKE_HOLD_LIMIT.
     """
-    flood = current_flood()
+    flood = flood or current_flood()
     Case.objects.filter(pk=case.pk).update(flood=flood, flood_digest=narrative_digest)
-    Flood.objects.filter(pk=flood.pk).update(held=F("held") + 1, last_held_at=hour_of())
+    size = Case.objects.filter(pk=case.pk).aggregate(size=Sum(held_size()))["size"]
+    Flood.objects.filter(pk=flood.pk).update(
+        held=F("held") + 1, held_bytes=F("held_bytes") + size, last_held_at=hour_of()
+    )
     case.flood, case.flood_digest = flood, narrative_digest
+
+
+def _unhold(case_ids: list[int]) -> None:
+    """
+    Before these held cases leave the held list (inside the caller's
+    transaction): their size no longer counts against INTAKE_HOLD_LIMIT, and a
+    flood with nothing left held forgets its digest key.
+    """
+    sizes = (
+        Case.objects.filter(pk__in=case_ids, flood__isnull=False)
+        .values("flood")
+        .annotate(size=Sum(held_size()))
+        .order_by("flood")
+    )
+    floods = []
+    for row in sizes:
+        floods.append(row["flood"])
+        Flood.objects.filter(pk=row["flood"]).update(
+            held_bytes=Greatest(F("held_bytes") - row["size"], 0)
+        )
+
+    def forget_emptied() -> None:
+        for flood_id in floods:
+            if not Case.objects.filter(flood_id=flood_id).exists():
+                forget_flood_key(flood_id)
+
+    transaction.on_commit(forget_emptied)
 
 
 def _still_held(cases: Iterable[Case]) -> list[Case]:
@@ -246,6 +286,7 @@ def release_held(cases: Iterable[Case], *, actor: AbstractBaseUser) -> int:
     """
     with transaction.atomic():
         held = _still_held(cases)
+        _unhold([case.pk for case in held])
         Case.objects.filter(pk__in=[case.pk for case in held]).update(
             flood=None, flood_digest="", updated_at=timezone.now()
         )
@@ -266,6 +307,121 @@ def reject_held_as_spam(cases: Iterable[Case], *, actor: AbstractBaseUser) -> in
         for case in held:
             move_case(case, CaseState.REJECTED, actor=actor, expected_state=CaseState.NEW)
     return len(held)
+
+
+# --- a whole flood rejected in one confirmed action ---------------------------------
+
+# Cases rejected per transaction: each batch commits, so progress shows and a
+# retried task goes on where it stopped.
+FLOOD_REJECTION_BATCH = 1000
+
+
+def start_flood_rejection(
+    since: datetime, until: datetime, last_case_id: int, *, actor: AbstractBaseUser
+) -> FloodRejection:
+    """
+    Record a confirmed rejection of everything held in [since, until) up to
+    `last_case_id` (the newest held case the confirmation page counted), audit
+    it with its count, and queue the task that carries it out (its id only).
+    """
+    with transaction.atomic():
+        job = FloodRejection.objects.create(
+            since=since,
+            until=until,
+            last_case_id=last_case_id,
+            expected=held_in_window(since, until, last_case_id).count(),
+            started_by=actor,
+        )
+        record(
+            "held.reject_window",
+            actor=actor,
+            since=since.isoformat(),
+            until=until.isoformat(),
+            held=job.expected,
+        )
+        transaction.on_commit(partial(_queue_flood_rejection, job.pk))
+    return job
+
+
+def _queue_flood_rejection(job_id: int) -> None:
+    from cases.tasks import reject_held_window
+
+    try:
+        reject_held_window.delay(job_id)
+    except Exception:
+        logger.warning("flood rejection %s could not be queued (broker unreachable)", job_id)
+        FloodRejection.objects.filter(pk=job_id, state=FloodRejection.State.QUEUED).update(
+            state=FloodRejection.State.FAILED
+        )
+
+
+def run_flood_rejection(job_id: int) -> int:
+    """
+    Carry out a confirmed flood rejection, FLOOD_REJECTION_BATCH cases per
+    transaction: each becomes `rejected` with its event (by whoever confirmed),
+    leaves the held list and loses its digest. Safe to run again: only cases
+    still held are touched, and a finished job does nothing. One audit entry
+    with the count closes it (one per case would chain 20,000 entries for one
+    decision). Returns how many this run rejected.
+    """
+    job = FloodRejection.objects.filter(pk=job_id).first()
+    if job is None or job.state == FloodRejection.State.DONE:
+        return 0
+    FloodRejection.objects.filter(pk=job.pk).update(state=FloodRejection.State.RUNNING)
+    total = 0
+    while batch := _reject_batch(job):
+        total += batch
+    with transaction.atomic():
+        job.refresh_from_db()
+        FloodRejection.objects.filter(pk=job.pk).update(
+            state=FloodRejection.State.DONE, finished_at=timezone.now()
+        )
+        record(
+            "held.rejected_window",
+            actor=job.started_by,
+            since=job.since.isoformat(),
+            until=job.until.isoformat(),
+            rejected=job.rejected,
+        )
+    forget_nav_counts()
+    return total
+
+
+def _reject_batch(job: FloodRejection) -> int:
+    with transaction.atomic():
+        ids = list(
+            held_in_window(job.since, job.until, job.last_case_id)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:FLOOD_REJECTION_BATCH]
+        )
+        if not ids:
+            return 0
+        _unhold(ids)
+        now = timezone.now()
+        Case.objects.filter(pk__in=ids).update(
+            state=CaseState.REJECTED,
+            flood=None,
+            flood_digest="",
+            closed_at=now,
+            updated_at=now,
+            last_activity_at=now,
+            waiting_since=None,
+            follow_up_on=None,
+        )
+        CaseEvent.objects.bulk_create(
+            CaseEvent(
+                case_id=pk,
+                kind=CaseEvent.Kind.MOVED,
+                from_state=CaseState.NEW,
+                to_state=CaseState.REJECTED,
+                actor_id=job.started_by_id,
+                at=now,
+            )
+            for pk in ids
+        )
+        FloodRejection.objects.filter(pk=job.pk).update(rejected=F("rejected") + len(ids))
+    return len(ids)
 
 
 # --- several cases at once, from the queue -----------------------------------------

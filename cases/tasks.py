@@ -7,6 +7,7 @@ from django.db import DatabaseError
 
 from cases.follow_up import send_digests
 from cases.retention import purge_expired
+from cases.services import run_flood_rejection
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +33,19 @@ def send_follow_up_digests() -> int:
     sent = send_digests()
     log.info("follow-up digest: %s mail(s) sent", sent)
     return sent
+
+
+@shared_task(
+    name="cases.reject_held_window",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def reject_held_window(job_id: int) -> int:
+    """A confirmed one-action rejection of a flood (cases.models.FloodRejection);
+    a retry goes on with the cases still held."""
+    rejected = run_flood_rejection(job_id)
+    log.info("flood rejection %s: %s case(s) rejected", job_id, rejected)
+    return rejected

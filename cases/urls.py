@@ -14,6 +14,7 @@ urlpatterns = [
     path("held/", held_views.held_list, name="held"),
     path("held/release/", held_views.held_release, name="held_release"),
     path("held/reject/", held_views.held_reject, name="held_reject"),
+    path("held/reject-window/", held_views.held_reject_window, name="held_reject_window"),
     path("cases/<str:reference>/", views.case_detail, name="detail"),
     path("cases/<str:reference>/move/", views.case_move, name="move"),
     path("cases/<str:reference>/assign/", views.case_assign, name="assign"),

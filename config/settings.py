@@ -37,6 +37,24 @@ def _env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
+
+
+def _env_size(name: str) -> int | None:
+    """A size such as 2GB or 500MB (units of 1024), or None when unset. A bare
+    number is refused: it could be read as bytes or as a count of things."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?b)", raw.lower())
+    if not match:
+        raise ImproperlyConfigured(
+            f"{name} must be a size such as 2GB or 500MB, not {raw!r}"
+            " (it is no longer a number of requests)."
+        )
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2)])
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -61,10 +79,12 @@ RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
 INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h"
 # A ceiling over all senders together: past it, submissions are still stored
 # and given receipts, but held out of the triage queue (a flood must neither
-# bury staff nor lock real requesters out), up to INTAKE_HOLD_LIMIT held ones,
-# which protects the disk; only then is a submission refused (429).
+# bury staff nor lock real requesters out), until held requests take
+# INTAKE_HOLD_LIMIT bytes, which protects the disk; only then is a submission
+# refused (429, with what was typed kept). Unset: a day of floods at the global
+# ceiling's rate, each request at its longest (intake.services.hold_limit).
 INTAKE_GLOBAL_LIMIT = os.environ.get("INTAKE_GLOBAL_LIMIT", "600/h").strip()
-INTAKE_HOLD_LIMIT = _env_int("INTAKE_HOLD_LIMIT", 20000)
+INTAKE_HOLD_LIMIT = _env_size("INTAKE_HOLD_LIMIT")
 # Receipt-code lookups: failed ones are counted per sender (an address, or a
 # Tor circuit on the onion) and overall; a right code always opens its request.
 # The overall window is short, so a flood of wrong codes shuts nobody out for long.

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from core.clock import hour_of
 from encryption.fields import FingerprintField, SealedTextField
 from intake.fields import LegalArticlesField
-from intake.references import new_reference
+from intake.references import new_reference, reference_key
 from intake.vocabulary import Category, Channel, Language, Location, ServiceStatus, Urgency
 
 
@@ -23,6 +23,10 @@ class HelpRequest(models.Model):
     reference = models.CharField(
         _("reference"), max_length=64, default=new_reference, editable=False
     )
+    # The reference as search reads it (intake.references.reference_key): set
+    # on every save and by the bulk writers, so any stored reference, imported
+    # ones in another format included, is found however it is typed.
+    reference_key = models.CharField(max_length=64, editable=False, default="", db_default="")
     # At one-hour resolution (core.clock); the order within the hour is the id's.
     received_at = models.DateTimeField(_("received at"), default=hour_of)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -75,11 +79,11 @@ class HelpRequest(models.Model):
             # Equality lookups only: plain indexes, without the pattern-ops twin
             # that db_index=True adds on PostgreSQL (every import pays for each).
             models.Index(fields=["contact_fingerprint"], name="request_fingerprint_idx"),
-            # Search by the beginning of a reference (LIKE 'GL-XP3D%'): the unique
-            # index serves equality only, under the database's collation.
+            # Search by a reference's key, whole or its beginning (LIKE 'GLXP3D%'):
+            # pattern ops, so PostgreSQL serves both under any collation.
             models.Index(
-                fields=["reference"],
-                name="request_reference_prefix_idx",
+                fields=["reference_key"],
+                name="request_reference_key_idx",
                 opclasses=["varchar_pattern_ops"],
             ),
             # Requests with a contact and no fingerprint yet: the backlog that
@@ -119,6 +123,13 @@ class HelpRequest(models.Model):
     def __str__(self) -> str:
         # Never anything but the reference: __str__ ends up in logs and admin.
         return self.reference
+
+    def save(self, *args, **kwargs) -> None:
+        self.reference_key = reference_key(self.reference) or ""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "reference" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "reference_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_desertion_related(self) -> bool:

@@ -1,4 +1,8 @@
-"""Human-friendly, random, non-sequential request references such as GL-7K3M-Q9TX."""
+"""
+Human-friendly, random, non-sequential request references such as GL-7K3M-Q9TX,
+and the search key that finds any stored reference, ours or an imported one in
+another system's format (HX-0019991), however a person types it.
+"""
 
 import re
 import secrets
@@ -44,3 +48,34 @@ def reference_prefix(text: str) -> str | None:
 def prefix_length(prefix: str) -> int:
     """How many characters of the reference's body a prefix gives."""
     return len(prefix.replace("-", "")) - len(PREFIX)
+
+
+# What a search key drops: separators of every kind, including those imported
+# references may carry (intake.importing allows . _ : / -).
+_KEY_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.…:/]+")
+KEY_ALPHABET = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def reference_key(text: str) -> str | None:
+    """
+    The search key of a reference: upper case, without separators, Cyrillic
+    lookalikes read as Latin letters, I and L read as 1 and O as 0 (Crockford's
+    rules, applied to stored and typed text alike, so HX-OLD-1 is found as
+    "hx 0ld1" too). None when the text cannot be a reference at all (any other
+    character), so a name or a phone number with a "+" never becomes one.
+    """
+    compact = _KEY_SEPARATORS.sub("", text or "").upper().translate(_LOOKALIKES)
+    if not compact or len(compact) > 64 or any(ch not in KEY_ALPHABET for ch in compact):
+        return None
+    # Our prefix keeps its L.
+    head = PREFIX if compact.startswith(PREFIX) else ""
+    return head + compact[len(head) :].translate(_CROCKFORD)
+
+
+def key_candidates(text: str) -> list[str]:
+    """The search keys typed text may stand for: itself, and with our GL prefix
+    when it was left out ("xp3d q9tx" for GL-XP3D-Q9TX)."""
+    key = reference_key(text)
+    if key is None:
+        return []
+    return [key] if key.startswith(PREFIX) else [key, PREFIX + key]

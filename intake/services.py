@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from audit.services import record
 from cases.models import Case, CaseEvent
-from cases.selectors import forget_nav_counts, held_count
-from cases.services import hold_during_flood
+from cases.selectors import forget_nav_counts, held_bytes
+from cases.services import current_flood, hold_during_flood
 from cases.workflow import DONE_STATES, CaseState
 from core.bulk import (
     adapt_rows,
@@ -34,15 +34,16 @@ from core.bulk import (
     write_rows,
 )
 from core.clock import hour_of
+from core.ratelimit import Rate
 from encryption.access import RequesterKeys
-from encryption.digests import keyed_digest
+from encryption.digests import flood_digest
 from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from encryption.server_secrets import server_hmac
 from intake import receipts
 from intake.messages import seal_message
 from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage, SubmissionKey
-from intake.references import new_reference
+from intake.references import new_reference, reference_key
 from intake.vocabulary import URGENCY_RANK, Language
 
 logger = logging.getLogger(__name__)
@@ -105,20 +106,42 @@ class Submission:
 
 
 class HoldingFull(Exception):
-    """Over the global ceiling with INTAKE_HOLD_LIMIT requests already held:
-    nothing is stored, and the sender is told to try again later (429)."""
+    """Over the global ceiling with the hold list full (INTAKE_HOLD_LIMIT bytes
+    of held requests): nothing is stored, and the sender is told when to try
+    again (429), with what they typed kept."""
 
 
-def narrative_digest(narrative: str) -> str:
+# The most one request can take in the database: every sealed field at its
+# longest (the narrative's 10,000 characters as 4-byte UTF-8), padded, sealed
+# and encrypted at rest, with cases.selectors.HELD_ROW_BYTES for its other
+# rows (tests/test_flood.py measures a longest request against it).
+LONGEST_REQUEST_BYTES = 96 * 1024
+DAY = 86400
+
+
+def hold_limit() -> int:
     """
-    A keyed digest of the narrative as bots repeat it (case, spacing, width
-    and invisible characters ignored), to group identical copies without
-    decrypting them. Computed for held requests only, and forgotten when they
-    are released or rejected.
+    How many bytes of held requests the hold list takes before refusing:
+    INTAKE_HOLD_LIMIT, or by default a day of floods at the global ceiling's
+    rate, each request at its longest.
+    """
+    if settings.INTAKE_HOLD_LIMIT is not None:
+        return settings.INTAKE_HOLD_LIMIT
+    ceiling = Rate.parse(settings.INTAKE_GLOBAL_LIMIT) or Rate(600, 3600)
+    return ceiling.count * DAY // ceiling.seconds * LONGEST_REQUEST_BYTES
+
+
+def narrative_digest(flood_id: int, narrative: str) -> str:
+    """
+    A digest of the narrative as bots repeat it (case, spacing, width and
+    invisible characters ignored), to group identical copies held during one
+    flood without decrypting them. Keyed with the flood's own key, which lives
+    only in the cache while the flood does (encryption.digests.flood_digest),
+    and forgotten with the digest when the request is released or rejected.
     """
     text = "".join(ch for ch in narrative if unicodedata.category(ch) != "Cf")
     text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return keyed_digest("flood-digest", text)
+    return flood_digest(flood_id, text)
 
 
 def submit_request(
@@ -133,12 +156,12 @@ def submit_request(
     With `hold` (the global ceiling is passed: a flood), the request is stored
     and gets its receipt all the same, but its case is held out of the triage
     queue, and out of notifications, until a caseworker releases it
-    (cases.services.hold_during_flood). Past INTAKE_HOLD_LIMIT held requests,
-    HoldingFull is raised and nothing is stored.
+    (cases.services.hold_during_flood). Once held requests take
+    INTAKE_HOLD_LIMIT bytes (hold_limit), HoldingFull is raised and nothing is
+    stored.
     """
-    if hold and held_count() >= settings.INTAKE_HOLD_LIMIT:
+    if hold and held_bytes() >= hold_limit():
         raise HoldingFull
-    digest = narrative_digest(record.narrative) if hold else ""
     code = code or receipts.new_code()
     selector, secret = receipts.split(code)
     receipt_hash = receipts.hash_code(code)
@@ -158,7 +181,9 @@ def submit_request(
                 help_request.save(force_insert=True)
                 case = _open_case(help_request)
                 if hold:
-                    hold_during_flood(case, digest)
+                    flood = current_flood()
+                    digest = narrative_digest(flood.pk, record.narrative)
+                    hold_during_flood(case, digest, flood)
                 else:
                     transaction.on_commit(partial(announce_new_case, case.pk))
             return Submission(help_request, code)
@@ -409,8 +434,8 @@ class BatchResult:
 
 
 REQUEST_COLUMNS = (
-    "reference", "received_at", "channel", "category", "service_status", "location",
-    "urgency", "legal_articles", "language", "content_key", *SEALED_REQUEST_FIELDS,
+    "reference", "reference_key", "received_at", "channel", "category", "service_status",
+    "location", "urgency", "legal_articles", "language", "content_key", *SEALED_REQUEST_FIELDS,
     "contact_fingerprint", "receipt_selector", "receipt_hash",
 )  # fmt: skip
 CASE_COLUMNS = (
@@ -431,8 +456,10 @@ EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
 def _request_row(record: RequestRecord, envelope: Envelope) -> tuple:
     content_key, sealed, _key = seal_texts(HelpRequest, record.sensitive(), envelope)
+    reference = record.reference or new_reference()
     return (
-        record.reference or new_reference(),
+        reference,
+        reference_key(reference) or "",
         hour_of(record.received_at),
         record.channel,
         record.category,

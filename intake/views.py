@@ -113,7 +113,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
         submission = submit_request(record, hold=counted.over_ceiling)
     except HoldingFull:
         once.release("request", token)
-        return too_many(request, settings.INTAKE_GLOBAL_LIMIT)
+        return _held_full(request, form, token)
     except NoOrganisationKey:
         once.release("request", token)
         # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
@@ -129,6 +129,26 @@ def _form_page(request: HttpRequest, form, token: str, status: int = 200, **noti
     return render(
         request, "intake/form.html", {"form": form, "once": token, **notice}, status=status
     )
+
+
+def _held_full(request: HttpRequest, form: PublicRequestForm, token: str | None) -> HttpResponse:
+    """
+    The hold list is full: nothing was stored. The form comes back as it was
+    sent, so nothing typed is lost, and says when to send it again: once the
+    global ceiling's window has passed, a request is no longer held, so it is
+    no longer refused either.
+    """
+    rate = Rate.parse(settings.INTAKE_GLOBAL_LIMIT)
+    seconds = rate.seconds if rate else 3600
+    response = _form_page(
+        request,
+        form,
+        token or once.new_token(),
+        status=429,
+        try_again_minutes=max(1, -(-seconds // 60)),
+    )
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:

@@ -369,6 +369,13 @@ def confirming_visits() -> list[Visit]:
             200,
             click("form[action$='/held/reject/'] button >> nth=0"),
         ),
+        Visit(
+            "a whole flood rejected: the confirmation",
+            "cases:held_reject_window",
+            "/staff/held/",
+            200,
+            click("form[action$='/held/reject-window/'] button >> nth=0"),
+        ),
         Visit("content access", "accounts:access", "/staff/access/"),
         Visit(
             "revoking access: the confirmation",

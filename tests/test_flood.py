@@ -6,17 +6,32 @@ identical text, for caseworkers to release or reject as spam.
 
 import io
 import json
+import re
+import secrets
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from cases.models import Case
+from cases.follow_up import send_digests
+from cases.models import Case, Flood, FloodRejection
+from cases.selectors import held_bytes
+from cases.services import run_flood_rejection
+from config.settings import _env_size
+from encryption.digests import keyed_digest
 from intake.models import HelpRequest
-from intake.services import create_bot_token, find_by_receipt
+from intake.services import (
+    LONGEST_REQUEST_BYTES,
+    create_bot_token,
+    find_by_receipt,
+    hold_limit,
+    narrative_digest,
+)
 from intake.tasks import notify_pending_cases
 from tests.factories import CaseFactory
 from tests.intake_helpers import form_data, receipt_of
@@ -119,14 +134,73 @@ def test_a_bot_group_is_rejected_in_one_confirmed_action_and_the_real_one_releas
     assert "Received." in client.post("/status/", {"code": real}).content.decode()
 
 
-def test_past_the_hold_limit_a_submission_gets_429_and_nothing_is_stored(client, settings):
+def test_past_the_hold_limit_the_requester_gets_a_calm_page_that_keeps_what_they_typed(
+    client, settings
+):
     settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "2/h"
-    settings.INTAKE_HOLD_LIMIT = 3
-    statuses = [client.post("/", form_data()).status_code for _ in range(6)]
+    settings.INTAKE_HOLD_LIMIT = 1  # byte: the first held request fills it
+    statuses = [client.post("/", form_data()).status_code for _ in range(3)]
+    typed = form_data(
+        narrative="Меня мобилизовали, часть уходит в четверг.",
+        contact="@still_here_42",
+        alias="Sasha",
+        urgency="high",
+    )
 
-    assert statuses == [200, 200, 200, 200, 200, 429]
-    assert HelpRequest.objects.count() == 5
-    assert Case.objects.filter(flood__isnull=False).count() == 3
+    refused = client.post("/", typed)
+
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+    page = refused.content.decode()
+    assert "nothing was stored" in page and "in about 60 minutes" in page
+    assert typed["narrative"] in page and 'value="@still_here_42"' in page
+    assert 'value="Sasha"' in page and re.search(r'value="high"[^>]*checked', page)
+    assert HelpRequest.objects.count() == 3
+    assert Case.objects.filter(flood__isnull=False).count() == 1
+
+
+def test_the_hold_list_is_sized_by_bytes_so_short_texts_leave_room(client, settings):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    settings.INTAKE_HOLD_LIMIT = 120 * 1024
+    client.post("/", form_data())  # under the ceiling
+
+    short = [client.post("/", form_data(narrative=f"spam {n}")).status_code for n in range(30)]
+    long = [client.post("/", form_data(narrative="я" * 10_000)).status_code for _ in range(6)]
+
+    assert short == [200] * 30  # thirty short texts are far from the limit...
+    assert 200 in long and long[-1] == 429  # ...a few of the longest fill it
+    assert held_bytes() >= settings.INTAKE_HOLD_LIMIT
+
+
+def test_the_default_hold_list_holds_a_day_at_the_ceiling_of_the_longest_requests(client, settings):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    settings.INTAKE_HOLD_LIMIT = None
+    client.post("/", form_data())
+    client.post(
+        "/", form_data(narrative="😀" * 10_000, contact="𝕏" * 200, alias="ж" * 100)
+    )  # the longest there is, held
+
+    assert held_bytes() <= LONGEST_REQUEST_BYTES
+    assert hold_limit() == 24 * LONGEST_REQUEST_BYTES
+    settings.INTAKE_GLOBAL_LIMIT = "600/h"
+    assert hold_limit() == 600 * 24 * LONGEST_REQUEST_BYTES
+
+
+@pytest.mark.parametrize(
+    ("written", "size"), [("2GB", 2 * 1024**3), ("500 MB", 500 * 1024**2), ("1.5kb", 1536)]
+)
+def test_the_hold_limit_is_written_as_a_size(monkeypatch, written, size):
+    monkeypatch.setenv("INTAKE_HOLD_LIMIT", written)
+
+    assert _env_size("INTAKE_HOLD_LIMIT") == size
+
+
+@pytest.mark.parametrize("written", ["20000", "2 gigabytes", "-1GB"])
+def test_a_hold_limit_that_is_not_a_size_is_refused_by_name(monkeypatch, written):
+    monkeypatch.setenv("INTAKE_HOLD_LIMIT", written)
+
+    with pytest.raises(ImproperlyConfigured, match="INTAKE_HOLD_LIMIT must be a size"):
+        _env_size("INTAKE_HOLD_LIMIT")
 
 
 def test_the_bot_api_follows_the_same_rule(client, settings, alice):
@@ -141,7 +215,7 @@ def test_the_bot_api_follows_the_same_rule(client, settings, alice):
             HTTP_AUTHORIZATION=f"Bearer {token}",
         ).status_code  # fmt: skip
 
-    assert [post(), post(), post()] == [201, 201, 429]
+    assert [post(), post(), post()] == [201, 201, 429]  # (1 byte: the first held fills it)
     assert Case.objects.filter(flood__isnull=False).count() == 1
 
 
@@ -166,3 +240,195 @@ def test_the_held_list_is_for_caseworkers(client, carol):
     assert (
         client.post("/staff/held/reject/", {"reference": "x", "scope": "group"}).status_code == 403
     )
+
+
+# --- a whole flood in one confirmed action -----------------------------------------
+
+
+def window_of(flood: Flood) -> dict:
+    """The time window the held list offers for this flood, as its form posts it."""
+    until = flood.last_held_at + timedelta(hours=1)
+    return {
+        "since": timezone.localtime(flood.started_at).strftime("%Y-%m-%dT%H:%M"),
+        "until": timezone.localtime(until).strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def test_a_flood_of_random_narratives_is_rejected_in_one_confirmed_action(
+    client, staff, onion, settings, django_capture_on_commit_callbacks
+):
+    # The review's replay: no per-sender limit, 75 random texts, then a real one.
+    settings.INTAKE_GLOBAL_LIMIT = "35/h"
+    settings.INTAKE_HOLD_LIMIT = None  # the default: a day of floods
+    bots = [
+        client.post("/", form_data(narrative=secrets.token_urlsafe(40))).status_code
+        for _ in range(75)
+    ]
+    real = client.post("/", form_data(urgency="critical", narrative="Help, I am at the front."))
+
+    assert bots == [200] * 75
+    mine = find_by_receipt(receipt_of(real))
+    assert mine.case.flood_id is not None  # stored and held, not refused
+    assert len(staff.get("/staff/held/").context["groups"]) == 41  # one group each
+    staff.post("/staff/held/release/", {"reference": mine.reference, "scope": "case"})
+    window = window_of(Flood.objects.get())
+
+    confirm = staff.post("/staff/held/reject-window/", window)
+
+    assert confirm.status_code == 200
+    assert "All 40 requests held now" in confirm.content.decode()
+    assert not FloodRejection.objects.exists()
+    last = confirm.context["last_case_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = staff.post(
+            "/staff/held/reject-window/", {**window, "last_case_id": last, "confirm": "on"}
+        )
+
+    assert done.status_code == 302
+    assert Case.objects.filter(state="rejected").count() == 40
+    assert not Case.objects.filter(flood__isnull=False).exists()
+    assert set(Case.objects.values_list("flood_digest", flat=True)) == {""}
+    assert held_bytes() == 0
+    job = FloodRejection.objects.get()
+    assert (job.state, job.expected, job.rejected) == ("done", 40, 40)
+    started = AuditEntry.objects.get(action="held.reject_window")
+    finished = AuditEntry.objects.get(action="held.rejected_window")
+    assert (started.actor, started.detail["held"]) == ("alice", 40)
+    assert (finished.actor, finished.detail["rejected"]) == ("alice", 40)
+    assert not AuditEntry.objects.filter(action="case.move").exists()  # counts, not 40 entries
+    assert mine.reference in first_page(staff)
+    assert "40 requests rejected." in staff.get("/staff/held/").content.decode()
+
+
+def test_a_flood_rejection_shows_its_progress_and_spares_requests_held_after_it(
+    client, staff, settings, django_capture_on_commit_callbacks
+):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    for n in range(4):
+        client.post("/", form_data(narrative=f"random {n}"))
+    window = window_of(Flood.objects.get())
+    last = staff.post("/staff/held/reject-window/", window).context["last_case_id"]
+    later = client.post("/", form_data(narrative="held after the confirmation page"))
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        staff.post("/staff/held/reject-window/", {**window, "last_case_id": last, "confirm": "on"})
+
+    assert "0 of 3 rejected so far" in staff.get("/staff/held/").content.decode()
+    for callback in queued:  # the worker picks the task up
+        callback()
+    assert run_flood_rejection(FloodRejection.objects.get().pk) == 0  # a retry does nothing
+    assert Case.objects.filter(state="rejected").count() == 3
+    assert find_by_receipt(receipt_of(later)).case.flood_id is not None
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"since": "2026-12-07T10:00", "until": "2026-12-07T09:00"},
+        {"since": "yesterday", "until": "2026-12-07T09:00"},
+        {"since": "2026-12-07T10:00"},
+        {"since": "2026-12-07T10:00", "until": "2026-12-07T12:00", "last_case_id": "x"},
+    ],
+)
+def test_a_window_that_cannot_be_read_changes_nothing(client, staff, settings, window):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    for _ in range(3):
+        client.post("/", form_data())
+
+    response = staff.post("/staff/held/reject-window/", {**window, "confirm": "on"}, follow=True)
+
+    assert response.status_code == 200
+    assert "That time window could not be read; nothing was changed." in response.content.decode()
+    assert Case.objects.filter(flood__isnull=False).count() == 2
+    assert not FloodRejection.objects.exists()
+
+
+def test_rejecting_a_whole_flood_is_for_caseworkers(client, carol):
+    sign_in(client, carol)
+
+    response = client.post(
+        "/staff/held/reject-window/",
+        {"since": "2026-12-07T10:00", "until": "2026-12-07T12:00", "confirm": "on"},
+    )
+
+    assert response.status_code == 403
+
+
+def test_caseworkers_are_told_in_the_menu_and_their_digest_when_intake_holds(
+    client, staff, alice, settings
+):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    alice.user.email = "alice@example.org"
+    alice.user.save()
+    assert "Held during a flood" not in staff.get("/staff/due/").content.decode()
+    assert send_digests() == 0  # nothing due, nothing held: no mail
+
+    for _ in range(3):
+        client.post("/", form_data())
+
+    assert 'Held during a flood <span class="counts">(2)</span>' in (
+        staff.get("/staff/due/").content.decode()
+    )
+    assert send_digests() == 1
+    # In the organisation's language (LANGUAGE_CODE), as the rest of the digest.
+    assert "2 заявки задержаны и не попали в очередь разбора" in mail.outbox[0].body
+    assert "/staff/held/" in mail.outbox[0].body
+
+
+# --- the flood digest's key --------------------------------------------------------
+
+
+def test_a_flood_digest_cannot_be_reproduced_from_the_encryption_key_and_the_narrative(
+    client, settings
+):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    for _ in range(3):
+        client.post("/", form_data(narrative=BOT_TEXT))
+    stored = set(Case.objects.exclude(flood_digest="").values_list("flood_digest", flat=True))
+    flood = Flood.objects.get()
+    normalised = " ".join(BOT_TEXT.casefold().split())
+
+    assert len(stored) == 1  # identical texts are still grouped
+    assert stored != {keyed_digest("flood-digest", normalised)}  # the derivation main used
+    cache.clear()  # the cache is where the key lives, and only there
+    assert narrative_digest(flood.pk, BOT_TEXT) not in stored
+
+
+def test_after_release_and_rejection_no_digest_and_no_key_remain(
+    client, staff, settings, django_capture_on_commit_callbacks
+):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    client.post("/", form_data())
+    for n in range(4):
+        client.post("/", form_data(narrative=BOT_TEXT if n < 3 else "a real one"))
+    flood = Flood.objects.get()
+    assert cache.get(f"flood-digest-key:{flood.pk}") is not None
+    bot = Case.objects.filter(flood__isnull=False).order_by("pk").first().request.reference
+    real = Case.objects.filter(flood__isnull=False).order_by("pk").last().request.reference
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post("/staff/held/reject/", {"reference": bot, "scope": "group", "confirm": "on"})
+    assert cache.get(f"flood-digest-key:{flood.pk}") is not None  # one is still held
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post("/staff/held/release/", {"reference": real, "scope": "case"})
+
+    assert set(Case.objects.values_list("flood_digest", flat=True)) == {""}
+    assert cache.get(f"flood-digest-key:{flood.pk}") is None
+    assert held_bytes() == 0
+
+
+def test_a_window_with_nothing_held_starts_nothing(client, staff, settings):
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    client.post("/", form_data())
+    window = {"since": "2020-01-01T00:00", "until": "2020-01-02T00:00"}
+
+    response = staff.post(
+        "/staff/held/reject-window/", {**window, "last_case_id": 10, "confirm": "on"}, follow=True
+    )
+
+    assert "Nothing is held in that time window; nothing was changed." in (
+        response.content.decode()
+    )
+    assert not FloodRejection.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="held.").exists()

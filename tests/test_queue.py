@@ -254,7 +254,7 @@ def test_the_new_view_costs_the_same_queries_whatever_the_number_of_cases(client
         client.get("/staff/new/")
 
     assert len(many) == len(few)
-    assert len(cold) == len(few) + 2  # the menu's two counts
+    assert len(cold) == len(few) + 3  # the menu's three counts (new, unread, held)
 
 
 def test_a_coordinator_sees_no_new_view_and_no_counts(client, carol):

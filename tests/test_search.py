@@ -1,19 +1,24 @@
 """
-Search: a reference, whole or its beginning however it is typed, opens its case
-or lists the matches; a contact finds earlier requests by its keyed
-fingerprint, answered in the POST itself, and leaves no trace of what was typed
-in an address, a log or the audit log.
+Search: a whole stored reference, however it is typed (imported ones in their
+own format too), opens its case; anything else is answered in the POST itself:
+the references beginning like it and the requests from it as a contact. Only
+a whole stored reference reaches an address or an audit target; a contact
+leaves no trace of what was typed in an address, a log or the audit log.
 """
 
+import importlib
+import io
 import logging
 import re
 
 import pytest
+from django.core.management import call_command
 from django.views.debug import SafeExceptionReporterFilter
 from hypothesis import given
 from hypothesis import strategies as st
 
 from audit.models import AuditEntry
+from intake.models import HelpRequest
 from intake.references import ALPHABET, reference_prefix
 from tests.factories import CaseFactory, HelpRequestFactory
 from tests.staffing import make_staff, sign_in
@@ -28,8 +33,12 @@ def case_with(reference: str, **extra):
     return CaseFactory(request=HelpRequestFactory(reference=reference, **extra))
 
 
+def searches():
+    return AuditEntry.objects.filter(action__startswith="search.")
+
+
 def shown(response) -> list[str]:
-    return [row["request__reference"] for row in response.context["page"]]
+    return [row["request__reference"] for row in response.context["reference_results"]]
 
 
 @pytest.fixture
@@ -57,20 +66,21 @@ def test_the_beginning_of_a_reference_lists_its_matches_newest_first(signed_in):
     newer = case_with("GL-XP3D-AAAA")
     case_with("GL-ZZZZ-AAAA")
 
-    response = signed_in.get("/staff/search/", {"q": "glxp3d"})
+    response = signed_in.post("/staff/search/", {"q": "glxp3d"})
 
     assert response.status_code == 200
     assert shown(response) == [newer.request.reference, older.request.reference]
 
 
 @pytest.mark.parametrize("typed", ["gl-xp3d", "GLXP3D…", "xp3d", "GL-ХР3D"])  # last: Cyrillic Х, Р
-def test_the_beginning_of_a_reference_with_one_match_opens_it(signed_in, typed):
+def test_the_beginning_of_a_reference_with_one_match_is_listed_not_opened(signed_in, typed):
     case_with("GL-XP3D-Q9TX")
     case_with("GL-ZZZZ-AAAA")
 
-    response = signed_in.get("/staff/search/", {"q": typed})
+    response = signed_in.post("/staff/search/", {"q": typed})
 
-    assert response["Location"] == "/staff/cases/GL-XP3D-Q9TX/"
+    assert response.status_code == 200
+    assert shown(response) == ["GL-XP3D-Q9TX"]
 
 
 def test_letters_read_for_digits_are_forgiven(signed_in):
@@ -81,15 +91,16 @@ def test_letters_read_for_digits_are_forgiven(signed_in):
     assert response["Location"] == "/staff/cases/GL-10AB-0000/"
 
 
-def test_many_matches_are_paged(signed_in):
+def test_many_matches_show_the_newest_fifty_and_ask_for_more(signed_in):
     for n in range(55):
         case_with(f"GL-ABC{n // 32}-{'0123456789ABCDEFGHJKMNPQRSTVWXYZ'[n % 32]}000")
 
-    first = signed_in.get("/staff/search/", {"q": "GL-ABC"})
-    second = signed_in.get("/staff/search/", {"q": "GL-ABC", "page": 2})
+    response = signed_in.post("/staff/search/", {"q": "GL-ABC"})
 
-    assert len(shown(first)) == 50 and len(shown(second)) == 5
-    assert 'href="?q=GL-ABC&amp;page=2"' in first.content.decode()
+    assert len(shown(response)) == 50
+    assert "Only the newest 50 are shown: type more of the reference." in (
+        response.content.decode()
+    )
 
 
 def test_a_search_finds_cases_in_every_state(signed_in):
@@ -97,7 +108,7 @@ def test_a_search_finds_cases_in_every_state(signed_in):
     case.state, case.outcome = "closed", "referred"
     case.save()
 
-    response = signed_in.get("/staff/search/", {"q": "gl-c10s"})
+    response = signed_in.post("/staff/search/", {"q": "gl-c10s-ed00"})
 
     assert response["Location"] == "/staff/cases/GL-C10S-ED00/"
 
@@ -105,19 +116,23 @@ def test_a_search_finds_cases_in_every_state(signed_in):
 def test_too_short_a_beginning_asks_for_more(signed_in):
     case_with("GL-XP3D-Q9TX")
 
-    response = signed_in.get("/staff/search/", {"q": "gl-x"})
+    response = signed_in.post("/staff/search/", {"q": "gl-x"})
 
     assert "Type at least 3 characters" in response.content.decode()
-    assert "page" not in response.context
+    assert "reference_results" not in response.context
 
 
-def test_what_is_not_a_reference_is_dropped_from_the_address(signed_in):
-    response = signed_in.get("/staff/search/", {"q": "@someone_typed_here"}, follow=True)
+def test_what_is_not_a_whole_reference_is_dropped_from_the_address(signed_in):
+    case_with("GL-XP3D-Q9TX")
 
-    assert response.redirect_chain == [("/staff/search/", 302)]
-    body = response.content.decode()
-    assert "That is not a reference" in body
-    assert "someone_typed_here" not in body
+    for typed in ["@someone_typed_here", "gl-xp3d", "petrov"]:
+        response = signed_in.get("/staff/search/", {"q": typed}, follow=True)
+
+        assert response.redirect_chain == [("/staff/search/", 302)]
+        body = response.content.decode()
+        assert "That is not a reference" in body
+        assert "someone_typed_here" not in body
+    assert set(searches().values_list("target", flat=True)) <= {""}
 
 
 def test_both_search_forms_post_so_nothing_typed_goes_into_an_address_unread(signed_in):
@@ -126,30 +141,97 @@ def test_both_search_forms_post_so_nothing_typed_goes_into_an_address_unread(sig
     assert body.count('method="post" action="/staff/search/"') == 3  # the box, and the two forms
 
 
-def test_a_mistyped_reference_is_not_searched_as_a_contact(signed_in):
+def test_a_mistyped_reference_is_searched_here_and_not_repeated(signed_in):
     response = signed_in.post("/staff/search/", {"q": "GL-XP3U"})
 
-    assert "That is not a reference" in response.content.decode()
-    assert not AuditEntry.objects.filter(action="search.contact").exists()
+    assert response.status_code == 200
+    assert shown(response) == []
+    assert "XP3U" not in response.content.decode()
 
 
-def test_a_reference_search_is_audited_with_its_count(signed_in):
+def test_a_reference_search_is_audited_with_its_count_and_without_what_was_typed(signed_in):
     case_with("GL-XP3D-Q9TX")
     case_with("GL-XP3D-AAAA")
 
-    signed_in.get("/staff/search/", {"q": "gl-xp3d"})
+    signed_in.post("/staff/search/", {"q": "gl-xp3d"})
 
     entry = AuditEntry.objects.get(action="search.reference")
-    assert (entry.actor, entry.target, entry.detail) == ("alice", "GL-XP3D", {"results": 2})
+    assert (entry.actor, entry.target, entry.detail) == ("alice", "", {"results": 2})
 
 
-def test_the_box_on_every_page_sends_a_reference_on_to_the_search(signed_in):
+def test_a_whole_reference_opened_from_the_box_is_audited_with_it(signed_in):
+    case_with("GL-XP3D-Q9TX")
+
+    response = signed_in.post("/staff/search/", {"q": "xp3d q9tx"})
+
+    assert response["Location"] == "/staff/cases/GL-XP3D-Q9TX/"
+    entry = AuditEntry.objects.get(action="search.reference")
+    assert (entry.target, entry.detail) == ("GL-XP3D-Q9TX", {"results": 1})
+
+
+def test_the_box_on_every_page_answers_a_beginning_in_the_same_response(signed_in):
+    case_with("GL-XP3D-Q9TX")
+    case_with("GL-XP3D-AAAA")
     page = signed_in.get("/staff/").content.decode()
     assert 'name="q"' in page and 'action="/staff/search/"' in page
 
     response = signed_in.post("/staff/search/", {"q": "gl-xp3d"})
 
-    assert response["Location"] == "/staff/search/?q=GL-XP3D"
+    assert response.status_code == 200
+    assert len(shown(response)) == 2
+
+
+# --- a handle is never taken for a reference (third review, item 4) ---------------------
+
+
+@pytest.mark.parametrize("typed", ["petrov", "Petrov", "@petrov", "petrov_1990", "+7 912 345"])
+def test_a_handle_typed_in_the_box_never_reaches_an_address_or_an_audit_target(signed_in, typed):
+    case_with("GL-PETR-0V12")  # what "petrov" once became the start of
+    HelpRequestFactory(contact="@petrov")
+
+    response = signed_in.post("/staff/search/", {"q": typed}, follow=True)
+
+    assert response.redirect_chain == []
+    assert response.status_code == 200
+    assert "PETR" not in response.wsgi_request.get_full_path().upper()
+    assert set(searches().values_list("target", flat=True)) <= {""}
+    for row in AuditEntry.objects.values("target", "detail"):
+        assert "petr" not in str(row).lower()
+
+
+def test_a_handle_is_searched_as_references_and_contacts_together(signed_in):
+    earlier = HelpRequestFactory(contact="@petrov")
+    case_with("GL-PETR-0V12")
+
+    response = signed_in.post("/staff/search/", {"q": "petrov"})
+
+    assert [item["reference"] for item in response.context["contact_results"]] == [
+        earlier.reference
+    ]
+    assert shown(response) == ["GL-PETR-0V12"]  # listed, not opened
+    assert "petrov" not in response.content.decode().lower()
+
+
+@pytest.mark.parametrize("typed", ["HX-0019991", "hx 0019991", "hx0019991", "НХ-OO19991"])
+def test_an_imported_reference_in_its_own_format_is_found_however_typed(signed_in, typed, tmp_path):
+    csv_file = tmp_path / "old.csv"
+    csv_file.write_text(
+        "reference,received_at,channel,category,service_status,location,urgency,"
+        "legal_articles,state,outcome,resolved_at,contact,narrative\n"
+        "HX-0019991,2023-01-05,email,desertion,mobilised,abroad,normal,338,new,,,,\n"
+        "HX-0019992,2023-01-06,email,desertion,mobilised,abroad,normal,338,new,,,,\n",
+        encoding="utf-8",
+    )
+    call_command("import_requests", str(csv_file), stdout=io.StringIO())
+
+    posted = signed_in.post("/staff/search/", {"q": typed})
+    linked = signed_in.get("/staff/search/", {"q": typed})
+
+    assert posted["Location"] == linked["Location"] == "/staff/cases/HX-0019991/"
+    assert shown(signed_in.post("/staff/search/", {"q": "hx 001999"})) == [
+        "HX-0019992",
+        "HX-0019991",
+    ]
 
 
 # --- by contact ------------------------------------------------------------------------
@@ -264,3 +346,21 @@ def test_every_reference_is_read_back_however_it_is_spaced_or_cased(body, dash):
 
     assert reference_prefix(typed) == reference
     assert reference_prefix(reference) == reference
+
+
+def test_requests_stored_before_search_keys_existed_get_theirs_from_the_migration(signed_in):
+    from django.apps import apps
+
+    migration = importlib.import_module("intake.migrations.0008_reference_search_key")
+    case_with("GL-XP3D-Q9TX")
+    case_with("HX-0019991")
+    HelpRequest.objects.update(reference_key="")  # as the migration finds them
+
+    migration.fill_keys(apps, None)
+
+    assert signed_in.post("/staff/search/", {"q": "hx 0019991"})["Location"] == (
+        "/staff/cases/HX-0019991/"
+    )
+    assert signed_in.post("/staff/search/", {"q": "xp3dq9tx"})["Location"] == (
+        "/staff/cases/GL-XP3D-Q9TX/"
+    )

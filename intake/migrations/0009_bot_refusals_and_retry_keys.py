@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('intake', '0007_reference_prefix_index'),
+        ('intake', '0008_reference_search_key'),
     ]
 
     operations = [
