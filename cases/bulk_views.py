@@ -14,9 +14,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from cases import services
+from cases.access import caseworker_door
 from cases.forms import BulkForm
 from cases.models import Case
 from cases.workflow import CaseState, is_allowed
@@ -30,7 +29,7 @@ ORIGINS = {
 
 @never_cache
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
     back = _back(request.POST.get("back", ""))

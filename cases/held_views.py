@@ -17,9 +17,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from cases import services
+from cases.access import caseworker_door
 from cases.forms import BULK_LIMIT
 from cases.models import Case
 from cases.selectors import (
@@ -70,7 +69,7 @@ def _nothing_chosen(form: HeldChoiceForm) -> str:
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -80,7 +79,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_release(request: HttpRequest) -> HttpResponse:
     form, cases = _chosen(request)
     released = services.release_held(cases, actor=request.user)
@@ -101,7 +100,7 @@ def held_release(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_reject(request: HttpRequest) -> HttpResponse:
     """First the confirmation page (nothing changes), then, confirmed, the rejection."""
     form, cases = _chosen(request)

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import staff_required
 from accounts.roles import Role, has_role, home_url
 from cases import services
-from cases.access import ContentLocked, get_case_for, open_case, work_in_passing
+from cases.access import (
+    ContentLocked,
+    caseworker_door,
+    get_case_for,
+    open_case,
+    work_in_passing,
+)
 from cases.due_views import FollowUpForm
 from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
 from cases.retention import purge_date, purged_soon, retention_days
@@ -45,6 +51,11 @@ PURGE_LIST_SIZE = 20
 def queue(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, Role.CASEWORKER):
         return redirect(home_url(request.user))
+    return _caseworker_queue(request)
+
+
+@caseworker_door
+def _caseworker_queue(request: HttpRequest) -> HttpResponse:
     work_in_passing(request)
     form = QueueFilterForm(request.GET or None)
     filters = QueueFilters(**form.cleaned_data) if form.is_valid() else QueueFilters()
@@ -69,7 +80,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def new_cases(request: HttpRequest) -> HttpResponse:
     """What is new: requests nobody has triaged yet, newest first, and the cases
     whose requester wrote since a caseworker last looked."""
@@ -93,7 +104,7 @@ def caseworkers():
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     # Newer requests get their fingerprints first, so "wrote before" misses none.
@@ -137,7 +148,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_move(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = MoveForm(request.POST)
@@ -188,7 +199,7 @@ def _needs_confirmation(request: HttpRequest, case, move: dict) -> bool:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = AssignForm(request.POST)
@@ -211,7 +222,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = NoteForm(request.POST)
@@ -228,7 +239,7 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = ReplyForm(request.POST)

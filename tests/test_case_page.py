@@ -180,8 +180,8 @@ def test_the_page_runs_a_constant_number_of_queries(
     # messages', in one query) and the organisation key states; the bounded
     # fingerprint backlog adds its look (a savepoint, a select, a release).
     # The timeline adds its moves and its assignments (from the audit log);
-    # the reply box, the list of reply templates.
-    with django_assert_max_num_queries(27) as fifteen_notes:
+    # the reply box, the list of reply templates; the door, the caseworker's grant.
+    with django_assert_max_num_queries(28) as fifteen_notes:
         client.get(url(case))
     assert len(fifteen_notes.captured_queries) == len(one_note.captured_queries)
 

@@ -55,7 +55,7 @@ def first_sign_in(client, username: str, password: str) -> None:
     page = client.get("/staff/enrol/")
     assert page.status_code == 200, page
     client.post("/staff/enrol/", {"code": code_from_enrol_page(page)})
-    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/", follow=True).status_code == 200
 
 
 def test_an_admin_who_uses_the_password_they_issued_is_noticed(client, dave):
