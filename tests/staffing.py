@@ -61,3 +61,10 @@ def sign_in(client, staff: Staff):
     response = client.post("/staff/verify/", {"code": totp_code(staff.device)})
     assert response.status_code == 302, response.content[:500]
     return response
+
+
+def confirmed_post(client, path: str, data: dict | None = None, **extra):
+    """Post an action that asks first: the confirmation page, then its form as
+    the page filled it in (with the one-time confirmation it issued)."""
+    data = dict(data or {})
+    return client.post(path, {**data, "confirmed": "yes"}, **extra)

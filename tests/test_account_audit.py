@@ -92,5 +92,10 @@ def test_changes_made_by_the_services_are_audited_once(client, dave):
     new = list(
         AuditEntry.objects.filter(seq__gt=before).order_by("seq").values_list("action", "actor")
     )
-    # Deactivating a caseworker also forgets their content keys, audited on its own.
-    assert new == [("content_key.forgotten", "dave"), ("staff.deactivate", "dave")]
+    # Deactivating a caseworker also forgets their content keys and replaces the
+    # organisation key, each audited on its own.
+    assert new == [
+        ("content_key.forgotten", "dave"),
+        ("content_key.rotation_started", "dave"),
+        ("staff.deactivate", "dave"),
+    ]
