@@ -28,6 +28,7 @@ from cases.selectors import (
     held_groups_of,
     recent_floods,
 )
+from core import confirmation
 
 
 class HeldChoiceForm(forms.Form):
@@ -36,7 +37,6 @@ class HeldChoiceForm(forms.Form):
     # ticked on the list (checkboxes named "selected", each a group's reference).
     reference = forms.CharField(max_length=64, required=False)
     scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group"), ("selected", "")])
-    confirm = forms.BooleanField(required=False)
 
     def selected(self) -> list[str]:
         chosen = [value for value in self.data.getlist("selected") if 0 < len(value) <= 64]
@@ -107,11 +107,15 @@ def held_reject(request: HttpRequest) -> HttpResponse:
     if not cases:
         messages.error(request, _nothing_chosen(form))
         return redirect("cases:held")
-    if not form.cleaned_data["confirm"]:
+    # The token is bound to the very requests listed: a group that grew since
+    # is asked again.
+    held = [case.pk for case in cases]
+    if not confirmation.redeem(request, "held.reject", held):
         return render(
             request,
             "cases/held_reject.html",
             {
+                "confirmation": confirmation.issue(request, "held.reject", held),
                 "count": len(cases),
                 "form": form,
                 "first": cases[0],

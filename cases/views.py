@@ -40,6 +40,7 @@ from cases.workflow import (
     is_allowed,
     needs_confirmation,
 )
+from core import confirmation
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -160,6 +161,9 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
             request,
             "cases/confirm_move.html",
             {
+                "confirmation": confirmation.issue(
+                    request, "case.move", _move(case, form.cleaned_data)
+                ),
                 "case": case,
                 "help_request": case.request,
                 "move": form.cleaned_data,
@@ -187,15 +191,26 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
 def _needs_confirmation(request: HttpRequest, case, move: dict) -> bool:
     """A move that cannot be undone (closed, rejected) or that takes the case out
     of active work (resolved) is asked again on a page of its own, unless it
-    would be refused anyway (then the refusal says why)."""
+    would be refused anyway (then the refusal says why); that page's one-time
+    token confirms exactly this move of this case."""
     to_state = move["to_state"]
     return (
         needs_confirmation(to_state)
         and is_allowed(case.state, to_state)
         and move["expected_state"] == case.state
         and (to_state != CaseState.RESOLVED or bool(move["outcome"]))
-        and request.POST.get("confirmed") != "yes"
+        and not confirmation.redeem(request, "case.move", _move(case, move))
     )
+
+
+def _move(case, move: dict) -> list[str]:
+    """What a move's confirmation is bound to: this case, from this state to that."""
+    return [
+        f"case={case.request.reference}",
+        f"to={move['to_state']}",
+        f"outcome={move['outcome'] or ''}",
+        f"from={move['expected_state']}",
+    ]
 
 
 @require_POST

@@ -85,6 +85,8 @@ if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
     )
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
+# How long a confirmation page's one-time token is good for (core/confirmation.py).
+CONFIRMATION_SECONDS = 600
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 

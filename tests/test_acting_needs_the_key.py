@@ -150,6 +150,7 @@ def test_without_the_organisation_key_every_acting_post_is_refused_and_audited(
     world, alice, dave, who
 ):
     client = PEOPLE[who](alice, dave)
+    client.cookies["django_language"] = "en"
     before = stored_rows()
     refused_before = AuditEntry.objects.filter(action="case.refused").count()
 

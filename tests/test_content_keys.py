@@ -32,7 +32,7 @@ from intake.models import HelpRequest, RequestMessage
 from intake.services import post_requester_message, requester_thread, submit_request
 from reports.services import monthly_report
 from tests.content_keys import opened
-from tests.staffing import PASSWORD, enter_password, make_staff, sign_in, totp_code
+from tests.staffing import PASSWORD, confirmed_post, enter_password, make_staff, sign_in, totp_code
 from tests.test_accessibility import request_record
 
 pytestmark = pytest.mark.django_db
@@ -276,9 +276,7 @@ def test_an_admin_reset_takes_content_access_away(alice, bob, story):
     sign_in(admin, dave)
     warning = admin.post(f"/staff/accounts/{bob.user.pk}/reset-device/").content.decode()
     assert "loses access to case content" in warning
-    page = admin.post(
-        f"/staff/accounts/{bob.user.pk}/reset-device/", {"confirmed": "yes"}
-    ).content.decode()
+    page = confirmed_post(admin, f"/staff/accounts/{bob.user.pk}/reset-device/").content.decode()
     issued = re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
     assert not ContentGrant.objects.filter(user=bob.user).exists()
     # Whoever holds the issued password (the admin) gets an account with no access.

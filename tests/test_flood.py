@@ -20,7 +20,7 @@ from intake.services import create_bot_token, find_by_receipt
 from intake.tasks import notify_pending_cases
 from tests.factories import CaseFactory
 from tests.intake_helpers import form_data, receipt_of
-from tests.staffing import sign_in
+from tests.staffing import confirmation_on, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,10 @@ def test_a_bot_group_is_rejected_in_one_confirmed_action_and_the_real_one_releas
     assert confirm.status_code == 200
     assert "10 held requests with the same text will be rejected" in confirm.content.decode()
     assert Case.objects.filter(flood__isnull=False).count() == 11  # nothing changed yet
-    staff.post("/staff/held/reject/", {"reference": reference, "scope": "group", "confirm": "on"})
+    staff.post(
+        "/staff/held/reject/",
+        {"reference": reference, "scope": "group", "confirmation": confirmation_on(confirm)},
+    )
 
     held = Case.objects.filter(flood__isnull=False)
     assert held.count() == 1 and held.get().flood_digest
