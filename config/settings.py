@@ -460,7 +460,11 @@ LOGGING = {
         "one_line_for_client_errors": {"()": "core.logging.OneLineForClientErrors"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # To the second: a line is not tied to an audit entry by its milliseconds.
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            "datefmt": "%Y-%m-%d %H:%M:%S",
+        },
     },
     "handlers": {
         "console": {
@@ -488,5 +492,8 @@ if LOG_FILE:
     }
     LOGGING["root"]["handlers"].append("file")
     LOGGING["loggers"]["django"]["handlers"].append("file")
+# Any error report (the DEBUG page; a mail, if ADMINS and a mail handler are
+# ever added) shows no cookie, key or secret (core/logging.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.logging.NoSecretsInErrorReports"
 # Celery workers keep Django's logging (and its filter) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
