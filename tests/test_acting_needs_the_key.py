@@ -215,3 +215,18 @@ def test_a_caseworker_with_the_key_still_acts(world, alice):
 
     assert "We can help. 8813" in status_page(world["code"])
     assert not AuditEntry.objects.filter(action="case.refused").exists()
+
+
+def test_a_session_that_outlived_its_revocation_cannot_grant_the_old_key(alice, bob):
+    """A revoked caseworker's surviving session still holds the replaced key:
+    granting it to an accomplice is refused like every other action."""
+    accomplice = make_staff("accomplice", "caseworker", with_access=False)
+    client = Client()
+    sign_in(client, bob)
+    key_services.revoke_access(bob.user, actor=alice.user)
+
+    response = client.post(f"/staff/access/{accomplice.user.pk}/grant/", {"compared": "yes"})
+
+    assert response.status_code == 403
+    assert not key_services.has_access(accomplice.user)
+    assert not accomplice.user.content_grants.exists()
