@@ -81,8 +81,11 @@ def _holds_the_organisation_key(request: HttpRequest) -> bool:
 
 
 def refuse(request: HttpRequest, target: str = "") -> None:
-    """Audit a refused action (who, which page, what it was aimed at)."""
+    """Audit a refused action (who, which page, and the case it was aimed at:
+    only a stored reference, never whatever was typed into the address)."""
     match = getattr(request, "resolver_match", None)
+    if target and not HelpRequest.objects.filter(reference=target).exists():
+        target = ""
     record(
         "case.refused",
         actor=request.user,

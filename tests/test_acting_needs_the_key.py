@@ -230,3 +230,17 @@ def test_a_session_that_outlived_its_revocation_cannot_grant_the_old_key(alice, 
     assert response.status_code == 403
     assert not key_services.has_access(accomplice.user)
     assert not accomplice.user.content_grants.exists()
+
+
+def test_a_refusal_records_no_reference_that_is_not_stored():
+    """Whatever was typed into the address (a name, a phone number) is not
+    written to the audit log as the target of a refusal."""
+    waiting = make_staff("nina", "caseworker", with_access=False)
+    client = Client()
+    sign_in(client, waiting)
+
+    response = client.post("/staff/cases/ivan-petrov-89001234567/reply/", {"body": TRAP})
+
+    assert response.status_code == 403
+    entry = AuditEntry.objects.get(action="case.refused")
+    assert entry.target == "" and "petrov" not in str(entry.detail)
