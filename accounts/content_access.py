@@ -25,6 +25,7 @@ from accounts import services as account_services
 from accounts.decorators import staff_required
 from accounts.roles import Role
 from cases.access import caseworker_door
+from core import confirmation
 from encryption import content, services
 from encryption.models import CaseworkerKey, ContentGrant, OrganisationKey
 from encryption.session import keys_for
@@ -126,8 +127,11 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
 @caseworker_door
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     person = _caseworker(pk)
-    if request.method == "GET":
-        return render(request, "accounts/access_revoke.html", {"person": person})
+    if not confirmation.redeem(request, "access.revoke", [person.pk]):
+        token = confirmation.issue(request, "access.revoke", [person.pk])
+        return render(
+            request, "accounts/access_revoke.html", {"person": person, "confirmation": token}
+        )
     if not keys_for(request):
         messages.error(request, _("Only a caseworker with access can revoke it."))
         return redirect("accounts:access")

@@ -22,7 +22,7 @@ from encryption.session import COOKIE_NAME
 from intake.models import RequestMessage
 from intake.services import submit_request
 from tests.factories import CaseFactory
-from tests.staffing import make_staff, sign_in
+from tests.staffing import confirmed_post, make_staff, sign_in
 from tests.test_accessibility import request_record
 from tests.test_content_keys import choose_password_and_enrol
 
@@ -121,7 +121,7 @@ def revoked_caseworker(alice) -> Client:
     bob = make_staff("revoked", "caseworker")
     granter = Client()
     sign_in(granter, alice)
-    granter.post(f"/staff/access/{bob.user.pk}/revoke/")
+    confirmed_post(granter, f"/staff/access/{bob.user.pk}/revoke/")
     assert not key_services.has_access(bob.user)
     again = Client()
     sign_in(again, bob)

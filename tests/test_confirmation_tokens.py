@@ -148,3 +148,12 @@ def test_a_held_group_that_grew_since_the_page_is_asked_again(signed_in):
     assert asks_again(response)
     assert "2 held requests" in response.content.decode()
     assert states(first, later) == ["new", "new"]
+
+
+def test_a_revocation_is_not_done_by_a_post_that_skipped_its_page(signed_in, bob):
+    from encryption import services as key_services
+
+    skipped = signed_in.post(f"/staff/access/{bob.user.pk}/revoke/")
+
+    assert asks_again(skipped)
+    assert key_services.has_access(bob.user)
