@@ -2,7 +2,11 @@
 /staff/access/: who may read content, and granting or revoking it.
 
 Only a caseworker whose session holds the organisation key can grant it;
-admins see nothing here unless they are also such a caseworker. Each person
+admins see nothing here unless they are also such a caseworker. Granting and
+revoking pass the same door as every other caseworker action
+(cases.access.caseworker_door): a session that outlived its own revocation
+grants and revokes nothing. The page itself stays open to every caseworker:
+it is where one waiting for access is sent. Each person
 waiting for access is shown with the safety code of their key, which the
 granting caseworker compares with them before granting (docs/encryption.md).
 """
@@ -20,6 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import services as account_services
 from accounts.decorators import staff_required
 from accounts.roles import Role
+from cases.access import caseworker_door
+from core import confirmation
 from encryption import content, services
 from encryption.models import CaseworkerKey, ContentGrant, OrganisationKey
 from encryption.session import keys_for
@@ -87,7 +93,7 @@ def _caseworker(pk: int):
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def grant(request: HttpRequest, pk: int) -> HttpResponse:
     person = _caseworker(pk)
     if request.POST.get("compared") != "yes":
@@ -118,11 +124,14 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     person = _caseworker(pk)
-    if request.method == "GET":
-        return render(request, "accounts/access_revoke.html", {"person": person})
+    if not confirmation.redeem(request, "access.revoke", [person.pk]):
+        token = confirmation.issue(request, "access.revoke", [person.pk])
+        return render(
+            request, "accounts/access_revoke.html", {"person": person, "confirmation": token}
+        )
     if not keys_for(request):
         messages.error(request, _("Only a caseworker with access can revoke it."))
         return redirect("accounts:access")

@@ -37,6 +37,7 @@ from accounts.forms import (
 from accounts.models import AuthenticatorDevice, BackupCodeDevice
 from accounts.roles import Role, home_url
 from audit.services import record
+from core import confirmation
 from encryption import services as key_services
 from encryption import session as key_session
 
@@ -446,9 +447,12 @@ def _person(pk: int):
     return get_object_or_404(User, pk=pk)
 
 
-def _confirmed(request: HttpRequest) -> bool:
-    """Irreversible actions take a second page: its form carries confirmed=yes."""
-    return request.method == "POST" and request.POST.get("confirmed") == "yes"
+def _confirmed(request: HttpRequest, person, action: str, *choice: str) -> bool:
+    """Irreversible actions take a second page: its form brings back the
+    one-time token that page issued for this action on this account."""
+    return request.method == "POST" and confirmation.redeem(
+        request, f"account.{action}", [person.pk, *choice]
+    )
 
 
 def _confirm_page(request: HttpRequest, person, action: str) -> HttpResponse:
@@ -458,6 +462,7 @@ def _confirm_page(request: HttpRequest, person, action: str) -> HttpResponse:
         {
             "person": person,
             "action": action,
+            "confirmation": confirmation.issue(request, f"account.{action}", [person.pk]),
             # Said before the admin confirms: a reset ends the account's access to content.
             "has_content_access": key_services.caseworker_key(person) is not None,
         },
@@ -470,7 +475,7 @@ def _issue_after_confirmation(
     """Ask first (no JavaScript: a second page), then act on the account and show
     the one-time password the act issued, once."""
     person = _person(pk)
-    if not _confirmed(request):
+    if not _confirmed(request, person, action):
         return _confirm_page(request, person, action)
     try:
         password = act(person, actor=request.user)
@@ -507,7 +512,7 @@ def staff_issue_password(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def staff_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(pk)
-    if not _confirmed(request):
+    if not _confirmed(request, person, "deactivate"):
         return _confirm_page(request, person, "deactivate")
     try:
         services.deactivate(person, actor=request.user)
@@ -530,10 +535,13 @@ def staff_role(request: HttpRequest, pk: int) -> HttpResponse:
         role = form.cleaned_data["role"]
         if current == [role]:
             form.add_error("role", _("The account already has this role."))
-        elif not _confirmed(request):
+        elif not _confirmed(request, person, "change_role", role):
             context = {
                 "person": person, "action": "change_role", "role": role,
                 "role_label": Role(role).label, "current": [Role(n).label for n in current],
+                "confirmation": confirmation.issue(
+                    request, "account.change_role", [person.pk, role]
+                ),
             }  # fmt: skip
             return render(request, "accounts/confirm.html", context)
         else:

@@ -58,6 +58,7 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.reply": _("Reply sent to the requester"),
         "case.release": _("Held request released"),
         "case.follow_up": _("Follow-up day set"),
+        "case.refused": _("Refused: no access to the organisation key"),
     }),
     ("template", _("Reply templates"), {
         "template.create": _("Reply template written"),
@@ -200,6 +201,7 @@ DETAIL_KEYS: dict[str, Any] = {
     "mails": pgettext_lazy("audit detail", "mails"),
     "address_given": pgettext_lazy("audit detail", "address given"),
     "results": pgettext_lazy("audit detail", "results"),
+    "page": pgettext_lazy("audit detail", "page"),
 }
 
 # The codes of the log's own details.
@@ -228,6 +230,7 @@ _OWN_VALUES: dict[str, Any] = {
     "role_removed": pgettext_lazy("audit detail", "no longer a caseworker"),
     "revocation": pgettext_lazy("audit detail", "access revoked"),
     "rotate_content_key": pgettext_lazy("audit detail", "rotate_content_key"),
+    "no_organisation_key": pgettext_lazy("audit detail", "no access to the organisation key"),
 }
 _OWN_VALUE_KEYS = frozenset({"stage", "factor", "refused", "reason", "scope", "change", "device"})
 _DOMAIN_VALUES: dict[str, Mapping[str, Any]] = {}

@@ -1,8 +1,16 @@
 """
-The one door to decrypted case content.
+The one door to decrypted case content, and to acting for the organisation.
 
-Views get a case through `get_case_for`, which checks that the person is a
-caseworker and answers 404 for an unknown reference. Its content opens only
+Every caseworker page goes through `caseworker_door`, and every case through
+`get_case_for`: both ask `may_act`, the one check of what acting for the
+organisation needs, which is its key, not only the caseworker role (a reply
+goes to a requester in the organisation's name). A caseworker whose session
+does not hold a live organisation key (waiting for access, revoked, or signed
+in with the session cookie but not `tropa_unlock`) sees only the page that says
+so; anything such a session posts is refused, changes nothing and is audited
+as `case.refused` (docs/encryption.md, Who can do what).
+
+`get_case_for` answers 404 for an unknown reference. A case's content opens only
 through `open_case`, with the organisation keys of the caseworker's own
 session (encryption.session): the audit entry is written before anything is
 decrypted, and a session without keys (a caseworker still waiting for access,
@@ -14,13 +22,17 @@ fingerprints of new requests, moving envelopes to a new organisation key) is
 done here too, a bounded batch at a time, while caseworkers with access work.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
+from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
 from cases.models import Case, CaseNote
@@ -30,14 +42,87 @@ from encryption.access import ContentKeys
 from encryption.content import CannotOpen
 from encryption.fields import Sealed
 from encryption.fingerprint import current_fingerprint, fingerprints_for, is_current
+from encryption.models import OrganisationKey
 from encryption.sealing import seal_to_requester
 from encryption.session import keys_for
 from intake.models import HelpRequest, RequestMessage
 from intake.services import SEALED_REQUEST_FIELDS
 
+# Organisation keys that still seal something; a session holding only retired
+# ones opens nothing and may not act.
+_LIVE = (OrganisationKey.State.ACTIVE, OrganisationKey.State.RETIRING)
+
+
+def may_act(request: HttpRequest) -> bool:
+    """
+    Whether this request may act for the organisation (reply, move, assign,
+    write a note or a template, release or reject held requests, set a
+    follow-up) and see its cases: a caseworker whose session holds a live
+    organisation key (both cookies) and who still holds a grant of the active
+    one. The grant is read from the database on every request, so a
+    revocation takes effect even in a session that outlived it.
+    """
+    cached = getattr(request, "_may_act", None)
+    if cached is None:
+        cached = request._may_act = _holds_the_organisation_key(request)
+    return cached
+
+
+def _holds_the_organisation_key(request: HttpRequest) -> bool:
+    if not has_role(request.user, Role.CASEWORKER):
+        return False
+    keys = keys_for(request)
+    if not keys:
+        return False
+    states = keys.key_states()
+    if not any(states.get(key_id) in _LIVE for key_id in keys.key_ids):
+        return False
+    return key_services.has_access(request.user)
+
+
+def refuse(request: HttpRequest, target: str = "") -> None:
+    """Audit a refused action (who, which page, and the case it was aimed at:
+    only a stored reference, never whatever was typed into the address)."""
+    match = getattr(request, "resolver_match", None)
+    if target and not HelpRequest.objects.filter(reference=target).exists():
+        target = ""
+    record(
+        "case.refused",
+        actor=request.user,
+        target=target,
+        page=match.view_name if match else "",
+        reason="no_organisation_key",
+    )
+
+
+def caseworker_door(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """
+    The door of every caseworker page: a verified caseworker (staff_required),
+    then `may_act`. Without it, reading pages lead to the "waiting for access"
+    page (/staff/access/), and anything else is refused (403), audited, and
+    never reaches the view.
+    """
+
+    @staff_required(Role.CASEWORKER)
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if may_act(request):
+            return view(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            return redirect("accounts:access")
+        refuse(request, target=str(kwargs.get("reference", "")))
+        return render(request, "cases/needs_access.html", status=403)
+
+    return wrapped
+
 
 def get_case_for(request: HttpRequest, reference: str) -> Case:
     if not has_role(request.user, Role.CASEWORKER):
+        raise PermissionDenied
+    if not may_act(request):
+        # Every caseworker page passes caseworker_door first; this keeps a
+        # view that forgot it from handing out a case all the same.
+        refuse(request, target=reference)
         raise PermissionDenied
     case = (
         Case.objects.select_related("request", "assigned_to")

@@ -14,12 +14,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from cases import services
+from cases.access import caseworker_door
 from cases.forms import BulkForm
 from cases.models import Case
 from cases.workflow import CaseState, is_allowed
+from core import confirmation
+
+# What a confirmation page's token is bound to (with the references it lists).
+REJECTION = "bulk.reject_spam"
 
 # Where a bulk action goes back to, with the filters that page keeps.
 ORIGINS = {
@@ -30,7 +33,7 @@ ORIGINS = {
 
 @never_cache
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
     back = _back(request.POST.get("back", ""))
@@ -41,7 +44,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not chosen:
         messages.error(request, _("Select at least one case first; nothing was changed."))
         return redirect(back)
-    if action == "reject_spam" and not form.cleaned_data["confirmed"]:
+    if action == "reject_spam" and not confirmation.redeem(request, REJECTION, chosen):
         return _confirm_rejection(request, chosen, request.POST.get("back", ""), back)
     to_state = CaseState.TRIAGED if action == "triage" else CaseState.REJECTED
     if action == "assign_me":
@@ -106,6 +109,9 @@ def _confirm_rejection(
         "cases/bulk_confirm.html",
         {
             "rejectable": rejectable,
+            "confirmation": confirmation.issue(
+                request, REJECTION, [row["request__reference"] for row in rejectable]
+            ),
             "others": others,
             "raw_back": raw_back,
             "back": back,

@@ -15,10 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from cases import follow_up
-from cases.access import get_case_for
+from cases.access import caseworker_door, get_case_for
 from cases.services import CaseError
 
 PAGE_SIZE = 50
@@ -46,7 +44,7 @@ class DigestAddressForm(forms.Form):
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def due(request: HttpRequest) -> HttpResponse:
     everyone = request.GET.get("scope") == "all"
     now = timezone.now()
@@ -72,7 +70,7 @@ def due(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_follow_up(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = FollowUpForm(request.POST)
@@ -97,7 +95,7 @@ def case_follow_up(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def digest_address(request: HttpRequest) -> HttpResponse:
     form = DigestAddressForm(request.POST)
     if form.is_valid():

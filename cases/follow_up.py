@@ -230,14 +230,22 @@ def send_digests(now: datetime | None = None) -> int:
     Mail each active caseworker with an address the digest of their due cases,
     and, while intake is holding requests during a flood, how many are held;
     nothing to someone with nothing due when nothing is held. Returns how
-    many mails were sent.
+    many mails were sent. Only caseworkers who hold the active organisation
+    key get one: without it a caseworker sees no case reference anywhere
+    (cases.access.may_act), and a revoked one still assigned to cases must not
+    be mailed their references.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     workers = (
         get_user_model()
-        .objects.filter(groups__name=Role.CASEWORKER, is_active=True)
+        .objects.filter(
+            groups__name=Role.CASEWORKER,
+            is_active=True,
+            content_grants__organisation_key__state="active",
+        )
         .exclude(email="")
+        .distinct()
         .order_by("pk")
     )
     sent = 0

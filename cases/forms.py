@@ -87,7 +87,6 @@ class BulkForm(forms.Form):
         ("reject_spam", _("Reject as spam")),
     ]
     action = forms.ChoiceField(choices=ACTIONS)
-    confirmed = forms.BooleanField(required=False)
     # The queue's filters and page, to go back to the same rows.
     back = forms.CharField(required=False, max_length=500)
 

@@ -22,9 +22,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from cases import services
+from cases.access import caseworker_door
 from cases.forms import BULK_LIMIT
 from cases.models import Case
 from cases.selectors import (
@@ -36,6 +35,7 @@ from cases.selectors import (
     held_in_window,
     recent_floods,
 )
+from core import confirmation
 
 # As a datetime-local input sends it, in TIME_ZONE.
 WINDOW_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -47,7 +47,6 @@ class HeldChoiceForm(forms.Form):
     # ticked on the list (checkboxes named "selected", each a group's reference).
     reference = forms.CharField(max_length=64, required=False)
     scope = forms.ChoiceField(choices=[("case", "case"), ("group", "group"), ("selected", "")])
-    confirm = forms.BooleanField(required=False)
 
     def selected(self) -> list[str]:
         chosen = [value for value in self.data.getlist("selected") if 0 < len(value) <= 64]
@@ -61,7 +60,6 @@ class FloodWindowForm(forms.Form):
     since = forms.DateTimeField(input_formats=WINDOW_FORMATS)
     until = forms.DateTimeField(input_formats=WINDOW_FORMATS)
     last_case_id = forms.IntegerField(min_value=0, required=False)
-    confirm = forms.BooleanField(required=False)
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -97,7 +95,7 @@ def _nothing_chosen(form: HeldChoiceForm) -> str:
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_list(request: HttpRequest) -> HttpResponse:
     floods = list(recent_floods())
     for flood in floods:
@@ -116,7 +114,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_release(request: HttpRequest) -> HttpResponse:
     form, cases = _chosen(request)
     released = services.release_held(cases, actor=request.user)
@@ -137,18 +135,22 @@ def held_release(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_reject(request: HttpRequest) -> HttpResponse:
     """First the confirmation page (nothing changes), then, confirmed, the rejection."""
     form, cases = _chosen(request)
     if not cases:
         messages.error(request, _nothing_chosen(form))
         return redirect("cases:held")
-    if not form.cleaned_data["confirm"]:
+    # The token is bound to the very requests listed: a group that grew since
+    # is asked again.
+    held = [case.pk for case in cases]
+    if not confirmation.redeem(request, "held.reject", held):
         return render(
             request,
             "cases/held_reject.html",
             {
+                "confirmation": confirmation.issue(request, "held.reject", held),
                 "count": len(cases),
                 "form": form,
                 "first": cases[0],
@@ -171,7 +173,7 @@ def held_reject(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def held_reject_window(request: HttpRequest) -> HttpResponse:
     """
     A whole flood in one action: first a confirmation page counting what is
@@ -193,16 +195,20 @@ def held_reject_window(request: HttpRequest) -> HttpResponse:
     if not held.exists():
         messages.error(request, _("Nothing is held in that time window; nothing was changed."))
         return redirect("cases:held")
-    if last_case_id is None or not form.cleaned_data["confirm"]:
-        count = held.count()
+    window = [since.isoformat(), until.isoformat(), last_case_id]
+    if last_case_id is None or not confirmation.redeem(request, "held.reject_window", window):
+        last = held.aggregate(last=Max("pk"))["last"]
         return render(
             request,
             "cases/held_reject_window.html",
             {
-                "count": count,
+                "count": held.count(),
                 "since": since,
                 "until": until,
-                "last_case_id": held.aggregate(last=Max("pk"))["last"],
+                "last_case_id": last,
+                "confirmation": confirmation.issue(
+                    request, "held.reject_window", [since.isoformat(), until.isoformat(), last]
+                ),
             },
         )
     job = services.start_flood_rejection(since, until, last_case_id, actor=request.user)

@@ -23,10 +23,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from audit.services import record
-from cases.access import work_in_passing
+from cases.access import caseworker_door, work_in_passing
 from cases.forms import ContactSearchForm, ReferenceSearchForm
 from cases.selectors import cases_by_reference, requests_with_fingerprints
 from encryption.fingerprint import fingerprints_for
@@ -49,7 +47,7 @@ SHORTEST_PREFIX = 3
 # An error report (a 500 e-mailed to the admins) shows neither what was typed
 # nor the variables that hold it.
 @sensitive_post_parameters("q", "contact")
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def search(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _posted(request)

@@ -14,9 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.decorators import staff_required
-from accounts.roles import Role
 from cases import reply_templates
+from cases.access import caseworker_door
 from cases.forms import ReplyForm
 from cases.models import Case, ReplyTemplate
 from cases.services import CaseError
@@ -56,7 +55,7 @@ def reply_form_context(request: HttpRequest, case: Case) -> dict:
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def template_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(reply_templates.template_list(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cases/reply_templates.html", {"page": page})
@@ -76,7 +75,7 @@ def _saved(request: HttpRequest, form: ReplyTemplateForm, template: ReplyTemplat
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def template_new(request: HttpRequest) -> HttpResponse:
     form = ReplyTemplateForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _saved(request, form, None):
@@ -87,7 +86,7 @@ def template_new(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(ReplyTemplate, pk=pk)
     initial = {name: getattr(template, name) for name in reply_templates.TEMPLATE_FIELDS}
@@ -100,7 +99,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(ReplyTemplate, pk=pk)
     if request.method == "POST":

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import staff_required
 from accounts.roles import Role, has_role, home_url
 from cases import services
-from cases.access import ContentLocked, get_case_for, open_case, work_in_passing
+from cases.access import (
+    ContentLocked,
+    caseworker_door,
+    get_case_for,
+    open_case,
+    work_in_passing,
+)
 from cases.due_views import FollowUpForm
 from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
 from cases.retention import purge_date, purged_soon, retention_days
@@ -34,6 +40,7 @@ from cases.workflow import (
     is_allowed,
     needs_confirmation,
 )
+from core import confirmation
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -45,6 +52,11 @@ PURGE_LIST_SIZE = 20
 def queue(request: HttpRequest) -> HttpResponse:
     if not has_role(request.user, Role.CASEWORKER):
         return redirect(home_url(request.user))
+    return _caseworker_queue(request)
+
+
+@caseworker_door
+def _caseworker_queue(request: HttpRequest) -> HttpResponse:
     work_in_passing(request)
     form = QueueFilterForm(request.GET or None)
     filters = QueueFilters(**form.cleaned_data) if form.is_valid() else QueueFilters()
@@ -69,7 +81,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def new_cases(request: HttpRequest) -> HttpResponse:
     """What is new: requests nobody has triaged yet, newest first, and the cases
     whose requester wrote since a caseworker last looked."""
@@ -93,7 +105,7 @@ def caseworkers():
 
 @never_cache
 @require_GET
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     # Newer requests get their fingerprints first, so "wrote before" misses none.
@@ -137,7 +149,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_move(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = MoveForm(request.POST)
@@ -149,6 +161,9 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
             request,
             "cases/confirm_move.html",
             {
+                "confirmation": confirmation.issue(
+                    request, "case.move", _move(case, form.cleaned_data)
+                ),
                 "case": case,
                 "help_request": case.request,
                 "move": form.cleaned_data,
@@ -176,19 +191,30 @@ def case_move(request: HttpRequest, reference: str) -> HttpResponse:
 def _needs_confirmation(request: HttpRequest, case, move: dict) -> bool:
     """A move that cannot be undone (closed, rejected) or that takes the case out
     of active work (resolved) is asked again on a page of its own, unless it
-    would be refused anyway (then the refusal says why)."""
+    would be refused anyway (then the refusal says why); that page's one-time
+    token confirms exactly this move of this case."""
     to_state = move["to_state"]
     return (
         needs_confirmation(to_state)
         and is_allowed(case.state, to_state)
         and move["expected_state"] == case.state
         and (to_state != CaseState.RESOLVED or bool(move["outcome"]))
-        and request.POST.get("confirmed") != "yes"
+        and not confirmation.redeem(request, "case.move", _move(case, move))
     )
 
 
+def _move(case, move: dict) -> list[str]:
+    """What a move's confirmation is bound to: this case, from this state to that."""
+    return [
+        f"case={case.request.reference}",
+        f"to={move['to_state']}",
+        f"outcome={move['outcome'] or ''}",
+        f"from={move['expected_state']}",
+    ]
+
+
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = AssignForm(request.POST)
@@ -211,7 +237,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = NoteForm(request.POST)
@@ -228,7 +254,7 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required(Role.CASEWORKER)
+@caseworker_door
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = ReplyForm(request.POST)

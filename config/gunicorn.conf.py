@@ -1,13 +1,16 @@
 """
 gunicorn settings: `gunicorn -c config/gunicorn.conf.py config.wsgi`.
 
-The access log keeps what operators need (time, request line without its query
-string, status, size, duration) and nothing about the client: no address, no
-user agent, no referrer. Both it and gunicorn's own messages go through the
-same filter as Django's (core.logging.DropClientData), which masks any address
-or URL in them (gunicorn names the client's IP when it refuses a malformed
-request) and escapes control characters: the path is logged decoded, and a
-%0A in it must not start a forged line.
+The access log keeps what operators need (time to the minute, request line
+without its query string, status, size, duration) and nothing about the client:
+no address, no user agent, no referrer. Nor which case a caseworker opened:
+the reference in a case's path is masked, and the time is not precise enough
+to find the audit entry (which already records who opened what). Both it and
+gunicorn's own messages go through the same filter as Django's
+(core.logging.DropClientData), which masks any address or URL in them
+(gunicorn names the client's IP when it refuses a malformed request) and
+escapes control characters: the path is logged decoded, and a %0A in it must
+not start a forged line.
 """
 
 import os
@@ -29,12 +32,16 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "filters": {"no_client_data": {"()": "core.logging.DropClientData"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"}
+        "plain": {
+            "format": "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
+            "datefmt": "%Y-%m-%d %H:%M:%S",
+        },
+        "access": {"format": "%(asctime)s %(message)s", "datefmt": "%Y-%m-%d %H:%M"},
     },
     "handlers": {
         "access": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "access",
             "filters": ["no_client_data"],
             "stream": "ext://sys.stdout",
         },

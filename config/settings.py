@@ -110,6 +110,8 @@ if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
     )
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
+# How long a confirmation page's one-time token is good for (core/confirmation.py).
+CONFIRMATION_SECONDS = 600
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 
@@ -483,7 +485,11 @@ LOGGING = {
         "one_line_for_client_errors": {"()": "core.logging.OneLineForClientErrors"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # To the second: a line is not tied to an audit entry by its milliseconds.
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            "datefmt": "%Y-%m-%d %H:%M:%S",
+        },
     },
     "handlers": {
         "console": {
@@ -511,5 +517,8 @@ if LOG_FILE:
     }
     LOGGING["root"]["handlers"].append("file")
     LOGGING["loggers"]["django"]["handlers"].append("file")
+# Any error report (the DEBUG page; a mail, if ADMINS and a mail handler are
+# ever added) shows no cookie, key or secret (core/logging.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.logging.NoSecretsInErrorReports"
 # Celery workers keep Django's logging (and its filter) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

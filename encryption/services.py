@@ -126,11 +126,18 @@ def change_password(user, old_password: str, new_password: str) -> None:
 
 def forget_caseworker(user, *, actor, reason: str) -> bool:
     """
-    Drop the account's key pair and grants (an admin reset, a deactivation):
-    it reads nothing until a caseworker grants access again. True if anything
-    was dropped.
+    Drop the account's key pair and grants (an admin reset, a deactivation, a
+    role change): it reads nothing until a caseworker grants access again.
+    An account that held a live organisation key may have kept a copy of it,
+    so, exactly as a revocation does, a rotation starts: what is sealed from
+    now on is sealed to a key it never held. True if anything was dropped.
     """
     with transaction.atomic():
+        held_live_key = (
+            ContentGrant.objects.filter(user=user)
+            .exclude(organisation_key__state=OrganisationKey.State.RETIRED)
+            .exists()
+        )
         grants, _ = ContentGrant.objects.filter(user=user).delete()
         keys, _ = CaseworkerKey.objects.filter(user=user).delete()
         if grants or keys:
@@ -141,6 +148,8 @@ def forget_caseworker(user, *, actor, reason: str) -> bool:
                 reason=reason,
                 grants=grants,
             )
+        if held_live_key and _active_key() is not None:
+            start_rotation(actor=actor, reason=reason)
     return bool(grants or keys)
 
 

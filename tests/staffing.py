@@ -1,5 +1,7 @@
 """Staff accounts for tests, and signing them in through the real pages."""
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django_otp.oath import TOTP
@@ -61,3 +63,18 @@ def sign_in(client, staff: Staff):
     response = client.post("/staff/verify/", {"code": totp_code(staff.device)})
     assert response.status_code == 302, response.content[:500]
     return response
+
+
+def confirmation_on(page) -> str:
+    """The one-time confirmation a confirmation page's form carries."""
+    found = re.search(r'name="confirmation" value="([^"]+)"', page.content.decode())
+    assert found, page.content.decode()[:2000]
+    return found.group(1)
+
+
+def confirmed_post(client, path: str, data: dict | None = None, **extra):
+    """Post an action that asks first: the confirmation page, then its form
+    with the one-time confirmation that page issued."""
+    data = dict(data or {})
+    page = client.post(path, data)
+    return client.post(path, {**data, "confirmation": confirmation_on(page)}, **extra)

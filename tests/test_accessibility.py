@@ -721,10 +721,11 @@ def newcomer_visits() -> list[Visit]:
 
 
 def waiting_visits() -> list[Visit]:
-    """A caseworker still waiting for access: content is locked everywhere."""
+    """A caseworker still waiting for access: every caseworker page leads to the
+    page that says so (cases.access.caseworker_door)."""
     return [
-        Visit("the queue, waiting for access", "cases:queue", "/staff/"),
-        Visit("a case, its content locked", "cases:detail", "/staff/cases/{reference}/"),
+        Visit("the queue, sent to waiting for access", "accounts:access", "/staff/"),
+        Visit("a case, sent to waiting for access", "accounts:access", "/staff/cases/{reference}/"),
         Visit("access to content, waiting for it", "accounts:access", "/staff/access/"),
     ]
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from audit.models import AuditEntry
-from tests.staffing import PASSWORD, make_staff, sign_in
+from tests.staffing import PASSWORD, confirmed_post, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a new password typed in the admin"
@@ -87,10 +87,15 @@ def test_changes_made_by_the_services_are_audited_once(client, dave):
     sign_in(client, dave)
     before = AuditEntry.objects.count()
 
-    client.post(f"/staff/accounts/{erin.user.pk}/deactivate/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{erin.user.pk}/deactivate/")
 
     new = list(
         AuditEntry.objects.filter(seq__gt=before).order_by("seq").values_list("action", "actor")
     )
-    # Deactivating a caseworker also forgets their content keys, audited on its own.
-    assert new == [("content_key.forgotten", "dave"), ("staff.deactivate", "dave")]
+    # Deactivating a caseworker also forgets their content keys and replaces the
+    # organisation key, each audited on its own.
+    assert new == [
+        ("content_key.forgotten", "dave"),
+        ("content_key.rotation_started", "dave"),
+        ("staff.deactivate", "dave"),
+    ]

@@ -11,7 +11,7 @@ from audit.models import AuditEntry
 from cases.models import Case
 from cases.services import hold_during_flood
 from tests.factories import CaseFactory
-from tests.staffing import sign_in
+from tests.staffing import confirmation_on, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,12 @@ def test_reject_as_spam_asks_first_and_changes_nothing_until_confirmed(signed_in
 
     done = signed_in.post(
         "/staff/bulk/",
-        {"selected": chosen[:2], "action": "reject_spam", "confirmed": "on", "back": "queue"},
+        {
+            "selected": chosen[:2],
+            "action": "reject_spam",
+            "confirmation": confirmation_on(confirm),
+            "back": "queue",
+        },
         follow=True,
     )
 
@@ -207,7 +212,7 @@ def test_the_held_list_rejects_the_selected_groups_after_asking(signed_in):
     assert "5 held requests with the same text will be rejected" in confirm.content.decode()
     assert Case.objects.filter(flood__isnull=False).count() == 6
 
-    signed_in.post("/staff/held/reject/", {**chosen, "confirm": "on"})
+    signed_in.post("/staff/held/reject/", {**chosen, "confirmation": confirmation_on(confirm)})
 
     assert Case.objects.filter(state="rejected").count() == 5
     assert list(Case.objects.filter(flood__isnull=False)) == groups["real"]

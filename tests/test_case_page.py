@@ -9,7 +9,7 @@ from cases.models import Case, CaseEvent, CaseNote
 from encryption.fields import Sealed
 from tests.content_keys import opened
 from tests.factories import CaseFactory
-from tests.staffing import sign_in
+from tests.staffing import confirmed_post, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -113,14 +113,10 @@ def test_resolving_asks_for_the_outcome(client, alice):
     assert "Choose an outcome" in refused.content.decode()
     assert Case.objects.get(pk=case.pk).state == "in_progress"
 
-    client.post(
+    confirmed_post(
+        client,
         url(case, "move"),
-        {
-            "to_state": "resolved",
-            "expected_state": "in_progress",
-            "outcome": "left_country",
-            "confirmed": "yes",
-        },
+        {"to_state": "resolved", "expected_state": "in_progress", "outcome": "left_country"},
     )
     case.refresh_from_db()
     assert (case.state, case.outcome) == ("resolved", "left_country")
@@ -180,8 +176,8 @@ def test_the_page_runs_a_constant_number_of_queries(
     # messages', in one query) and the organisation key states; the bounded
     # fingerprint backlog adds its look (a savepoint, a select, a release).
     # The timeline adds its moves and its assignments (from the audit log);
-    # the reply box, the list of reply templates.
-    with django_assert_max_num_queries(27) as fifteen_notes:
+    # the reply box, the list of reply templates; the door, the caseworker's grant.
+    with django_assert_max_num_queries(28) as fifteen_notes:
         client.get(url(case))
     assert len(fifteen_notes.captured_queries) == len(one_note.captured_queries)
 

@@ -32,7 +32,7 @@ from intake.models import HelpRequest, RequestMessage
 from intake.services import post_requester_message, requester_thread, submit_request
 from reports.services import monthly_report
 from tests.content_keys import opened
-from tests.staffing import PASSWORD, enter_password, make_staff, sign_in, totp_code
+from tests.staffing import PASSWORD, confirmed_post, enter_password, make_staff, sign_in, totp_code
 from tests.test_accessibility import request_record
 
 pytestmark = pytest.mark.django_db
@@ -234,10 +234,12 @@ def test_an_admin_made_caseworker_reads_only_after_a_caseworker_grants_access(al
     issued = re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
     newcomer = Client()
     choose_password_and_enrol(newcomer, "newcomer", issued, "the newcomer's own passphrase")
-    assert newcomer.get("/staff/").status_code == 200
-    locked = newcomer.get(case_url(story))
-    assert locked.status_code == 200 and not shows_content(locked)
-    assert "Content locked" in locked.content.decode()
+    # Waiting for access: no queue, no case, only the page that says so.
+    for path in ("/staff/", case_url(story)):
+        waiting = newcomer.get(path, follow=True)
+        assert waiting.redirect_chain == [("/staff/access/", 302)]
+        assert "You are waiting for access" in waiting.content.decode()
+        assert not shows_content(waiting)
     # The admin cannot grant: the page is not theirs, and a forged POST does nothing.
     assert admin.post("/staff/access/2/grant/", {"compared": "yes"}).status_code == 403
 
@@ -274,16 +276,14 @@ def test_an_admin_reset_takes_content_access_away(alice, bob, story):
     sign_in(admin, dave)
     warning = admin.post(f"/staff/accounts/{bob.user.pk}/reset-device/").content.decode()
     assert "loses access to case content" in warning
-    page = admin.post(
-        f"/staff/accounts/{bob.user.pk}/reset-device/", {"confirmed": "yes"}
-    ).content.decode()
+    page = confirmed_post(admin, f"/staff/accounts/{bob.user.pk}/reset-device/").content.decode()
     issued = re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
     assert not ContentGrant.objects.filter(user=bob.user).exists()
     # Whoever holds the issued password (the admin) gets an account with no access.
     taken_over = Client()
     choose_password_and_enrol(taken_over, "bob", issued, "a password the admin chose")
-    assert taken_over.get("/staff/").status_code == 200
-    assert not shows_content(taken_over.get(case_url(story)))
+    assert taken_over.get("/staff/").url == "/staff/access/"
+    assert not shows_content(taken_over.get(case_url(story), follow=True))
 
 
 def test_a_password_change_keeps_access(client, alice, story):

@@ -46,7 +46,7 @@ def test_the_new_account_signs_in_with_its_password_and_authenticator(client, mo
     client.post("/staff/login/", {"username": "grace", "password": STRONG})
     client.post("/staff/verify/", {"code": code_from(output["otpauth_uri"])})
 
-    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/", follow=True).status_code == 200
 
 
 def test_text_output_shows_a_terminal_qr_code_and_the_codes(monkeypatch):

@@ -14,7 +14,7 @@ from cases.models import Case
 from cases.retention import expired_cases
 from cases.workflow import ALLOWED_MOVES
 from tests.factories import CaseFactory
-from tests.staffing import sign_in
+from tests.staffing import confirmation_on, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_a_weighty_move_asks_first_and_changes_nothing(client, alice, from_state
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'name="confirmed" value="yes"' in page
+    assert 'name="confirmation" value="' in page
     assert f'name="to_state" value="{to_state}"' in page
     assert Case.objects.get(pk=case.pk).state == from_state
     assert not AuditEntry.objects.filter(action="case.move").exists()
@@ -75,7 +75,8 @@ def test_the_confirmation_makes_the_move(client, alice, from_state, to_state):
     case = case_in(from_state)
     sign_in(client, alice)
 
-    response = move(client, case, to_state, confirmed="yes")
+    page = move(client, case, to_state)
+    response = move(client, case, to_state, confirmation=confirmation_on(page))
 
     assert response.status_code == 302
     assert Case.objects.get(pk=case.pk).state == to_state

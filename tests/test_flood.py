@@ -35,7 +35,7 @@ from intake.services import (
 from intake.tasks import notify_pending_cases
 from tests.factories import CaseFactory
 from tests.intake_helpers import form_data, receipt_of
-from tests.staffing import sign_in
+from tests.staffing import confirmation_on, confirmed_post, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,10 @@ def test_a_bot_group_is_rejected_in_one_confirmed_action_and_the_real_one_releas
     assert confirm.status_code == 200
     assert "10 held requests with the same text will be rejected" in confirm.content.decode()
     assert Case.objects.filter(flood__isnull=False).count() == 11  # nothing changed yet
-    staff.post("/staff/held/reject/", {"reference": reference, "scope": "group", "confirm": "on"})
+    staff.post(
+        "/staff/held/reject/",
+        {"reference": reference, "scope": "group", "confirmation": confirmation_on(confirm)},
+    )
 
     held = Case.objects.filter(flood__isnull=False)
     assert held.count() == 1 and held.get().flood_digest
@@ -281,7 +284,8 @@ def test_a_flood_of_random_narratives_is_rejected_in_one_confirmed_action(
     last = confirm.context["last_case_id"]
     with django_capture_on_commit_callbacks(execute=True):
         done = staff.post(
-            "/staff/held/reject-window/", {**window, "last_case_id": last, "confirm": "on"}
+            "/staff/held/reject-window/",
+            {**window, "last_case_id": last, "confirmation": confirmation_on(confirm)},
         )
 
     assert done.status_code == 302
@@ -307,11 +311,14 @@ def test_a_flood_rejection_shows_its_progress_and_spares_requests_held_after_it(
     for n in range(4):
         client.post("/", form_data(narrative=f"random {n}"))
     window = window_of(Flood.objects.get())
-    last = staff.post("/staff/held/reject-window/", window).context["last_case_id"]
+    page = staff.post("/staff/held/reject-window/", window)
+    last, token = page.context["last_case_id"], confirmation_on(page)
     later = client.post("/", form_data(narrative="held after the confirmation page"))
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        staff.post("/staff/held/reject-window/", {**window, "last_case_id": last, "confirm": "on"})
+        staff.post(
+            "/staff/held/reject-window/", {**window, "last_case_id": last, "confirmation": token}
+        )
 
     assert "0 of 3 rejected so far" in staff.get("/staff/held/").content.decode()
     for callback in queued:  # the worker picks the task up
@@ -408,7 +415,7 @@ def test_after_release_and_rejection_no_digest_and_no_key_remain(
     real = Case.objects.filter(flood__isnull=False).order_by("pk").last().request.reference
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff.post("/staff/held/reject/", {"reference": bot, "scope": "group", "confirm": "on"})
+        confirmed_post(staff, "/staff/held/reject/", {"reference": bot, "scope": "group"})
     assert cache.get(f"flood-digest-key:{flood.pk}") is not None  # one is still held
     with django_capture_on_commit_callbacks(execute=True):
         staff.post("/staff/held/release/", {"reference": real, "scope": "case"})
@@ -432,3 +439,21 @@ def test_a_window_with_nothing_held_starts_nothing(client, staff, settings):
     )
     assert not FloodRejection.objects.exists()
     assert not AuditEntry.objects.filter(action__startswith="held.").exists()
+
+
+def test_a_forged_confirmation_of_a_whole_flood_changes_nothing(client, staff, settings):
+    """The review's item 12: a POST that says "confirmed" is no confirmation."""
+    settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT = "0", "1/h"
+    for n in range(4):
+        client.post("/", form_data(narrative=f"random {n}"))
+    window = window_of(Flood.objects.get())
+    last = staff.post("/staff/held/reject-window/", window).context["last_case_id"]
+
+    forged = staff.post(
+        "/staff/held/reject-window/",
+        {**window, "last_case_id": last, "confirm": "on", "confirmation": "made-up"},
+    )
+
+    assert forged.status_code == 200  # the confirmation page again
+    assert not FloodRejection.objects.exists()
+    assert Case.objects.filter(flood__isnull=False).count() == 3

@@ -334,6 +334,19 @@ def test_the_digest_is_in_the_sites_language(mailbox, alice, settings):
     assert "Проверки на сегодня: 1" in mail.outbox[0].body
 
 
+def test_no_digest_for_a_caseworker_without_the_organisation_key(mailbox, alice, bob):
+    """Revoked but still assigned: their due cases' references are not mailed
+    to them (issue 21, item 1: no references without the key)."""
+    with_address(bob, "bob@example.org")
+    due_case(-1, assignee=bob.user)
+    from encryption import services as key_services
+
+    key_services.revoke_access(bob.user, actor=alice.user)
+
+    assert send_digests() == 0
+    assert mail.outbox == []
+
+
 def test_no_mail_when_nothing_is_due(mailbox, alice):
     with_address(alice, "alice@example.org")
     due_case(1, assignee=alice.user)

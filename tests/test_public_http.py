@@ -248,3 +248,20 @@ def test_control_characters_in_a_path_cannot_forge_or_hide_log_lines(server):
     assert not any(line.startswith("forged") for line in log.splitlines())
     for raw in ("\x00", "\r", "\x1b", "\u202e"):
         assert raw not in log, ascii(raw)
+
+
+def test_the_access_log_names_no_case_and_keeps_the_minute_only(server):
+    """The audit log records who opened which case; the access log must not say
+    which case was opened, nor when to the millisecond (issue 21, item 12)."""
+    reference = "GL-ACCS-LOG7"
+    browser = Browser(server["base"])
+    status, _page = browser.request(f"/staff/cases/{reference}/")
+    time.sleep(0.2)
+
+    assert status == 200  # sent on to the sign-in page
+    log = server["log"].read_text(errors="replace")
+    access = [line for line in log.splitlines() if '"GET /staff/cases/' in line]
+    assert access, log[-2000:]
+    for line in access:
+        assert reference not in line
+        assert re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d "GET /staff/cases/\[reference\]/ ', line), line

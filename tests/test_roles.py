@@ -22,7 +22,7 @@ MATRIX = [
     ("get", "/staff/dashboard/", [LOGIN, VERIFY, 403, 200, 200]),
     ("get", "/staff/accounts/", [LOGIN, VERIFY, 403, 403, 200]),
     ("get", "/staff/accounts/new/", [LOGIN, VERIFY, 403, 403, 200]),
-    # Without confirmed=yes these show the confirmation page and change nothing.
+    # Without the confirmation page's token these show the confirmation page and change nothing.
     ("post", "/staff/accounts/{victim}/reset-device/", [LOGIN, VERIFY, 403, 403, 200]),
     ("post", "/staff/accounts/{victim}/new-password/", [LOGIN, VERIFY, 403, 403, 200]),
     ("post", "/staff/accounts/{victim}/deactivate/", [LOGIN, VERIFY, 403, 403, 200]),

@@ -297,16 +297,18 @@ def test_a_contact_search_says_so_when_nothing_is_found(signed_in):
     assert "No request from this contact." in response.content.decode()
 
 
-def test_without_the_content_key_a_contact_search_says_it_needs_access(client):
+def test_without_the_content_key_a_contact_search_is_refused(client):
     newcomer = make_staff("nina", "caseworker", with_access=False)
     HelpRequestFactory(contact=CONTACT)
     sign_in(client, newcomer)
 
     response = client.post("/staff/search/", {"contact": CONTACT})
 
-    assert "Searching by contact needs access to the content key" in response.content.decode()
+    assert response.status_code == 403
+    assert "no access to the organisation key" in response.content.decode()
     assert "contact_results" not in response.context
     assert not AuditEntry.objects.filter(action="search.contact").exists()
+    assert AuditEntry.objects.filter(action="case.refused", actor="nina").exists()
 
 
 @pytest.mark.parametrize("person", ["carol", "dave"])

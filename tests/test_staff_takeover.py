@@ -14,7 +14,7 @@ from django_otp.oath import TOTP
 
 from audit.models import AuditEntry
 from tests.factories import CaseFactory
-from tests.staffing import PASSWORD, enter_password, make_staff, sign_in
+from tests.staffing import PASSWORD, confirmed_post, enter_password, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 OWN_PASSWORD = "a phrase only the owner knows"
@@ -55,7 +55,7 @@ def first_sign_in(client, username: str, password: str) -> None:
     page = client.get("/staff/enrol/")
     assert page.status_code == 200, page
     client.post("/staff/enrol/", {"code": code_from_enrol_page(page)})
-    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/", follow=True).status_code == 200
 
 
 def test_an_admin_who_uses_the_password_they_issued_is_noticed(client, dave):
@@ -79,7 +79,7 @@ def test_an_admin_cannot_take_over_an_account_by_resetting_its_authenticator(cli
     first_sign_in(browser(), "erin", issued)  # erin, the owner, starts working
 
     erin = get_user_model().objects.get(username="erin")
-    client.post(f"/staff/accounts/{erin.pk}/reset-device/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{erin.pk}/reset-device/")
 
     # The password the admin once handed out opens nothing any more.
     thief = browser()
@@ -94,7 +94,7 @@ def test_an_admin_cannot_take_over_an_account_by_resetting_its_authenticator(cli
 def test_admins_cannot_reset_their_own_authenticator(client, dave):
     sign_in(client, dave)
 
-    client.post(f"/staff/accounts/{dave.user.pk}/reset-device/", {"confirmed": "yes"})
+    confirmed_post(client, f"/staff/accounts/{dave.user.pk}/reset-device/")
 
     client.post("/staff/logout/")
     assert enter_password(client, "dave")["Location"] == "/staff/verify/"  # still enrolled

@@ -131,7 +131,8 @@ def test_the_session_store_without_the_cookie_opens_nothing(alice, case_url):
     # A copy of the session (its row, and so its cookie) without the unlock cookie:
     copied = Client()
     copied.cookies[django_settings.SESSION_COOKIE_NAME] = session_cookie
-    assert copied.get("/staff/").status_code == 200  # signed in as Alice ...
+    # Signed in as Alice, and sent to the page that says her session has no key.
+    assert copied.get("/staff/").url == "/staff/access/"
     assert not reads_content(copied, case_url)  # ... and reads nothing
     # ... nor with a made-up key in its place.
     copied.cookies[COOKIE_NAME] = "A" * len(unlock)
