@@ -27,6 +27,7 @@ from cases.models import Case, CaseNote
 from cases.selectors import earlier_requests
 from encryption import services as key_services
 from encryption.access import ContentKeys
+from encryption.binding import bind
 from encryption.content import CannotOpen
 from encryption.fields import Sealed
 from encryption.fingerprint import current_fingerprint, fingerprints_for, is_current
@@ -91,7 +92,13 @@ def open_case(request: HttpRequest, case: Case) -> CaseContent:
             notes=[Opened(note, keys.open_one(note, "body")) for note in notes],
             thread=[Opened(message, keys.open_one(message, "body")) for message in messages],
         )
+        # Content sealed before version 2 is bound to this request now that it
+        # is open (encryption.binding): once, in passing.
+        for item in [help_request, *notes, *messages]:
+            bind(keys, item)
     except CannotOpen:
+        # A key this session lacks, or a value or key bound to another request
+        # (copied here in the database): the case shows as closed, never a 500.
         raise ContentLocked from None
     _remember_fingerprint(keys, help_request, opened.request["contact"])
     opened.earlier = list(
