@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.ratelimit import Rate, count, limited
-from encryption.sealing import NoOrganisationKey
+from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
@@ -98,6 +98,11 @@ def request_form(request: HttpRequest) -> HttpResponse:
         # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
         logger.warning("a request was refused: no organisation key yet (create_staff)")
         return render(request, "intake/not_ready.html", status=503)
+    except SealingFailed as failure:
+        # No fallback: nothing was stored, in clear or otherwise. The form comes
+        # back in this response only, so that nothing typed is lost.
+        logger.error("a request was refused, nothing stored: %s", failure)
+        return render(request, "intake/not_stored.html", {"form": form}, status=503)
     return _receipt_page(request, submission.receipt_code)
 
 
