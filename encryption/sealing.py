@@ -41,11 +41,6 @@ class SealingFailed(Exception):
     otherwise, and says so. The message names the kind of fault, never a value.
     """
 
-    message = _(
-        "What you wrote could not be encrypted, so nothing was stored. Please try again "
-        "in a few minutes, or reach us another way."
-    )
-
 
 @contextmanager
 def _sealing() -> Iterator[None]:
