@@ -223,8 +223,14 @@ def sealed_row(instance: models.Model) -> str:
     not open there: the model's `sealed_row_path` followed from the instance,
     e.g. "request__reference" for a message.
     """
+    path = getattr(type(instance), "sealed_row_path", None)
+    if path is None:
+        raise TypeError(
+            f"{type(instance).__name__} has sealed fields but no sealed_row_path naming "
+            "what its content is bound to (docs/encryption.md, Stored formats)"
+        )
     value: Any = instance
-    for name in type(instance).sealed_row_path.split("__"):
+    for name in path.split("__"):
         value = getattr(value, name)
     if not value:
         raise ValueError(f"{type(instance).__name__} names no row to bind its content to")

@@ -207,7 +207,20 @@ def status_message(request: HttpRequest) -> HttpResponse:
         return _not_found(request, code)
     if not form.is_valid():
         return _status_page(request, help_request, code, message_form=form)
-    post_requester_message(help_request, form.cleaned_data["body"])
+    try:
+        post_requester_message(help_request, form.cleaned_data["body"])
+    except SealingFailed as failure:
+        logger.error("a requester's message was refused, nothing stored: %s", failure)
+        form.add_error(
+            "body",
+            _(
+                "Your message could not be encrypted, so it was not sent and nothing was "
+                "stored. Please try again in a few minutes."
+            ),
+        )
+        response = _status_page(request, help_request, code, message_form=form)
+        response.status_code = 503
+        return response
     return _status_page(request, help_request, code, sent=True)
 
 

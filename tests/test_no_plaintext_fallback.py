@@ -174,3 +174,20 @@ def test_an_import_that_cannot_be_sealed_stores_nothing_and_exits_naming_the_fai
         assert row["narrative"] not in printed and row["contact"] not in printed
         assert row["reference"] not in printed
     witness.assert_nothing_kept(*(row["narrative"] for row in rows), *(r["contact"] for r in rows))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_requester_message_that_cannot_be_sealed_is_not_sent_and_kept_in_the_form(
+    client, monkeypatch, witness, fault
+):
+    submission = submit_request(request_record())
+    fault(monkeypatch)
+    witness.start()
+
+    response = client.post("/status/message/", {"code": submission.receipt_code, "body": NARRATIVE})
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "it was not sent and nothing was stored" in page
+    assert NARRATIVE in page  # in the form again, in this answer only
+    witness.assert_nothing_kept(NARRATIVE)

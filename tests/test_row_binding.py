@@ -142,6 +142,20 @@ def test_an_imported_request_is_bound_to_its_reference(client, alice, tmp_path):
     assert "Imported story one" in case_page(client, first.case)
 
 
+def test_a_request_whose_new_reference_collides_is_sealed_again_for_the_one_stored(
+    monkeypatch,
+):
+    taken = CaseFactory().request.reference
+    references = iter([taken, "GL-AAAA-BBBB"])
+    monkeypatch.setattr("intake.services.new_reference", lambda: next(references))
+
+    submission = submit_request(request_record(narrative="A story told once"))
+
+    stored = HelpRequest.objects.get(pk=submission.help_request.pk)
+    assert stored.reference == "GL-AAAA-BBBB"
+    assert opened(stored, "narrative") == {"narrative": "A story told once"}
+
+
 # --- version 1: still opens, and is bound when opened -----------------------------
 
 
