@@ -79,7 +79,12 @@ def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
 def _bound(prefix: bytes, purpose: str, row: str) -> bytes:
     """Associated data naming a purpose and the row a value belongs to. The purpose
     (model.field) never holds "|", so the row after it cannot shift the boundary."""
-    return prefix + purpose.encode("ascii") + b"|" + row.encode("utf-8")
+    return _bound_prefix(prefix, purpose) + row.encode("utf-8")
+
+
+@functools.lru_cache(maxsize=256)
+def _bound_prefix(prefix: bytes, purpose: str) -> bytes:
+    return prefix + purpose.encode("ascii") + b"|"
 
 
 @functools.lru_cache(maxsize=256)

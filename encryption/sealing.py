@@ -42,15 +42,21 @@ class SealingFailed(Exception):
     """
 
 
+def _failed(error: Exception) -> Exception:
+    """The exception to raise for a fault while sealing: SealingFailed, naming only
+    the kind of fault (raised `from None`: an exception from inside a cipher
+    could carry its input)."""
+    if isinstance(error, SealingFailed | NoOrganisationKey):
+        return error
+    return SealingFailed(f"sealing failed: {type(error).__name__}")
+
+
 @contextmanager
 def _sealing() -> Iterator[None]:
     try:
         yield
-    except (SealingFailed, NoOrganisationKey):
-        raise
     except Exception as error:
-        # `from None`: an exception raised inside a cipher could carry its input.
-        raise SealingFailed(f"sealing failed: {type(error).__name__}") from None
+        raise _failed(error) from None
 
 
 class OrganisationPublicKey:
@@ -133,13 +139,16 @@ def seal_texts(
     if not row:
         raise ValueError("sealed values are bound to a row: name it")
     key = content.new_key()
-    with _sealing():
+    # A plain try (not _sealing()): an import runs this for each of a million rows.
+    try:
         wrapped = envelope.wrap(key, fields[next(iter(texts))].key_purpose, row)
         sealer = content.ValueSealer(key)
         sealed = {
             name: Sealed(sealer.seal_text(text, fields[name].label, row)) if text else ""
             for name, text in texts.items()
         }
+    except Exception as error:
+        raise _failed(error) from None
     return wrapped, sealed, key
 
 
