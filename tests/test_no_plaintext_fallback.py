@@ -191,3 +191,20 @@ def test_a_requester_message_that_cannot_be_sealed_is_not_sent_and_kept_in_the_f
     assert "it was not sent and nothing was stored" in page
     assert NARRATIVE in page  # in the form again, in this answer only
     witness.assert_nothing_kept(NARRATIVE)
+
+
+def test_an_import_sealed_in_worker_processes_fails_as_cleanly(tmp_path, monkeypatch, witness):
+    rows = [csv_row(n, narrative=f"{NARRATIVE} {n}") for n in range(3)]
+    path = write_csv(tmp_path / "in.csv", rows)
+    damage_the_public_key(monkeypatch)
+    witness.start()
+    err = io.StringIO()
+
+    with pytest.raises(CommandError) as failure:
+        call_command(
+            "import_requests", str(path), "--workers", "1", stdout=io.StringIO(), stderr=err
+        )
+
+    assert "sealing failed: ValueError" in str(failure.value)
+    assert not any(row["narrative"] in str(failure.value) + err.getvalue() for row in rows)
+    witness.assert_nothing_kept(*(row["narrative"] for row in rows))
