@@ -137,6 +137,9 @@ def _seal_to_requester(
 
 # --- work done in passing -------------------------------------------------------------
 
+# What opening a request's contact reads: the reference is what it is bound to.
+SEALED_ROW_COLUMNS = ("pk", "reference", "contact", "content_key")
+
 
 def fingerprint_backlog(keys: ContentKeys, limit: int) -> int:
     """
@@ -151,7 +154,7 @@ def fingerprint_backlog(keys: ContentKeys, limit: int) -> int:
             HelpRequest.objects.select_for_update(skip_locked=True)
             .filter(contact_fingerprint="", contact__isnull=False)
             .order_by("pk")
-            .only("pk", "contact", "content_key")[:limit]
+            .only(*SEALED_ROW_COLUMNS)[:limit]
         )
         keys.preload((backlog, "content_key"))
         for help_request in backlog:
@@ -193,7 +196,8 @@ def refingerprint_all(keys: ContentKeys, *, batch_size: int = 1000, progress=Non
             batch = list(
                 HelpRequest.objects.filter(pk__gt=last_pk, contact__isnull=False)
                 .order_by("pk")
-                .only("pk", "contact", "content_key", "contact_fingerprint")[:batch_size]
+                # The reference too: the content is bound to it (docs/encryption.md).
+                .only(*SEALED_ROW_COLUMNS, "contact_fingerprint")[:batch_size]
             )
             if not batch:
                 return changed

@@ -17,9 +17,11 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
 from cases import services as case_services
+from cases.access import fingerprint_backlog
 from cases.models import CaseNote
 from encryption import content
 from encryption.fields import Sealed
@@ -154,6 +156,17 @@ def test_a_request_whose_new_reference_collides_is_sealed_again_for_the_one_stor
     stored = HelpRequest.objects.get(pk=submission.help_request.pk)
     assert stored.reference == "GL-AAAA-BBBB"
     assert opened(stored, "narrative") == {"narrative": "A story told once"}
+
+
+def test_the_fingerprint_backlog_reads_each_reference_with_its_batch():
+    def queries_for(count: int) -> int:
+        for _ in range(count):
+            CaseFactory(request__contact_fingerprint="")
+        with CaptureQueriesContext(connection) as queries:
+            fingerprint_backlog(organisation_keys(), 100)
+        return len(queries)
+
+    assert queries_for(2) == queries_for(6) - 4  # one UPDATE per request, no read each
 
 
 # --- version 1: still opens, and is bound when opened -----------------------------
