@@ -112,6 +112,7 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "content_key.retired": _("Old organisation key destroyed"),
         "content_key.shred": _("Every content key destroyed"),
         "content_key.sealed_existing": _("Older content sealed"),
+        "content_key.bound_to_rows": _("Older content bound to its requests"),
     }),
     ("encryption", _("Encryption key"), {
         "encryption.rotate_start": _("Key rotation started"),
@@ -194,6 +195,8 @@ DETAIL_KEYS: dict[str, Any] = {
     "caseworker_keys": pgettext_lazy("audit detail", "caseworker keys"),
     "fingerprints": pgettext_lazy("audit detail", "fingerprints erased"),
     "sealed_rows": pgettext_lazy("audit detail", "rows sealed"),
+    "bound": pgettext_lazy("audit detail", "rows bound"),
+    "closed": pgettext_lazy("audit detail", "rows not opened"),
     "values": pgettext_lazy("audit detail", "values"),
     "fingerprints_erased": pgettext_lazy("audit detail", "fingerprints erased"),
     "follow_up_on": pgettext_lazy("audit detail", "follow up on"),

@@ -39,6 +39,7 @@ from cases.models import Case, CaseNote
 from cases.selectors import earlier_requests
 from encryption import services as key_services
 from encryption.access import ContentKeys
+from encryption.binding import bind
 from encryption.content import CannotOpen
 from encryption.fields import Sealed
 from encryption.fingerprint import current_fingerprint, fingerprints_for, is_current
@@ -176,7 +177,13 @@ def open_case(request: HttpRequest, case: Case) -> CaseContent:
             notes=[Opened(note, keys.open_one(note, "body")) for note in notes],
             thread=[Opened(message, keys.open_one(message, "body")) for message in messages],
         )
+        # Content sealed before version 2 is bound to this request now that it
+        # is open (encryption.binding): once, in passing.
+        for item in [help_request, *notes, *messages]:
+            bind(keys, item)
     except CannotOpen:
+        # A key this session lacks, or a value or key bound to another request
+        # (copied here in the database): the case shows as closed, never a 500.
         raise ContentLocked from None
     _remember_fingerprint(keys, help_request, opened.request["contact"])
     opened.earlier = list(
@@ -215,6 +222,9 @@ def _seal_to_requester(
 
 # --- work done in passing -------------------------------------------------------------
 
+# What opening a request's contact reads: the reference is what it is bound to.
+SEALED_ROW_COLUMNS = ("pk", "reference", "contact", "content_key")
+
 
 def fingerprint_backlog(keys: ContentKeys, limit: int) -> int:
     """
@@ -229,7 +239,7 @@ def fingerprint_backlog(keys: ContentKeys, limit: int) -> int:
             HelpRequest.objects.select_for_update(skip_locked=True)
             .filter(contact_fingerprint="", contact__isnull=False)
             .order_by("pk")
-            .only("pk", "contact", "content_key")[:limit]
+            .only(*SEALED_ROW_COLUMNS)[:limit]
         )
         keys.preload((backlog, "content_key"))
         for help_request in backlog:
@@ -271,7 +281,8 @@ def refingerprint_all(keys: ContentKeys, *, batch_size: int = 1000, progress=Non
             batch = list(
                 HelpRequest.objects.filter(pk__gt=last_pk, contact__isnull=False)
                 .order_by("pk")
-                .only("pk", "contact", "content_key", "contact_fingerprint")[:batch_size]
+                # The reference too: the content is bound to it (docs/encryption.md).
+                .only(*SEALED_ROW_COLUMNS, "contact_fingerprint")[:batch_size]
             )
             if not batch:
                 return changed

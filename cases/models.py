@@ -285,6 +285,8 @@ class CaseNote(models.Model):
     # Sealed under the note's own key, wrapped to the organisation in item_key.
     body = SealedTextField(_("note"), key_field="item_key")
     item_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
+    # The body and its key are bound to the case's request (its reference).
+    sealed_row_path = "case__request__reference"
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
 
     class Meta:

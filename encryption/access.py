@@ -14,7 +14,7 @@ from django.db import models
 
 from encryption import content
 from encryption.content import CannotOpen
-from encryption.fields import Sealed, SealedTextField, Unsealed
+from encryption.fields import Sealed, SealedTextField, Unsealed, sealed_row
 from encryption.models import KeyEnvelope, OrganisationKey
 
 
@@ -77,9 +77,10 @@ class ContentKeys:
         except KeyError:
             raise CannotOpen("no organisation key of this session opens that envelope") from None
 
-    def unwrap(self, wrapped: bytes, purpose: str) -> bytes:
+    def unwrap(self, wrapped: bytes, purpose: str, row: str) -> bytes:
         wrapped = bytes(wrapped)
-        return content.unwrap_key(self.envelope_key(content.envelope_of(wrapped)), wrapped, purpose)
+        envelope_key = self.envelope_key(content.envelope_of(wrapped))
+        return content.unwrap_key(envelope_key, wrapped, purpose, row)
 
     def preload(self, *groups: tuple[Iterable[models.Model], str]) -> None:
         """Open, in one query, the envelopes that the keys of these instances (each
@@ -96,17 +97,21 @@ class ContentKeys:
     def key_of(self, instance: models.Model, name: str) -> bytes:
         """The plain key the named field of this instance is sealed under."""
         field = _field(instance, name)
-        return self.unwrap(getattr(instance, field.key_field), field.key_purpose)
+        wrapped = getattr(instance, field.key_field)
+        return self.unwrap(wrapped, field.key_purpose, sealed_row(instance))
 
     def open(self, instance: models.Model, *names: str) -> dict[str, str]:
-        """The named sealed fields in clear ("" where empty or erased)."""
+        """The named sealed fields in clear ("" where empty or erased). A value or
+        key bound to another row raises CannotOpen (docs/encryption.md)."""
         opened, keys = {}, {}
         for name in names:
             field, value = _field(instance, name), getattr(instance, name)
             if isinstance(value, Sealed):
                 if field.key_field not in keys:
                     keys[field.key_field] = self.key_of(instance, name)
-                opened[name] = content.open_text(keys[field.key_field], value, field.label)
+                opened[name] = content.open_text(
+                    keys[field.key_field], value, field.label, sealed_row(instance)
+                )
             else:
                 opened[name] = str(value) if isinstance(value, Unsealed) else ""
         return opened
@@ -166,4 +171,4 @@ class RequesterKeys:
         if not sealed_key:
             return None
         key = content.open_sealed(self._pair.private, bytes(sealed_key), content.REQUESTER_INFO)
-        return content.open_text(key, value, field.label)
+        return content.open_text(key, value, field.label, sealed_row(instance))

@@ -2,8 +2,8 @@
 The content-key primitives of docs/encryption.md, with no database in sight.
 
 Everything here is a small function over bytes built from `cryptography`'s
-HPKE, X25519, ChaCha20-Poly1305, HKDF and Argon2id; the formats are the
-version-1 formats of docs/encryption.md, and every stored value starts with a
+HPKE, X25519, ChaCha20-Poly1305, HKDF and Argon2id; the formats are those of
+docs/encryption.md (Stored formats), and every stored value starts with a
 version byte. Models and services (encryption/models.py, encryption/services.py)
 decide where keys live; this module only knows how to use them.
 
@@ -33,10 +33,14 @@ NONCE_BYTES = 12
 SALT_BYTES = 16
 _SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
-# The first byte of a sealed value. 0xC1 never starts valid UTF-8, so a sealed
-# value is told apart from one stored before content keys (plain UTF-8).
+# The first byte of a sealed value, which is also its format. Neither 0xC1 nor
+# 0xC0 ever starts valid UTF-8, so a sealed value is told apart from one stored
+# before content keys (plain UTF-8). Version 1 is bound to its field only;
+# version 2 also to its row (docs/encryption.md, Stored formats).
 SEALED_VALUE = 0xC1
+SEALED_VALUE_V2 = 0xC0
 WRAP_V1 = 0x01
+WRAP_V2 = 0x02
 
 
 class CannotOpen(Exception):
@@ -72,15 +76,27 @@ def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info).derive(secret)
 
 
+def _bound(prefix: bytes, purpose: str, row: str) -> bytes:
+    """Associated data naming a purpose and the row a value belongs to. The purpose
+    (model.field) never holds "|", so the row after it cannot shift the boundary."""
+    return _bound_prefix(prefix, purpose) + row.encode("utf-8")
+
+
+@functools.lru_cache(maxsize=256)
+def _bound_prefix(prefix: bytes, purpose: str) -> bytes:
+    return prefix + purpose.encode("ascii") + b"|"
+
+
 @functools.lru_cache(maxsize=256)
 def _value_aad(label: str) -> bytes:
     return b"tropa/value/v1|" + label.encode("ascii")
 
 
-def seal_text(key: bytes, text: str, label: str) -> bytes:
-    """A sealed value: version byte, nonce, ChaCha20-Poly1305 of the padded text
-    (encryption.padding: its length says only which size bucket the text is in)."""
-    return ValueSealer(key).seal_text(text, label)
+def seal_text(key: bytes, text: str, label: str, row: str) -> bytes:
+    """A sealed value (version 2): version byte, nonce, ChaCha20-Poly1305 of the padded
+    text (encryption.padding: its length says only which size bucket the text is in),
+    bound to its field (`label`) and to its row (`row`, e.g. the request's reference)."""
+    return ValueSealer(key).seal_text(text, label, row)
 
 
 class ValueSealer:
@@ -90,22 +106,35 @@ class ValueSealer:
     def __init__(self, key: bytes) -> None:
         self._aead = ChaCha20Poly1305(key)
 
-    def seal_text(self, text: str, label: str) -> bytes:
+    def seal_text(self, text: str, label: str, row: str) -> bytes:
         padded = padding.pad(text.encode("utf-8"))
-        return bytes([SEALED_VALUE]) + _seal_with(self._aead, padded, _value_aad(label))
+        aad = _bound(b"tropa/value/v2|", label, row)
+        return bytes([SEALED_VALUE_V2]) + _seal_with(self._aead, padded, aad)
 
 
-def open_text(key: bytes, sealed: bytes, label: str) -> str:
-    if not is_sealed(sealed):
+def open_text(key: bytes, sealed: bytes, label: str, row: str) -> str:
+    """The text of a sealed value of either version. A version-2 value opens only
+    for the row it was sealed for; a version-1 value names no row (until it is
+    sealed again as version 2: encryption.binding)."""
+    if sealed[:1] == bytes([SEALED_VALUE_V2]):
+        aad = _bound(b"tropa/value/v2|", label, row)
+    elif sealed[:1] == bytes([SEALED_VALUE]):
+        aad = _value_aad(label)
+    else:
         raise CannotOpen("not a sealed value")
     try:
-        return padding.unpad(_open(key, sealed[1:], _value_aad(label))).decode("utf-8")
+        return padding.unpad(_open(key, sealed[1:], aad)).decode("utf-8")
     except padding.BadPadding:
         raise CannotOpen("a sealed value with a damaged padding") from None
 
 
 def is_sealed(payload: bytes) -> bool:
-    return payload[:1] == bytes([SEALED_VALUE])
+    return payload[:1] in (bytes([SEALED_VALUE]), bytes([SEALED_VALUE_V2]))
+
+
+def is_bound(payload: bytes) -> bool:
+    """Whether a sealed value or a wrapped key is bound to its row (version 2)."""
+    return payload[:1] in (bytes([SEALED_VALUE_V2]), bytes([WRAP_V2]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -113,32 +142,39 @@ def _wrap_aad(purpose: str) -> bytes:
     return b"tropa/wrapped-key/v1|" + purpose.encode("ascii")
 
 
-def wrap_key(envelope_id: int, envelope_key: bytes, key: bytes, purpose: str) -> bytes:
-    """`key` wrapped under an envelope's key, naming the envelope (69 bytes)."""
-    return KeyWrapper(envelope_id, envelope_key).wrap(key, purpose)
+def wrap_key(envelope_id: int, envelope_key: bytes, key: bytes, purpose: str, row: str) -> bytes:
+    """`key` wrapped under an envelope's key, naming the envelope, bound to its
+    column (`purpose`) and its row (version 2)."""
+    return KeyWrapper(envelope_id, envelope_key).wrap(key, purpose, row)
 
 
 class KeyWrapper:
     """Wraps many keys under one envelope key (one cipher object for them all)."""
 
     def __init__(self, envelope_id: int, envelope_key: bytes) -> None:
-        self._header = struct.pack(">BQ", WRAP_V1, envelope_id)
+        self._header = struct.pack(">BQ", WRAP_V2, envelope_id)
         self._aead = ChaCha20Poly1305(envelope_key)
 
-    def wrap(self, key: bytes, purpose: str) -> bytes:
-        return self._header + _seal_with(self._aead, key, _wrap_aad(purpose))
+    def wrap(self, key: bytes, purpose: str, row: str) -> bytes:
+        aad = _bound(b"tropa/wrapped-key/v2|", purpose, row)
+        return self._header + _seal_with(self._aead, key, aad)
 
 
 def envelope_of(wrapped: bytes) -> int:
     """The id of the envelope whose key opens this wrapped key."""
-    if len(wrapped) < 9 or wrapped[0] != WRAP_V1:
+    if len(wrapped) < 9 or wrapped[0] not in (WRAP_V1, WRAP_V2):
         raise CannotOpen("not a wrapped key")
     return struct.unpack(">Q", wrapped[1:9])[0]
 
 
-def unwrap_key(envelope_key: bytes, wrapped: bytes, purpose: str) -> bytes:
+def unwrap_key(envelope_key: bytes, wrapped: bytes, purpose: str, row: str) -> bytes:
+    """The key, from a wrapped key of either version; version 2 only on its own row."""
     envelope_of(wrapped)
-    return _open(envelope_key, wrapped[9:], _wrap_aad(purpose))
+    if wrapped[0] == WRAP_V2:
+        aad = _bound(b"tropa/wrapped-key/v2|", purpose, row)
+    else:
+        aad = _wrap_aad(purpose)
+    return _open(envelope_key, wrapped[9:], aad)
 
 
 # --- public keys --------------------------------------------------------------

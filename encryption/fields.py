@@ -216,6 +216,33 @@ class SealedTextField(EncryptedTextField):
         return ""
 
 
+def sealed_row(instance: models.Model) -> str:
+    """
+    What the content of this instance is bound to (version 2 of the stored
+    formats, docs/encryption.md), so that a value copied onto another row does
+    not open there: the model's `sealed_row_path` followed from the instance,
+    e.g. "request__reference" for a message.
+    """
+    path = getattr(type(instance), "sealed_row_path", None)
+    if path is None:
+        raise TypeError(
+            f"{type(instance).__name__} has sealed fields but no sealed_row_path naming "
+            "what its content is bound to (docs/encryption.md, Stored formats)"
+        )
+    value: Any = instance
+    for name in path.split("__"):
+        value = getattr(value, name)
+    if not value:
+        raise ValueError(f"{type(instance).__name__} names no row to bind its content to")
+    return str(value)
+
+
+def sealed_row_related(model: type[models.Model]) -> list[str]:
+    """What to select_related to compute `sealed_row` of many rows at once."""
+    path = model.sealed_row_path.split("__")[:-1]
+    return ["__".join(path)] if path else []
+
+
 class FingerprintField(models.CharField):
     """
     A keyed fingerprint of a contact, "k<organisation key id>:<HMAC-SHA256 hex>",

@@ -11,13 +11,14 @@ knows no domain model by name.
 """
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from encryption import content
-from encryption.fields import Sealed, SealedTextField
+from encryption.fields import Sealed, SealedTextField, sealed_row
 from encryption.models import KeyEnvelope, OrganisationKey, new_envelope_id
 
 
@@ -31,6 +32,31 @@ class NoOrganisationKey(Exception):
 
     def __init__(self) -> None:
         super().__init__(str(self.message))
+
+
+class SealingFailed(Exception):
+    """
+    Sealing did not work (a damaged organisation public key, a fault in the
+    cipher). There is no fallback: the caller stores nothing, in clear or
+    otherwise, and says so. The message names the kind of fault, never a value.
+    """
+
+
+def _failed(error: Exception) -> Exception:
+    """The exception to raise for a fault while sealing: SealingFailed, naming only
+    the kind of fault (raised `from None`: an exception from inside a cipher
+    could carry its input)."""
+    if isinstance(error, SealingFailed | NoOrganisationKey):
+        return error
+    return SealingFailed(f"sealing failed: {type(error).__name__}")
+
+
+@contextmanager
+def _sealing() -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        raise _failed(error) from None
 
 
 class OrganisationPublicKey:
@@ -64,21 +90,21 @@ class Envelope:
         organisation = organisation or active_public_key()
         self._key = content.new_key()
         self._wrapper: content.KeyWrapper | None = None
-        self.row = KeyEnvelope(
-            id=new_envelope_id(),
-            organisation_key_id=organisation.id,
-            sealed=content.seal_to(
+        with _sealing():
+            sealed = content.seal_to(
                 organisation.public, self._key, content.envelope_info(organisation.id)
-            ),
+            )
+        self.row = KeyEnvelope(
+            id=new_envelope_id(), organisation_key_id=organisation.id, sealed=sealed
         )
 
     def __repr__(self) -> str:
         return f"<Envelope {self.row.id}>"
 
-    def wrap(self, key: bytes, purpose: str) -> bytes:
+    def wrap(self, key: bytes, purpose: str, row: str) -> bytes:
         if self._wrapper is None:
             self._wrapper = content.KeyWrapper(self.row.id, self._key)
-        return self._wrapper.wrap(key, purpose)
+        return self._wrapper.wrap(key, purpose, row)
 
 
 @functools.cache
@@ -97,24 +123,32 @@ def _fields_by_name(model: type[models.Model]) -> dict[str, SealedTextField]:
 
 
 def seal_texts(
-    model: type[models.Model], texts: Mapping[str, str], envelope: Envelope
+    model: type[models.Model], texts: Mapping[str, str], envelope: Envelope, row: str
 ) -> tuple[bytes, dict[str, Sealed | str], bytes]:
     """
     Seal `texts` (field name → text) of one `model` row under one new key,
     wrapped under `envelope`: (the wrapped key, the sealed values, the key).
-    All the fields must share one key column; empty text stays empty.
+    The values and the wrapped key are bound to `row` (the model's `sealed_row`
+    of the row they are stored in: a request's reference). All the fields must
+    share one key column; empty text stays empty. Raises SealingFailed.
     """
     fields = _fields_by_name(model)
     key_fields = {fields[name].key_field for name in texts}
     if len(key_fields) != 1:
         raise ValueError("the fields sealed together must share one key column")
+    if not row:
+        raise ValueError("sealed values are bound to a row: name it")
     key = content.new_key()
-    wrapped = envelope.wrap(key, fields[next(iter(texts))].key_purpose)
-    sealer = content.ValueSealer(key)
-    sealed = {
-        name: Sealed(sealer.seal_text(text, fields[name].label)) if text else ""
-        for name, text in texts.items()
-    }
+    # A plain try (not _sealing()): an import runs this for each of a million rows.
+    try:
+        wrapped = envelope.wrap(key, fields[next(iter(texts))].key_purpose, row)
+        sealer = content.ValueSealer(key)
+        sealed = {
+            name: Sealed(sealer.seal_text(text, fields[name].label, row)) if text else ""
+            for name, text in texts.items()
+        }
+    except Exception as error:
+        raise _failed(error) from None
     return wrapped, sealed, key
 
 
@@ -124,7 +158,7 @@ def seal_into(instance: models.Model, texts: Mapping[str, str], envelope: Envelo
     into the fields' key column. Returns the new key. The caller stores
     `envelope.row` in the same transaction as the instance.
     """
-    wrapped, sealed, key = seal_texts(type(instance), texts, envelope)
+    wrapped, sealed, key = seal_texts(type(instance), texts, envelope, sealed_row(instance))
     setattr(instance, _key_field(instance, texts), wrapped)
     for name, value in sealed.items():
         setattr(instance, name, value)
@@ -158,4 +192,5 @@ def seal_item(
 
 def seal_to_requester(requester_public: bytes, key: bytes) -> bytes:
     """A message key sealed to the requester's public key (their receipt code opens it)."""
-    return content.seal_to(requester_public, key, content.REQUESTER_INFO)
+    with _sealing():
+        return content.seal_to(requester_public, key, content.REQUESTER_INFO)

@@ -9,6 +9,7 @@ Messages are in English: bots are built by developers.
 """
 
 import json
+import logging
 import re
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.ratelimit import Rate, count
-from encryption.sealing import NoOrganisationKey
+from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import receipts
 from intake.forms import ApiRequestForm
 from intake.models import BotToken
@@ -33,6 +34,8 @@ from intake.services import (
 )
 from intake.views import record_from
 from intake.vocabulary import Language
+
+logger = logging.getLogger(__name__)
 
 SCALAR_FIELDS = (
     "category",
@@ -141,6 +144,12 @@ def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
         return _error(429, "Too many requests right now; try again later.")
     except NoOrganisationKey:
         return _error(503, "Not accepting requests yet: the installation has no caseworker.")
+    except SealingFailed as failure:
+        # No fallback: nothing was stored; the bot keeps the text and retries.
+        logger.error("a bot's request was refused, nothing stored: %s", failure)
+        response = _error(503, "Could not encrypt the request; nothing was stored. Retry later.")
+        response["Retry-After"] = "300"
+        return response
     reference = submission.help_request.reference
     if not replayed:
         # Counted for the hour, audited when the hour is over: an audit entry now

@@ -51,6 +51,9 @@ class HelpRequest(models.Model):
     precise_location = SealedTextField(_("precise location"), key_field="content_key")
     unit = SealedTextField(_("unit"), key_field="content_key")
     content_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
+    # What the content and its key are bound to, so that they open on no other
+    # row (encryption.fields.sealed_row): a reference never changes once stored.
+    sealed_row_path = "reference"
     # The public half of the requester's key, which their receipt code gives
     # back: messages are sealed to it too, so /status/ shows them the thread.
     requester_public_key = models.BinaryField(
@@ -153,6 +156,8 @@ class RequestMessage(models.Model):
     body = SealedTextField(_("message"), key_field="item_key")
     item_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
     requester_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
+    # The body and its key are bound to the request they belong to.
+    sealed_row_path = "request__reference"
     # At one-hour resolution (core.clock), whoever wrote: the thread is ordered
     # by time, then id, and a caseworker's exact time would misplace the
     # requester's messages of the same hour.

@@ -178,7 +178,8 @@ def schema() -> dict:
                         "429": answer("Too many requests right now; nothing stored.", error),
                         "503": answer(
                             "Not accepting requests yet (no caseworker has created the "
-                            "organisation key); nothing stored.",
+                            "organisation key), or the request could not be encrypted; "
+                            "nothing stored.",
                             error,
                         ),
                     },

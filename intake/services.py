@@ -36,6 +36,7 @@ from core.bulk import (
 from core.clock import hour_of
 from core.ratelimit import Rate
 from encryption.access import RequesterKeys
+from encryption.content import CannotOpen
 from encryption.digests import flood_digest
 from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
@@ -76,10 +77,14 @@ class RequestRecord:
         """What the person wrote: sealed to the organisation before it is stored."""
         return {name: getattr(self, name) for name in SEALED_REQUEST_FIELDS}
 
-    def help_request(self, envelope: Envelope) -> HelpRequest:
-        """The request to store, its content sealed under a new key wrapped in `envelope`."""
-        content_key, sealed, _key = seal_texts(HelpRequest, self.sensitive(), envelope)
+    def help_request(self, envelope: Envelope, reference: str = "") -> HelpRequest:
+        """The request to store under `reference` (the record's own, else a new one),
+        its content sealed under a new key wrapped in `envelope` and bound to the
+        reference."""
+        reference = reference or self.reference or new_reference()
+        content_key, sealed, _key = seal_texts(HelpRequest, self.sensitive(), envelope, reference)
         values = {
+            "reference": reference,
             "received_at": hour_of(self.received_at),
             "channel": self.channel,
             "category": self.category,
@@ -91,8 +96,6 @@ class RequestRecord:
             "content_key": content_key,
             **sealed,
         }
-        if self.reference:
-            values["reference"] = self.reference
         return HelpRequest(**values)
 
 
@@ -166,18 +169,19 @@ def submit_request(
     selector, secret = receipts.split(code)
     receipt_hash = receipts.hash_code(code)
     # Sealed to the organisation's public key: from here on, only a caseworker
-    # (and, for the messages, this code) can read what the person wrote.
+    # (and, for the messages, this code) can read what the person wrote. A
+    # fault while sealing raises SealingFailed before anything is stored.
     envelope = Envelope()
-    help_request = record.help_request(envelope)
-    help_request.receipt_selector = selector
-    help_request.receipt_hash = receipt_hash
-    help_request.requester_public_key = RequesterKeys(selector, secret).public
+    requester_public = RequesterKeys(selector, secret).public
     for attempt in range(3):
+        # Sealed again for each reference tried: the content is bound to it.
+        help_request = record.help_request(envelope, new_reference() if attempt else "")
+        help_request.receipt_selector = selector
+        help_request.receipt_hash = receipt_hash
+        help_request.requester_public_key = requester_public
         try:
             with transaction.atomic():
                 envelope.row.save(force_insert=True)
-                if attempt:
-                    help_request.reference = new_reference()
                 help_request.save(force_insert=True)
                 case = _open_case(help_request)
                 if hold:
@@ -279,9 +283,19 @@ def requester_thread(help_request: HelpRequest, typed_code: str) -> list[ThreadM
         return []
     keys = RequesterKeys(*receipts.split(code))
     return [
-        ThreadMessage(message.sender, message.sent_at, keys.open(message, "body", "requester_key"))
+        ThreadMessage(message.sender, message.sent_at, _requester_text(keys, message))
         for message in help_request.messages.order_by("sent_at", "pk")
     ]
+
+
+def _requester_text(keys: RequesterKeys, message: RequestMessage) -> str | None:
+    try:
+        return keys.open(message, "body", "requester_key")
+    except CannotOpen:
+        # Sealed to another requester, or bound to another request (a row moved
+        # in the database): shown as not readable here, like a message from
+        # before the requester had a key.
+        return None
 
 
 def _receipt_candidates(code: str) -> list[HelpRequest]:
@@ -455,8 +469,8 @@ EVENT_COLUMNS = ("case", "kind", "from_state", "to_state", "outcome", "at")
 
 
 def _request_row(record: RequestRecord, envelope: Envelope) -> tuple:
-    content_key, sealed, _key = seal_texts(HelpRequest, record.sensitive(), envelope)
     reference = record.reference or new_reference()
+    content_key, sealed, _key = seal_texts(HelpRequest, record.sensitive(), envelope, reference)
     return (
         reference,
         reference_key(reference) or "",

@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.ratelimit import Rate, count, spent
-from encryption.sealing import NoOrganisationKey
+from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
 from intake.models import HelpRequest
@@ -119,6 +119,12 @@ def request_form(request: HttpRequest) -> HttpResponse:
         # Nobody to seal it to yet (no caseworker bootstrapped the key): stored nothing.
         logger.warning("a request was refused: no organisation key yet (create_staff)")
         return render(request, "intake/not_ready.html", status=503)
+    except SealingFailed as failure:
+        once.release("request", token)
+        # No fallback: nothing was stored, in clear or otherwise. The form comes
+        # back in this response only, so that nothing typed is lost.
+        logger.error("a request was refused, nothing stored: %s", failure)
+        return render(request, "intake/not_stored.html", {"form": form, "once": token}, status=503)
     except BaseException:
         once.release("request", token)
         raise
@@ -295,6 +301,17 @@ def status_message(request: HttpRequest) -> HttpResponse:
         return _status_page(
             request, help_request, code, message_form=form, budget=spent_budget, status=429
         )
+    except SealingFailed as failure:
+        once.release("message", token)
+        logger.error("a requester's message was refused, nothing stored: %s", failure)
+        form.add_error(
+            "body",
+            _(
+                "Your message could not be encrypted, so it was not sent and nothing was "
+                "stored. Please try again in a few minutes."
+            ),
+        )
+        return _status_page(request, help_request, code, message_form=form, status=503)
     return _status_page(request, help_request, code, sent=True)
 
 

@@ -1,6 +1,7 @@
 """The content-key primitives (encryption/content.py): formats of docs/encryption.md."""
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,45 +11,75 @@ from encryption.content import CannotOpen, KdfParams
 CHEAP = KdfParams(passes=1, memory_kib=8)
 
 
+ROW = "GL-AB12-CD34"
+
+
 @given(st.text(max_size=5000))
-def test_a_sealed_text_opens_with_its_key_and_label(text):
+def test_a_sealed_text_opens_with_its_key_label_and_row(text):
     key = content.new_key()
-    sealed = content.seal_text(key, text, "intake.helprequest.narrative")
-    assert sealed[0] == content.SEALED_VALUE
-    assert content.open_text(key, sealed, "intake.helprequest.narrative") == text
+    sealed = content.seal_text(key, text, "intake.helprequest.narrative", ROW)
+    assert sealed[0] == content.SEALED_VALUE_V2
+    assert content.open_text(key, sealed, "intake.helprequest.narrative", ROW) == text
 
 
-def test_a_sealed_text_does_not_open_with_another_key_or_label():
+def test_a_sealed_text_does_not_open_with_another_key_label_or_row():
     key = content.new_key()
-    sealed = content.seal_text(key, "позвоните мне", "intake.helprequest.contact")
+    sealed = content.seal_text(key, "позвоните мне", "intake.helprequest.contact", ROW)
     with pytest.raises(CannotOpen):
-        content.open_text(content.new_key(), sealed, "intake.helprequest.contact")
+        content.open_text(content.new_key(), sealed, "intake.helprequest.contact", ROW)
     with pytest.raises(CannotOpen):
-        content.open_text(key, sealed, "intake.helprequest.narrative")
+        content.open_text(key, sealed, "intake.helprequest.narrative", ROW)
+    with pytest.raises(CannotOpen):
+        content.open_text(key, sealed, "intake.helprequest.contact", "GL-ZZ99-ZZ99")
+
+
+def test_a_version_1_value_as_documented_still_opens_and_names_no_row():
+    key = content.new_key()
+    nonce = bytes(range(12))
+    padded = padding.pad("позвоните мне".encode())
+    aad = b"tropa/value/v1|intake.helprequest.contact"
+    sealed = bytes([0xC1]) + nonce + ChaCha20Poly1305(key).encrypt(nonce, padded, aad)
+    assert not content.is_bound(sealed)
+    for row in (ROW, "GL-ZZ99-ZZ99"):
+        assert content.open_text(key, sealed, "intake.helprequest.contact", row) == "позвоните мне"
 
 
 @given(st.integers(min_value=0, max_value=20000))
 def test_sealed_lengths_reveal_only_the_bucket(length):
     key = content.new_key()
-    sealed = content.seal_text(key, "x" * length, "f")
+    sealed = content.seal_text(key, "x" * length, "f", ROW)
     overhead = 1 + content.NONCE_BYTES + 16
     assert len(sealed) - overhead == padding.bucket(padding.HEADER + length)
 
 
 def test_texts_in_one_bucket_give_ciphertexts_of_one_length():
     key = content.new_key()
-    lengths = {len(content.seal_text(key, "a" * n, "f")) for n in range(0, 59)}
+    lengths = {len(content.seal_text(key, "a" * n, "f", ROW)) for n in range(0, 59)}
     assert len(lengths) == 1
 
 
-def test_a_wrapped_key_names_its_envelope_and_opens_only_for_its_purpose():
+def test_a_wrapped_key_names_its_envelope_and_opens_only_for_its_purpose_and_row():
     envelope_key, key = content.new_key(), content.new_key()
-    wrapped = content.wrap_key(123456789, envelope_key, key, "intake.helprequest.content_key")
-    assert len(wrapped) == 69
+    purpose = "intake.helprequest.content_key"
+    wrapped = content.wrap_key(123456789, envelope_key, key, purpose, ROW)
+    assert len(wrapped) == 69 and wrapped[0] == content.WRAP_V2
     assert content.envelope_of(wrapped) == 123456789
-    assert content.unwrap_key(envelope_key, wrapped, "intake.helprequest.content_key") == key
+    assert content.unwrap_key(envelope_key, wrapped, purpose, ROW) == key
     with pytest.raises(CannotOpen):
-        content.unwrap_key(envelope_key, wrapped, "cases.casenote.item_key")
+        content.unwrap_key(envelope_key, wrapped, "cases.casenote.item_key", ROW)
+    with pytest.raises(CannotOpen):
+        content.unwrap_key(envelope_key, wrapped, purpose, "GL-ZZ99-ZZ99")
+
+
+def test_a_version_1_wrapped_key_as_documented_still_opens():
+    envelope_key, key, nonce = content.new_key(), content.new_key(), bytes(12)
+    aad = b"tropa/wrapped-key/v1|intake.helprequest.content_key"
+    wrapped = (
+        bytes([0x01]) + (7).to_bytes(8, "big") + nonce
+        + ChaCha20Poly1305(envelope_key).encrypt(nonce, key, aad)
+    )  # fmt: skip
+    assert content.envelope_of(wrapped) == 7 and not content.is_bound(wrapped)
+    assert content.unwrap_key(envelope_key, wrapped, "intake.helprequest.content_key", ROW) == key
 
 
 def test_hpke_seals_to_a_public_key_and_binds_the_info():
@@ -138,8 +169,8 @@ def wrap_nonce(wrapped: bytes) -> bytes:
 
 def test_sealing_the_same_text_twice_under_one_key_gives_two_ciphertexts():
     key = content.new_key()
-    first = content.seal_text(key, "the same words", "intake.helprequest.narrative")
-    second = content.seal_text(key, "the same words", "intake.helprequest.narrative")
+    first = content.seal_text(key, "the same words", "intake.helprequest.narrative", "GL-1")
+    second = content.seal_text(key, "the same words", "intake.helprequest.narrative", "GL-1")
 
     assert first != second
     assert value_nonce(first) != value_nonce(second)
@@ -147,8 +178,8 @@ def test_sealing_the_same_text_twice_under_one_key_gives_two_ciphertexts():
 
 def test_wrapping_the_same_key_twice_under_one_envelope_gives_two_ciphertexts():
     envelope_key, key = content.new_key(), content.new_key()
-    first = content.wrap_key(7, envelope_key, key, "intake.helprequest.content_key")
-    second = content.wrap_key(7, envelope_key, key, "intake.helprequest.content_key")
+    first = content.wrap_key(7, envelope_key, key, "intake.helprequest.content_key", "GL-1")
+    second = content.wrap_key(7, envelope_key, key, "intake.helprequest.content_key", "GL-1")
 
     assert first != second
     assert wrap_nonce(first) != wrap_nonce(second)
@@ -159,8 +190,8 @@ def test_no_nonce_repeats_across_a_batch_under_one_cipher_object():
     wrapper = content.KeyWrapper(7, content.new_key())
     key = content.new_key()
 
-    values = [sealer.seal_text("same", "f") for _ in range(2000)]
-    wrapped = [wrapper.wrap(key, "p") for _ in range(2000)]
+    values = [sealer.seal_text("same", "f", "GL-1") for _ in range(2000)]
+    wrapped = [wrapper.wrap(key, "p", "GL-1") for _ in range(2000)]
 
     assert len({value_nonce(v) for v in values}) == 2000
     assert len({wrap_nonce(w) for w in wrapped}) == 2000

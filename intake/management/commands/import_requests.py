@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from encryption.sealing import NoOrganisationKey
+from encryption.sealing import NoOrganisationKey, SealingFailed
 from encryption.services import has_organisation_key
 from intake.importing import COLUMNS, ImportFailed, import_file, printable
 
@@ -69,6 +69,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{name}: {failure.total_errors} error(s); nothing was imported."
             ) from None
+        except SealingFailed as failure:
+            # The whole import is one transaction: it was rolled back.
+            raise CommandError(f"{file.name}: {failure}; nothing was imported.") from None
         for warning in summary.warnings:
             self.stderr.write(self.style.WARNING(f"{name}: {warning}"))
         seconds = time.monotonic() - started
