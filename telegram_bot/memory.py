@@ -4,8 +4,10 @@ What the bot remembers about a chat, where, and for how long.
 Everything lives in the cache (Redis on a server), never in the database, and
 every key names the chat only by `chat_handle`, a keyed hash of its chat id:
 
-- dialogue: the answers so far, or the receipt code being followed up; sealed;
-  DIALOGUE_TTL after the last change, deleted on submit and on /cancel;
+- dialogue: the answers so far, or where a follow-up stands (with the message
+  being written, never a receipt code: the code is asked again each time it is
+  needed, and forgotten once its answer is sent); sealed; DIALOGUE_TTL after the
+  last change, deleted on submit and on /cancel;
 - language: "ru" or "en"; DIALOGUE_TTL after the last update;
 - receipt: a receipt code whose message has not reached the chat yet; sealed;
   until delivered, at most RECEIPT_TTL;
@@ -133,3 +135,4 @@ def _count(key: str, rate: Rate) -> int:
     except Exception:
         logger.warning("telegram: rate limiting is unavailable (cache unreachable): allowed")
         return 0
+
