@@ -253,13 +253,18 @@ class CaseNote(models.Model):
 class ReplyTemplate(models.Model):
     """
     A reply caseworkers give often, written once and inserted into the reply box
-    of a case page. Staff-written boilerplate, not case content: stored in
-    clear, but never logged, and each change is audited.
+    of a case page. What the organisation tells requesters (where to go, whom
+    to trust) is as sensitive as what they tell it: title and text are sealed
+    to the organisation like notes, under the template's own key, opened only
+    by a caseworker's session (cases.access), never logged, and each change is
+    audited. A shred deletes them.
     """
 
-    title = models.CharField(_("title"), max_length=120)
+    # Sealed under the template's own key, wrapped to the organisation in item_key.
+    title = SealedTextField(_("title"), key_field="item_key")
+    body = SealedTextField(_("text"), key_field="item_key")
+    item_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices)
-    body = models.TextField(_("text"), max_length=5000)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -282,13 +287,14 @@ class ReplyTemplate(models.Model):
     class Meta:
         verbose_name = _("reply template")
         verbose_name_plural = _("reply templates")
-        ordering = ["language", "title", "pk"]
+        # Titles are sealed: the database cannot sort or compare them, so one
+        # title per language is checked where they are opened (cases.reply_templates).
+        ordering = ["language", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["language", "title"], name="reply_template_unique"),
             models.CheckConstraint(
                 condition=models.Q(language__in=Language.values), name="reply_template_language"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.language})"
+        return f"template {self.pk} ({self.language})"
