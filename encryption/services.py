@@ -8,7 +8,7 @@ Callers hold the person's password or session keys; these functions never
 ask for them, and never keep them beyond the call.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
@@ -30,6 +30,7 @@ from encryption.models import (
     RecoveryKey,
     RecoveryWrap,
 )
+from encryption.signals import shredding
 
 # Where keys are wrapped: rewritten (core/storage.py) after their wrappings are deleted.
 KEY_TABLES = (KeyEnvelope, ContentGrant, RecoveryWrap, RecoveryKey, CaseworkerKey, OrganisationKey)
@@ -399,6 +400,20 @@ class ShredCounts:
     organisation_keys: int = 0
     sessions: int = 0
     fingerprints: int = 0
+    # What the other apps destroy (encryption.signals): detail key → count, or
+    # None where it could not be destroyed.
+    elsewhere: dict[str, int | None] = field(default_factory=dict)
+
+    def audit_detail(self) -> dict[str, int | None]:
+        own = {name: value for name, value in self.__dict__.items() if name != "elsewhere"}
+        return {**own, **self.elsewhere}
+
+
+def _elsewhere(*, dry_run: bool) -> dict[str, int | None]:
+    found: dict[str, int | None] = {}
+    for _receiver, answer in shredding.send(sender=ShredCounts, dry_run=dry_run):
+        found.update(answer or {})
+    return found
 
 
 def shred_counts() -> ShredCounts:
@@ -414,6 +429,7 @@ def shred_counts() -> ShredCounts:
             model._base_manager.exclude(**{name: ""}).count()
             for model, name in _fingerprint_columns()
         ),
+        elsewhere=_elsewhere(dry_run=True),
     )
 
 
@@ -430,7 +446,11 @@ def _fingerprint_columns() -> list[tuple[type[models.Model], str]]:
 def shred(*, actor) -> ShredCounts:
     """
     Destroy every way to the content: grants, recovery, envelopes, key pairs,
-    sessions; fingerprints are erased. Slugs and dates (the statistics) stay.
+    sessions; fingerprints are erased; and whatever the other apps keep that a
+    receipt code, the server or the cache could still open (encryption.signals:
+    the requester's copies of message keys, receipt hashes and their HMAC key,
+    reply templates, flood digests, the bot's dialogues). States, dates to the
+    hour, the audit log and the statistics stay.
     """
     with transaction.atomic():
         counts = ShredCounts()
@@ -443,7 +463,8 @@ def shred(*, actor) -> ShredCounts:
         counts.envelopes, _ = KeyEnvelope.objects.all().delete()
         counts.caseworker_keys, _ = CaseworkerKey.objects.all().delete()
         counts.organisation_keys, _ = OrganisationKey.objects.all().delete()
-        record("content_key.shred", actor=actor, **counts.__dict__)
+        counts.elsewhere = _elsewhere(dry_run=False)
+        record("content_key.shred", actor=actor, **counts.audit_detail())
         # The deleted wrappings linger in the tables' files until they are rewritten.
         request_rewrite(KEY_TABLES, "content_key.shred")
     return counts

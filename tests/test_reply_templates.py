@@ -1,6 +1,7 @@
 """Reply templates: managed at /staff/templates/, inserted on a case page without JavaScript."""
 
 import io
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -326,6 +327,19 @@ def stored_in_clear_before_sealing(title: str, body: str) -> ReplyTemplate:
     template = ReplyTemplate.objects.get()
     assert isinstance(template.title, Unsealed)
     return template
+
+
+def test_after_a_shred_no_template_is_left_to_open(monkeypatch, client, alice):
+    stored(SECRET_TITLE, "en", SECRET_BODY)
+    keys_of_before = organisation_keys()
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("shred\nyes, destroy every key\n"))
+    call_command("shred_content_keys", stdout=io.StringIO())
+
+    assert not ReplyTemplate.objects.exists()
+    assert not in_the_database(SECRET_TITLE) and not in_the_database(SECRET_BODY)
+    assert open_templates(keys_of_before) == []  # not even with the key from before
+    assert AuditEntry.objects.get(action="content_key.shred").detail["reply_templates"] == 1
 
 
 @pytest.mark.django_db(transaction=True)
