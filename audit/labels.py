@@ -192,6 +192,7 @@ DETAIL_KEYS: dict[str, Any] = {
     "envelopes": pgettext_lazy("audit detail", "envelopes"),
     "caseworker_keys": pgettext_lazy("audit detail", "caseworker keys"),
     "fingerprints": pgettext_lazy("audit detail", "fingerprints erased"),
+    "unsealed_rows": pgettext_lazy("audit detail", "rows never sealed, erased"),
     "receipt_codes": pgettext_lazy("audit detail", "receipt codes destroyed"),
     "requester_keys": pgettext_lazy("audit detail", "message keys of requesters destroyed"),
     "reply_templates": pgettext_lazy("audit detail", "reply templates destroyed"),

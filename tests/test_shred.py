@@ -11,13 +11,16 @@ import sys
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from audit.models import AuditEntry
 from cases import services as case_services
 from cases.models import Case
+from encryption.fields import keyring
 from encryption.management.commands.shred_content_keys import REMAINS
 from encryption.models import ServerSecret
+from encryption.padding import pad
 from intake import receipts
 from intake.models import HelpRequest, RequestMessage
 from intake.services import find_by_receipt, requester_thread
@@ -142,3 +145,26 @@ def test_the_commands_last_words_say_exactly_what_remains(monkeypatch, answered)
     )
     assert "Shredded: 1 receipt code(s)" in printed
     assert HelpRequest.objects.count() == 1  # the request stays, for the statistics
+
+
+OLD_NARRATIVE = "Stored before content keys and never sealed 6604"
+
+
+def test_after_a_shred_content_never_sealed_is_erased_too(monkeypatch, answered):
+    """An installation that never ran seal_content keeps older values under
+    ENCRYPTION_KEY alone: no destroyed key would make them unreadable."""
+    help_request = find_by_receipt(answered)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE intake_helprequest SET narrative = %s, content_key = %s WHERE id = %s",
+            [keyring().encrypt(pad(OLD_NARRATIVE.encode())), b"", help_request.pk],
+        )
+    help_request.refresh_from_db()
+    assert str(help_request.narrative) == OLD_NARRATIVE  # the server reads it alone
+
+    printed = shred(monkeypatch)
+
+    help_request.refresh_from_db()
+    assert help_request.narrative == help_request.contact == ""
+    assert "the content of 1 row(s) never sealed" in printed  # the dry run says so first
+    assert AuditEntry.objects.get(action="content_key.shred").detail["unsealed_rows"] == 1

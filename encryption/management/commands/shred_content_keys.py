@@ -46,8 +46,9 @@ class Command(BaseCommand):
             f"This destroys {counts.organisation_keys} organisation key(s), {counts.grants} "
             f"grant(s), {counts.recovery_wraps} recovery wrapping(s), {counts.envelopes} "
             f"envelope(s) and {counts.caseworker_keys} caseworker key(s), ends "
-            f"{counts.sessions} session(s) and erases {counts.fingerprints} fingerprint(s); and "
-            f"{self._elsewhere(counts)}."
+            f"{counts.sessions} session(s), erases {counts.fingerprints} fingerprint(s) and the "
+            f"content of {counts.unsealed_rows} row(s) never sealed (stored before content keys); "
+            f"and {self._elsewhere(counts)}."
         )
         if dry_run:
             self.stdout.write("Dry run: nothing was destroyed.")
