@@ -35,16 +35,16 @@ from django.shortcuts import redirect, render
 from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
-from cases.models import Case, CaseNote
+from cases.models import Case, CaseNote, ReplyTemplate
 from cases.selectors import earlier_requests
 from encryption import services as key_services
 from encryption.access import ContentKeys
 from encryption.binding import bind
 from encryption.content import CannotOpen
-from encryption.fields import Sealed
+from encryption.fields import Sealed, Unsealed
 from encryption.fingerprint import current_fingerprint, fingerprints_for, is_current
 from encryption.models import OrganisationKey
-from encryption.sealing import seal_to_requester
+from encryption.sealing import Envelope, seal_into, seal_to_requester
 from encryption.session import keys_for
 from intake.models import HelpRequest, RequestMessage
 from intake.services import SEALED_REQUEST_FIELDS
@@ -217,6 +217,89 @@ def _seal_to_requester(
             sealed = seal_to_requester(public, keys.key_of(message, "body"))
             RequestMessage.objects.filter(pk=message.pk, requester_key=b"").update(
                 requester_key=sealed
+            )
+
+
+# --- reply templates ------------------------------------------------------------------
+
+
+@dataclass
+class OpenedTemplate:
+    """A reply template with its title and text in clear, for one page."""
+
+    template: ReplyTemplate
+    title: str
+    body: str
+
+    @property
+    def pk(self) -> int:
+        return self.template.pk
+
+    @property
+    def language(self) -> str:
+        return self.template.language
+
+    def get_language_display(self) -> str:
+        return self.template.get_language_display()
+
+    @property
+    def updated_at(self):
+        return self.template.updated_at
+
+    @property
+    def updated_by(self):
+        return self.template.updated_by
+
+
+def open_templates(keys: ContentKeys) -> list[OpenedTemplate]:
+    """
+    Every reply template in clear, by language then title, opened with this
+    session's keys. Raises ContentLocked when the session holds no key or a
+    key that does not open them all (signed in before a rotation). Reading a
+    template is not audited: it is the organisation's own text, not a case's;
+    its changes are.
+
+    A template written before templates were sealed is sealed to the
+    organisation here, the first time a caseworker with access opens them
+    (docs/encryption.md, Migration); `seal_content` does the same.
+    """
+    templates = list(ReplyTemplate.objects.select_related("updated_by").order_by("pk"))
+    opened = _open_templates(keys, templates)
+    return sorted(opened, key=lambda o: (o.language, o.title.casefold(), o.pk))
+
+
+def open_template(keys: ContentKeys, pk: int) -> OpenedTemplate:
+    """One template in clear; Http404 if there is none, ContentLocked as open_templates."""
+    template = ReplyTemplate.objects.select_related("updated_by").filter(pk=pk).first()
+    if template is None:
+        raise Http404
+    return _open_templates(keys, [template])[0]
+
+
+def _open_templates(keys: ContentKeys, templates: list[ReplyTemplate]) -> list[OpenedTemplate]:
+    if not keys:
+        raise ContentLocked
+    _seal_plain_templates(templates)
+    keys.preload((templates, "item_key"))
+    try:
+        return [OpenedTemplate(t, **keys.open(t, "title", "body")) for t in templates]
+    except CannotOpen:
+        raise ContentLocked from None
+
+
+def _seal_plain_templates(templates: list[ReplyTemplate]) -> None:
+    plain = [t for t in templates if isinstance(t.title, Unsealed) or isinstance(t.body, Unsealed)]
+    if not plain:
+        return
+    envelope = Envelope()
+    with transaction.atomic():
+        envelope.row.save(force_insert=True)
+        for template in plain:
+            texts = {"title": str(template.title), "body": str(template.body)}
+            seal_into(template, texts, envelope)
+            # Only if no one sealed or changed it meanwhile (the same caseworker in two tabs).
+            ReplyTemplate.objects.filter(pk=template.pk, item_key=b"").update(
+                title=template.title, body=template.body, item_key=template.item_key
             )
 
 

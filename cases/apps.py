@@ -8,8 +8,11 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.labels import describe_values
+        from cases.shredding import forget_templates_and_digests
         from cases.workflow import CaseState
+        from encryption.signals import shredding
         from intake.vocabulary import Language
 
         describe_values(("from_state", "to_state"), dict(CaseState.choices))
         describe_values(("language",), dict(Language.choices))
+        shredding.connect(forget_templates_and_digests, dispatch_uid="cases.forget_templates")

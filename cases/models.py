@@ -1,5 +1,7 @@
 """Cases, the record of their moves, and encrypted notes."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
@@ -298,16 +300,29 @@ class CaseNote(models.Model):
         return f"note {self.pk}"
 
 
+def new_template_uid() -> str:
+    return secrets.token_hex(16)
+
+
 class ReplyTemplate(models.Model):
     """
     A reply caseworkers give often, written once and inserted into the reply box
-    of a case page. Staff-written boilerplate, not case content: stored in
-    clear, but never logged, and each change is audited.
+    of a case page. What the organisation tells requesters (where to go, whom
+    to trust) is as sensitive as what they tell it: title and text are sealed
+    to the organisation like notes, under the template's own key, opened only
+    by a caseworker's session (cases.access), never logged, and each change is
+    audited. A shred deletes them.
     """
 
-    title = models.CharField(_("title"), max_length=120)
+    # What the template's content is bound to (docs/encryption.md, version 2):
+    # a random name given before it is sealed, since it has no id until saved.
+    uid = models.CharField(max_length=32, unique=True, default=new_template_uid, editable=False)
+    sealed_row_path = "uid"
+    # Sealed under the template's own key, wrapped to the organisation in item_key.
+    title = SealedTextField(_("title"), key_field="item_key")
+    body = SealedTextField(_("text"), key_field="item_key")
+    item_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices)
-    body = models.TextField(_("text"), max_length=5000)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -330,13 +345,14 @@ class ReplyTemplate(models.Model):
     class Meta:
         verbose_name = _("reply template")
         verbose_name_plural = _("reply templates")
-        ordering = ["language", "title", "pk"]
+        # Titles are sealed: the database cannot sort or compare them, so one
+        # title per language is checked where they are opened (cases.reply_templates).
+        ordering = ["language", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["language", "title"], name="reply_template_unique"),
             models.CheckConstraint(
                 condition=models.Q(language__in=Language.values), name="reply_template_language"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.language})"
+        return f"template {self.pk} ({self.language})"

@@ -2,20 +2,26 @@
 Reply templates: the answers caseworkers give often, written once, inserted
 into the reply box of a case page and edited there before sending.
 
-Their text is staff-written boilerplate, not case content, so it is stored in
-clear; it is still never logged, and the audit log names a template by its
-number and language, never by its words.
+What the organisation tells requesters is as telling as what they write, so a
+template's title and text are sealed to the organisation like a note (only the
+public key is needed to write one) and opened only with a caseworker's session
+keys, through cases.access. They are never logged, and the audit log names a
+template by its number and language, never by its words. Titles are unique per
+language; the database cannot compare sealed titles, so that is checked here,
+on the titles the writer's session opens.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
+from cases.access import ContentLocked, OpenedTemplate, open_templates
 from cases.models import ReplyTemplate
 from cases.services import CaseError
+from encryption.access import ContentKeys
+from encryption.sealing import Envelope, seal_into
 from intake.vocabulary import Language
 
 TEMPLATE_FIELDS = ("title", "language", "body")
@@ -25,36 +31,47 @@ class DuplicateTitle(CaseError):
     pass
 
 
-def _save(template: ReplyTemplate, action: str, actor: AbstractBaseUser) -> ReplyTemplate:
+class TemplatesLocked(CaseError):
+    pass
+
+
+def _save(
+    template: ReplyTemplate, title: str, body: str, action: str, *, actor: AbstractBaseUser,
+    keys: ContentKeys,
+) -> ReplyTemplate:  # fmt: skip
+    """Seal the title and text under a new key of the template's own, after checking
+    that no other template of its language has that title."""
     try:
-        with transaction.atomic():
-            template.save()
-            record(
-                action, actor=actor, target=f"template {template.pk}", language=template.language
-            )
-    except IntegrityError:
-        raise DuplicateTitle(
-            _("A template with this title already exists in this language.")
+        others = [o for o in open_templates(keys) if o.pk != template.pk]
+    except ContentLocked:
+        raise TemplatesLocked(
+            _("Your session cannot open the templates, so it cannot write one.")
         ) from None
+    if any(o.language == template.language and o.title == title for o in others):
+        raise DuplicateTitle(_("A template with this title already exists in this language."))
+    envelope = Envelope()
+    seal_into(template, {"title": title, "body": body}, envelope)
+    with transaction.atomic():
+        envelope.row.save(force_insert=True)
+        template.save()
+        record(action, actor=actor, target=f"template {template.pk}", language=template.language)
     return template
 
 
 def create_template(
-    *, title: str, language: str, body: str, actor: AbstractBaseUser
+    *, title: str, language: str, body: str, actor: AbstractBaseUser, keys: ContentKeys
 ) -> ReplyTemplate:
-    template = ReplyTemplate(
-        title=title.strip(), language=language, body=body.strip(),
-        created_by=actor, updated_by=actor,
-    )  # fmt: skip
-    return _save(template, "template.create", actor)
+    template = ReplyTemplate(language=language, created_by=actor, updated_by=actor)
+    return _save(template, title.strip(), body.strip(), "template.create", actor=actor, keys=keys)
 
 
 def update_template(
-    template: ReplyTemplate, *, title: str, language: str, body: str, actor: AbstractBaseUser
-) -> ReplyTemplate:
-    template.title, template.language, template.body = title.strip(), language, body.strip()
+    template: ReplyTemplate, *, title: str, language: str, body: str, actor: AbstractBaseUser,
+    keys: ContentKeys,
+) -> ReplyTemplate:  # fmt: skip
+    template.language = language
     template.updated_by, template.updated_at = actor, timezone.now()
-    return _save(template, "template.change", actor)
+    return _save(template, title.strip(), body.strip(), "template.change", actor=actor, keys=keys)
 
 
 def delete_template(template: ReplyTemplate, *, actor: AbstractBaseUser) -> None:
@@ -68,26 +85,21 @@ def delete_template(template: ReplyTemplate, *, actor: AbstractBaseUser) -> None
         template.delete()
 
 
-def template_list() -> QuerySet:
-    return ReplyTemplate.objects.select_related("updated_by").order_by("language", "title", "pk")
-
-
-def template_choices(case_language: str) -> list[tuple[str, list[tuple[int, str]]]]:
+def template_choices(
+    templates: list[OpenedTemplate], case_language: str
+) -> list[tuple[str, list[tuple[int, str]]]]:
     """Templates grouped by language for the case page's select, the case's
     language first (Russian first when it is unknown)."""
     languages = sorted(Language, key=lambda language: language != case_language)
-    rows = list(
-        ReplyTemplate.objects.order_by("title", "pk").values_list("pk", "title", "language")
-    )
     return [
-        (str(language.label), [(pk, title) for pk, title, lang in rows if lang == language])
+        (str(language.label), [(t.pk, t.title) for t in templates if t.language == language])
         for language in languages
-        if any(lang == language for _pk, _title, lang in rows)
+        if any(t.language == language for t in templates)
     ]
 
 
-def chosen_template(raw: str | None) -> ReplyTemplate | None:
+def chosen_template(templates: list[OpenedTemplate], raw: str | None) -> OpenedTemplate | None:
     """The template named by the case page's ?template=<id>, if it exists."""
     if not raw or not raw.isdigit() or len(raw) > 12:
         return None
-    return ReplyTemplate.objects.filter(pk=int(raw)).first()
+    return next((t for t in templates if t.pk == int(raw)), None)

@@ -8,17 +8,24 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import reply_templates
-from cases.access import caseworker_door
+from cases.access import (
+    ContentLocked,
+    OpenedTemplate,
+    caseworker_door,
+    open_template,
+    open_templates,
+)
 from cases.forms import ReplyForm
-from cases.models import Case, ReplyTemplate
+from cases.models import Case
 from cases.services import CaseError
+from encryption.session import keys_for
 from intake.vocabulary import Language
 
 PAGE_SIZE = 25
@@ -44,11 +51,15 @@ class ReplyTemplateForm(forms.Form):
 
 def reply_form_context(request: HttpRequest, case: Case) -> dict:
     """The case page's reply form, filled with the template chosen (?template=<id>)."""
-    chosen = reply_templates.chosen_template(request.GET.get("template"))
+    try:
+        templates = open_templates(keys_for(request))
+    except ContentLocked:
+        templates = []  # the page says the content is locked
+    chosen = reply_templates.chosen_template(templates, request.GET.get("template"))
     initial = {"body": chosen.body} if chosen else {}
     return {
         "reply_form": ReplyForm(auto_id="reply_%s", initial=initial),
-        "reply_templates": reply_templates.template_choices(case.request.language),
+        "reply_templates": reply_templates.template_choices(templates, case.request.language),
         "chosen_template": chosen,
     }
 
@@ -57,16 +68,23 @@ def reply_form_context(request: HttpRequest, case: Case) -> dict:
 @require_GET
 @caseworker_door
 def template_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(reply_templates.template_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        templates = open_templates(keys_for(request))
+    except ContentLocked:
+        return render(request, "cases/reply_templates.html", {"locked": True})
+    page = Paginator(templates, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cases/reply_templates.html", {"page": page})
 
 
-def _saved(request: HttpRequest, form: ReplyTemplateForm, template: ReplyTemplate | None) -> bool:
+def _saved(request: HttpRequest, form: ReplyTemplateForm, opened: OpenedTemplate | None) -> bool:
+    keys = keys_for(request)
     try:
-        if template is None:
-            reply_templates.create_template(**form.cleaned_data, actor=request.user)
+        if opened is None:
+            reply_templates.create_template(**form.cleaned_data, actor=request.user, keys=keys)
         else:
-            reply_templates.update_template(template, **form.cleaned_data, actor=request.user)
+            reply_templates.update_template(
+                opened.template, **form.cleaned_data, actor=request.user, keys=keys
+            )
     except CaseError as refusal:
         form.add_error("title", str(refusal))
         return False
@@ -88,7 +106,10 @@ def template_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @caseworker_door
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    template = get_object_or_404(ReplyTemplate, pk=pk)
+    try:
+        template = open_template(keys_for(request), pk)
+    except ContentLocked:
+        return redirect("cases:templates")  # which says why
     initial = {name: getattr(template, name) for name in reply_templates.TEMPLATE_FIELDS}
     form = ReplyTemplateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid() and _saved(request, form, template):
@@ -101,9 +122,12 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @caseworker_door
 def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    template = get_object_or_404(ReplyTemplate, pk=pk)
+    try:
+        template = open_template(keys_for(request), pk)
+    except ContentLocked:
+        return redirect("cases:templates")  # which says why
     if request.method == "POST":
-        reply_templates.delete_template(template, actor=request.user)
+        reply_templates.delete_template(template.template, actor=request.user)
         messages.success(request, _("Template deleted."))
         return redirect("cases:templates")
     return render(request, "cases/reply_template_delete.html", {"template": template})

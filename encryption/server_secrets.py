@@ -40,3 +40,12 @@ def server_secret(name: str) -> bytes:
 def server_hmac(name: str, message: bytes) -> bytes:
     """HMAC-SHA256 of `message` under the secret `name`; the key never leaves here."""
     return hmac.digest(server_secret(name), message, "sha256")
+
+
+def forget_server_secret(name: str) -> bool:
+    """
+    Destroy the secret `name` (a shred): whatever was keyed with it can never
+    be matched again, and the next use makes a new one. True if it existed.
+    """
+    deleted, _ = ServerSecret.objects.filter(name=name).delete()
+    return bool(deleted)

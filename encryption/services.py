@@ -8,13 +8,14 @@ Callers hold the person's password or session keys; these functions never
 ask for them, and never keep them beyond the call.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import models, transaction
+from django.db.models import Q
 
 from audit.services import actor_name, record
 from core.storage import request_rewrite
@@ -30,6 +31,8 @@ from encryption.models import (
     RecoveryKey,
     RecoveryWrap,
 )
+from encryption.sealing import sealed_fields
+from encryption.signals import shredding
 
 # Where keys are wrapped: rewritten (core/storage.py) after their wrappings are deleted.
 KEY_TABLES = (KeyEnvelope, ContentGrant, RecoveryWrap, RecoveryKey, CaseworkerKey, OrganisationKey)
@@ -408,6 +411,23 @@ class ShredCounts:
     organisation_keys: int = 0
     sessions: int = 0
     fingerprints: int = 0
+    # Rows whose content predates content keys (never sealed: ENCRYPTION_KEY alone
+    # reads it), erased, since no key will ever exist to seal them to.
+    unsealed_rows: int = 0
+    # What the other apps destroy (encryption.signals): detail key → count, or
+    # None where it could not be destroyed.
+    elsewhere: dict[str, int | None] = field(default_factory=dict)
+
+    def audit_detail(self) -> dict[str, int | None]:
+        own = {name: value for name, value in self.__dict__.items() if name != "elsewhere"}
+        return {**own, **self.elsewhere}
+
+
+def _elsewhere(*, dry_run: bool) -> dict[str, int | None]:
+    found: dict[str, int | None] = {}
+    for _receiver, answer in shredding.send(sender=ShredCounts, dry_run=dry_run):
+        found.update(answer or {})
+    return found
 
 
 def shred_counts() -> ShredCounts:
@@ -423,7 +443,26 @@ def shred_counts() -> ShredCounts:
             model._base_manager.exclude(**{name: ""}).count()
             for model, name in _fingerprint_columns()
         ),
+        unsealed_rows=sum(rows.count() for rows, _names in _unsealed_rows()),
+        elsewhere=_elsewhere(dry_run=True),
     )
+
+
+def _unsealed_rows() -> list[tuple[models.QuerySet, list[str]]]:
+    """
+    (rows, field names) of content stored before content keys and never
+    sealed (`seal_content` not run): values without a wrapped key beside them,
+    since sealing always writes the key with the values.
+    """
+    found = []
+    for model in apps.get_models():
+        for key_field, fields in sealed_fields(model).items():
+            names = [field.name for field in fields]
+            has_value = Q()
+            for name in names:
+                has_value |= Q(**{f"{name}__isnull": False})
+            found.append((model._base_manager.filter(has_value, **{key_field: b""}), names))
+    return found
 
 
 def _fingerprint_columns() -> list[tuple[type[models.Model], str]]:
@@ -439,7 +478,12 @@ def _fingerprint_columns() -> list[tuple[type[models.Model], str]]:
 def shred(*, actor) -> ShredCounts:
     """
     Destroy every way to the content: grants, recovery, envelopes, key pairs,
-    sessions; fingerprints are erased. Slugs and dates (the statistics) stay.
+    sessions; fingerprints are erased, and so is content never sealed (from
+    before content keys, which ENCRYPTION_KEY alone reads); and whatever the
+    other apps keep that a receipt code, the server or the cache could still
+    open (encryption.signals: the requester's copies of message keys, receipt
+    hashes and their HMAC key, reply templates, flood digests, the bot's
+    dialogues). States, dates to the hour, the audit log and the statistics stay.
     """
     with transaction.atomic():
         counts = ShredCounts()
@@ -452,7 +496,14 @@ def shred(*, actor) -> ShredCounts:
         counts.envelopes, _ = KeyEnvelope.objects.all().delete()
         counts.caseworker_keys, _ = CaseworkerKey.objects.all().delete()
         counts.organisation_keys, _ = OrganisationKey.objects.all().delete()
-        record("content_key.shred", actor=actor, **counts.__dict__)
+        for rows, names in _unsealed_rows():
+            counts.unsealed_rows += rows.update(**dict.fromkeys(names))
+        counts.elsewhere = _elsewhere(dry_run=False)
+        record("content_key.shred", actor=actor, **counts.audit_detail())
         # The deleted wrappings linger in the tables' files until they are rewritten.
         request_rewrite(KEY_TABLES, "content_key.shred")
+        if counts.unsealed_rows:
+            request_rewrite(
+                [model for model in apps.get_models() if sealed_fields(model)], "content_key.shred"
+            )
     return counts

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class IntakeConfig(AppConfig):
     name = "intake"
     verbose_name = _("Intake")
+
+    def ready(self) -> None:
+        from encryption.signals import shredding
+        from intake.shredding import forget_receipts
+
+        shredding.connect(forget_receipts, dispatch_uid="intake.forget_receipts")

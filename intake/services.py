@@ -317,6 +317,7 @@ def _upgrade_receipt_hash(help_request: HelpRequest, code: str) -> None:
 
 # Whether any legacy receipt hash is left is re-read at most this often.
 LEGACY_CHECK_SECONDS = 300
+LEGACY_CACHE_KEY = "receipts:legacy-remain"
 
 
 def legacy_receipts_remain() -> bool:
@@ -330,7 +331,7 @@ def legacy_receipts_remain() -> bool:
         return HelpRequest.objects.filter(receipt_hash__startswith=receipts.LEGACY).exists()
 
     try:
-        return cache.get_or_set("receipts:legacy-remain", look, LEGACY_CHECK_SECONDS)
+        return cache.get_or_set(LEGACY_CACHE_KEY, look, LEGACY_CHECK_SECONDS)
     except Exception:  # an unreachable cache must not stop a lookup
         return look()
 

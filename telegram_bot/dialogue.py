@@ -70,6 +70,7 @@ PREFIX = {
     "summary": "sum",
     "thread": "st",
     "message": "msg",
+    "message_code": "msg",
 }
 # Language names are written in their own language, whatever the chat's language.
 LANGUAGE_BUTTONS = (("Русский", Language.RUSSIAN.value), ("English", Language.ENGLISH.value))
@@ -278,6 +279,8 @@ class Conversation:
             return [Reply(texts.ASK_CODE)]
         if self.state["step"] == "message":
             return [self.ask_message()]
+        if self.state["step"] == "message_code":
+            return [self.ask_code_to_send()]
         return [Reply(texts.USE_BUTTONS, buttons=self.thread_buttons())]
 
     # --- commands --------------------------------------------------------------------
@@ -337,6 +340,7 @@ class Conversation:
             "summary": self.summary_pressed,
             "thread": self.thread_pressed,
             "message": self.message_pressed,
+            "message_code": self.message_pressed,
         }
         return handlers[step](value)
 
@@ -398,6 +402,8 @@ class Conversation:
             return self.lookup(text)
         if step == "message":
             return self.write(text)
+        if step == "message_code":
+            return self.send_message(text)
         return self.reply(texts.USE_BUTTONS, *self.current_question())
 
     def add_narrative(self, text: str) -> Outcome:
@@ -538,6 +544,11 @@ class Conversation:
             _log_failure("a sent request's dialogue could not be closed", error)
 
     # --- following up with a receipt code -------------------------------------------------
+    #
+    # The code is used in the update that carries it and never kept: the cache
+    # (sealed under a key that ENCRYPTION_KEY and the chat id give back) would
+    # otherwise hand it to whoever holds the server and a suspect's Telegram id.
+    # So writing to the caseworkers asks for it again, after the message.
 
     def lookup(self, typed: str) -> Outcome:
         if self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT):
@@ -547,7 +558,7 @@ class Conversation:
         if help_request is None:
             # The same words whatever was wrong: malformed, unknown or mistyped.
             return self.reply(texts.NOT_FOUND)
-        self.save({"mode": "status", "step": "thread", "code": form.cleaned_data["code"]})
+        self.save({"mode": "status", "step": "thread"})
         return Outcome(self.thread(help_request, form.cleaned_data["code"]))
 
     def thread(self, help_request, code: str) -> list[Reply]:
@@ -592,26 +603,35 @@ class Conversation:
     def message_pressed(self, value: str) -> Outcome:
         if value != "cancel":
             return Outcome(answer=texts.OLD_BUTTON)
-        self.state["step"] = "thread"
-        self.save(self.state)
+        self.save({"mode": "status", "step": "thread"})
         return Outcome([Reply(texts.USE_BUTTONS, buttons=self.thread_buttons())])
 
     def write(self, text: str) -> Outcome:
+        """The message to send; the receipt code is asked for next."""
         try:
             body = RequesterMessageForm.base_fields["body"].clean(text)
         except ValidationError as error:
             return self.reply(texts.NOT_SAVED % {"error": _error_text(error)})
+        self.save({"mode": "status", "step": "message_code", "message": body})
+        return Outcome([self.ask_code_to_send()])
+
+    def ask_code_to_send(self) -> Reply:
+        return Reply(texts.ASK_CODE_TO_SEND, buttons=[[Button(texts.CANCEL, "msg:cancel")]])
+
+    def send_message(self, typed: str) -> Outcome:
+        """The receipt code for the message waiting: sent if the code opens a request."""
         if self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT):
             return self.reply(texts.TOO_MANY_LOOKUPS)
-        help_request = find_by_receipt(self.state["code"])
+        form = ReceiptForm(data={"code": typed})
+        help_request = find_by_receipt(form.cleaned_data["code"]) if form.is_valid() else None
         if help_request is None:
-            self.forget()
-            return self.reply(texts.NOT_FOUND)
+            # The message waits for a code that opens a request (or Cancel).
+            return Outcome([Reply(texts.NOT_FOUND, buttons=[[Button(texts.CANCEL, "msg:cancel")]])])
         try:
-            post_requester_message(help_request, body)
+            post_requester_message(help_request, self.state["message"])
         except MessageBudgetSpent as spent:
             text = texts.MESSAGES_SPENT_TODAY if spent.for_today else texts.MESSAGES_SPENT
+            self.save({"mode": "status", "step": "thread"})
             return Outcome([Reply(text, buttons=self.thread_buttons())])
-        self.state["step"] = "thread"
-        self.save(self.state)
+        self.save({"mode": "status", "step": "thread"})
         return Outcome([Reply(texts.MESSAGE_SENT, buttons=self.thread_buttons())])

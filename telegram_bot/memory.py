@@ -4,8 +4,10 @@ What the bot remembers about a chat, where, and for how long.
 Everything lives in the cache (Redis on a server), never in the database, and
 every key names the chat only by `chat_handle`, a keyed hash of its chat id:
 
-- dialogue: the answers so far, or the receipt code being followed up; sealed;
-  DIALOGUE_TTL after the last change, deleted on submit and on /cancel;
+- dialogue: the answers so far, or where a follow-up stands (with the message
+  being written, never a receipt code: the code is asked again each time it is
+  needed, and forgotten once its answer is sent); sealed; DIALOGUE_TTL after the
+  last change, deleted on submit and on /cancel;
 - language: "ru" or "en"; DIALOGUE_TTL after the last update;
 - receipt: a receipt code whose message has not reached the chat yet; sealed;
   until delivered, at most RECEIPT_TTL;
@@ -15,12 +17,15 @@ every key names the chat only by `chat_handle`, a keyed hash of its chat id:
 Sealed values are encrypted under a key derived from the chat id itself
 (encryption.chats), so a dump of the cache reveals nothing without the chat
 id. The chat id, user id, username and names are never written anywhere.
+`shred_content_keys` deletes every entry at once (`forget_every_chat`).
 """
 
 import json
 import logging
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 
 from core.ratelimit import Rate
 from encryption.chats import chat_handle, open_for_chat, seal_for_chat
@@ -133,3 +138,39 @@ def _count(key: str, rate: Rate) -> int:
     except Exception:
         logger.warning("telegram: rate limiting is unavailable (cache unreachable): allowed")
         return 0
+
+
+def forget_every_chat() -> int:
+    """
+    Delete every entry the bot keeps, for every chat (a shred): dialogues,
+    receipts on their way, languages, handled updates and counters. Returns how
+    many entries went. The cache's other keys (Celery's queue shares Redis) stay.
+    Django's cache has no "delete by prefix", so this asks the backend itself.
+    """
+    return _delete_prefixed(caches[DEFAULT_CACHE_ALIAS], f"{PREFIX}:")
+
+
+def count_every_chat() -> int:
+    """How many entries `forget_every_chat` would delete (the shred's dry run)."""
+    return len(_prefixed_keys(caches[DEFAULT_CACHE_ALIAS], f"{PREFIX}:"))
+
+
+def _prefixed_keys(backend, prefix: str) -> list:
+    pattern = backend.make_key(prefix)
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        escaped = "".join(f"\\{ch}" if ch in "\\*?[]" else ch for ch in pattern)
+        return list(client.scan_iter(match=escaped + "*", count=1000))
+    if isinstance(backend, LocMemCache):
+        with backend._lock:
+            return [key for key in backend._cache if key.startswith(pattern)]
+    raise NotImplementedError(f"cannot list the entries of a {type(backend).__name__}")
+
+
+def _delete_prefixed(backend, prefix: str) -> int:
+    keys = _prefixed_keys(backend, prefix)
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        return sum(client.delete(*keys[i : i + 500]) for i in range(0, len(keys), 500))
+    with backend._lock:
+        return sum(1 for key in keys if backend._delete(key))

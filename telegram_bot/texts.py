@@ -127,6 +127,10 @@ FROM_YOU = _("You")
 EARLIER_NOT_SHOWN = _("(%(count)s earlier messages are not shown.)")
 WRITE = _("Write a message")
 ASK_MESSAGE = _("Write your message in one message of at most 5000 characters.")
+ASK_CODE_TO_SEND = _(
+    "To send it, send your receipt code once more. The bot forgets the code as soon as it "
+    "has answered."
+)
 STATUS_DONE = _("Done. For your safety, delete this chat now.")
 
 # The status page's words for each case state (intake/views.py uses the same).

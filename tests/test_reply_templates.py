@@ -1,13 +1,23 @@
 """Reply templates: managed at /staff/templates/, inserted on a case page without JavaScript."""
 
+import io
+import sys
+
 import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from audit.models import AuditEntry
+from cases.access import open_templates
 from cases.models import ReplyTemplate
+from cases.reply_templates import create_template
+from encryption.fields import Sealed, Unsealed
 from intake.models import RequestMessage
-from tests.content_keys import opened
+from tests.conftest import remember_sensitive
+from tests.content_keys import opened, organisation_keys
 from tests.factories import CaseFactory
-from tests.staffing import sign_in
+from tests.staffing import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +27,13 @@ FIRST_ANSWER = "We have read your request. Write to us only from a safe phone."
 def write(client, title="First answer", language="en", body=FIRST_ANSWER):
     return client.post(
         "/staff/templates/new/", {"title": title, "language": language, "body": body}
+    )
+
+
+def stored(title: str, language: str, body: str) -> ReplyTemplate:
+    """A template as a caseworker with access writes it (sealed)."""
+    return create_template(
+        title=title, language=language, body=body, actor=None, keys=organisation_keys()
     )
 
 
@@ -38,8 +55,8 @@ def test_a_caseworker_writes_a_template_and_it_is_audited(client, alice):
 
     assert response.status_code == 302
     template = ReplyTemplate.objects.get()
-    assert (template.title, template.language, template.body) == (
-        "First answer", "en", FIRST_ANSWER,
+    assert (opened(template, "title", "body"), template.language) == (
+        {"title": "First answer", "body": FIRST_ANSWER}, "en",
     )  # fmt: skip
     assert template.created_by == template.updated_by == alice.user
     entry = AuditEntry.objects.get(action="template.create")
@@ -104,7 +121,7 @@ def test_a_template_is_edited_by_someone_else(client, alice, bob):
     assert FIRST_ANSWER in form
     assert response.status_code == 302
     template.refresh_from_db()
-    assert (template.body, template.created_by, template.updated_by) == (
+    assert (opened(template, "body")["body"], template.created_by, template.updated_by) == (
         "Shorter.", alice.user, bob.user,
     )  # fmt: skip
     assert AuditEntry.objects.get(action="template.change").actor == "bob"
@@ -126,9 +143,8 @@ def test_deleting_asks_first(client, alice):
 
 
 def test_the_list_is_paginated(client, alice):
-    ReplyTemplate.objects.bulk_create(
-        ReplyTemplate(title=f"Answer {n:02d}", language="en", body="text") for n in range(30)
-    )
+    for n in range(30):
+        stored(f"Answer {n:02d}", "en", "text")
     sign_in(client, alice)
 
     first = client.get("/staff/templates/").content.decode()
@@ -140,7 +156,7 @@ def test_the_list_is_paginated(client, alice):
 
 @pytest.mark.parametrize("who", ["carol", "dave"])
 def test_coordinators_and_admins_may_not_manage_templates(client, who, request):
-    template = ReplyTemplate.objects.create(title="First answer", language="en", body="text")
+    template = stored("First answer", "en", "text")
     sign_in(client, request.getfixturevalue(who))
 
     for path in (
@@ -165,8 +181,8 @@ def test_an_unknown_template_is_404(client, alice):
 
 
 def test_the_case_page_offers_the_templates_in_the_cases_language_first(client, alice):
-    ReplyTemplate.objects.create(title="First answer", language="en", body="text")
-    ReplyTemplate.objects.create(title="Первый ответ", language="ru", body="текст")
+    stored("First answer", "en", "text")
+    stored("Первый ответ", "ru", "текст")
     english = CaseFactory(request__language="en")
     russian = CaseFactory(request__language="ru")
     sign_in(client, alice)
@@ -178,7 +194,7 @@ def test_the_case_page_offers_the_templates_in_the_cases_language_first(client, 
 
 
 def test_using_a_template_fills_the_reply_box_to_be_edited_and_sent(client, alice):
-    template = ReplyTemplate.objects.create(title="First answer", language="en", body=FIRST_ANSWER)
+    template = stored("First answer", "en", FIRST_ANSWER)
     case = CaseFactory(request__language="en")
     sign_in(client, alice)
 
@@ -215,7 +231,7 @@ def test_without_templates_the_case_page_points_to_writing_them(client, alice):
 
 
 def test_the_template_pages_are_in_russian(client, alice):
-    ReplyTemplate.objects.create(title="Первый ответ", language="ru", body="текст")
+    stored("Первый ответ", "ru", "текст")
     sign_in(client, alice)
     client.cookies["django_language"] = "ru"
 
@@ -224,3 +240,130 @@ def test_the_template_pages_are_in_russian(client, alice):
 
     assert "Шаблоны ответов" in listing
     assert "Новый шаблон" in form
+
+
+# --- sealed like notes (third security review, item 8) ----------------------------------------
+
+SECRET_TITLE = "Crossing at the northern post 8801"
+SECRET_BODY = "Go to the northern post on Tuesday night and ask for Marat 8802."
+
+
+def database_cells():
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            for row in cursor.fetchall():
+                yield from row
+
+
+def in_the_database(text: str) -> bool:
+    needle = text.encode()
+    for value in database_cells():
+        raw = bytes(value) if isinstance(value, memoryview | bytes) else str(value).encode()
+        if needle in raw:
+            return True
+    return False
+
+
+def test_the_raw_database_holds_no_templates_words(client, alice):
+    remember_sensitive(SECRET_TITLE, SECRET_BODY)
+    sign_in(client, alice)
+    write(client, title=SECRET_TITLE, body=SECRET_BODY)
+    template = ReplyTemplate.objects.get()
+
+    assert not in_the_database(SECRET_TITLE) and not in_the_database(SECRET_BODY)
+    # Sealed to the organisation, not only encrypted at rest: ENCRYPTION_KEY opens nothing.
+    assert isinstance(template.title, Sealed) and isinstance(template.body, Sealed)
+    assert opened(template, "title", "body") == {"title": SECRET_TITLE, "body": SECRET_BODY}
+    assert SECRET_TITLE in client.get("/staff/templates/").content.decode()
+
+
+def test_a_caseworker_waiting_for_access_sees_no_template_and_writes_none(client):
+    stored(SECRET_TITLE, "en", SECRET_BODY)
+    newcomer = make_staff("nina", "caseworker", with_access=False)
+    sign_in(client, newcomer)
+
+    listing = client.get("/staff/templates/").content.decode()
+    form = client.get(f"/staff/templates/{ReplyTemplate.objects.get().pk}/")
+    refused = write(client, title="Trap", body="Write to this number: +7 900 000-00-00")
+
+    # Without the organisation key every caseworker page leads to "waiting for
+    # access" (cases.access.may_act), and writing is refused.
+    assert SECRET_TITLE not in listing
+    assert form.status_code == 302 and form["Location"] == "/staff/access/"
+    assert SECRET_BODY not in form.content.decode()
+    assert refused.status_code == 403
+    assert ReplyTemplate.objects.count() == 1
+
+
+def test_a_template_from_before_sealing_works_and_is_sealed_when_first_opened(client, alice):
+    template = stored_in_clear_before_sealing(SECRET_TITLE, SECRET_BODY)
+    case = CaseFactory(request__language="en")
+    sign_in(client, alice)
+
+    chosen = client.get(case_page(case, f"?template={template.pk}")).content.decode()
+
+    assert f'id="reply_body">\n{SECRET_BODY}</textarea>' in chosen
+    template.refresh_from_db()
+    assert isinstance(template.title, Sealed) and isinstance(template.body, Sealed)
+    assert opened(template, "title", "body") == {"title": SECRET_TITLE, "body": SECRET_BODY}
+    assert SECRET_TITLE in client.get("/staff/templates/").content.decode()
+
+
+def test_seal_content_seals_a_template_from_before_sealing():
+    template = stored_in_clear_before_sealing(SECRET_TITLE, SECRET_BODY)
+
+    call_command("seal_content", stdout=io.StringIO(), stderr=io.StringIO())
+
+    template.refresh_from_db()
+    assert isinstance(template.title, Sealed) and isinstance(template.body, Sealed)
+    assert opened(template, "title", "body") == {"title": SECRET_TITLE, "body": SECRET_BODY}
+
+
+def stored_in_clear_before_sealing(title: str, body: str) -> ReplyTemplate:
+    """A template as migration 0011 leaves one written before templates were sealed."""
+    remember_sensitive(title, body)
+    ReplyTemplate.objects.bulk_create(
+        [ReplyTemplate(title=Unsealed(title), body=Unsealed(body), language="en")]
+    )
+    template = ReplyTemplate.objects.get()
+    assert isinstance(template.title, Unsealed)
+    return template
+
+
+def test_after_a_shred_no_template_is_left_to_open(monkeypatch, client, alice):
+    stored(SECRET_TITLE, "en", SECRET_BODY)
+    keys_of_before = organisation_keys()
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("shred\nyes, destroy every key\n"))
+    call_command("shred_content_keys", stdout=io.StringIO())
+
+    assert not ReplyTemplate.objects.exists()
+    assert not in_the_database(SECRET_TITLE) and not in_the_database(SECRET_BODY)
+    assert open_templates(keys_of_before) == []  # not even with the key from before
+    assert AuditEntry.objects.get(action="content_key.shred").detail["reply_templates"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_existing_templates_and_takes_them_out_of_the_clear():
+    executor = MigrationExecutor(connection)
+    before = [("cases", "0011_flood_rejection_and_held_bytes")]
+    after = [("cases", "0012_reply_templates_sealed")]
+    executor.migrate(before)
+    old_state = executor.loader.project_state(before).apps
+    OldTemplate = old_state.get_model("cases", "ReplyTemplate")
+    OldTemplate.objects.create(title=SECRET_TITLE, language="en", body=SECRET_BODY)
+    assert in_the_database(SECRET_BODY)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert not in_the_database(SECRET_TITLE) and not in_the_database(SECRET_BODY)
+    template = ReplyTemplate.objects.get()
+    assert (str(template.title), str(template.body)) == (SECRET_TITLE, SECRET_BODY)
+    assert isinstance(template.title, Unsealed)
+    [opened_template] = open_templates(organisation_keys())
+    assert (opened_template.title, opened_template.body) == (SECRET_TITLE, SECRET_BODY)
