@@ -1,8 +1,11 @@
 """The caseworkers' pages, under /staff/."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from cases import bulk_views, due_views, held_views, search_views, template_views, views
+from intake.references import ReferenceConverter
+
+register_converter(ReferenceConverter, "reference")
 
 app_name = "cases"
 
@@ -15,11 +18,11 @@ urlpatterns = [
     path("held/release/", held_views.held_release, name="held_release"),
     path("held/reject/", held_views.held_reject, name="held_reject"),
     path("held/reject-window/", held_views.held_reject_window, name="held_reject_window"),
-    path("cases/<str:reference>/", views.case_detail, name="detail"),
-    path("cases/<str:reference>/move/", views.case_move, name="move"),
-    path("cases/<str:reference>/assign/", views.case_assign, name="assign"),
-    path("cases/<str:reference>/notes/", views.case_note, name="note"),
-    path("cases/<str:reference>/reply/", views.case_reply, name="reply"),
+    path("cases/<reference:reference>/", views.case_detail, name="detail"),
+    path("cases/<reference:reference>/move/", views.case_move, name="move"),
+    path("cases/<reference:reference>/assign/", views.case_assign, name="assign"),
+    path("cases/<reference:reference>/notes/", views.case_note, name="note"),
+    path("cases/<reference:reference>/reply/", views.case_reply, name="reply"),
     # The caseworker's day: reply templates and follow-ups.
     path("templates/", template_views.template_list, name="templates"),
     path("templates/new/", template_views.template_new, name="template_new"),
@@ -27,5 +30,5 @@ urlpatterns = [
     path("templates/<int:pk>/delete/", template_views.template_delete, name="template_delete"),
     path("due/", due_views.due, name="due"),
     path("due/digest/", due_views.digest_address, name="digest_address"),
-    path("cases/<str:reference>/follow-up/", due_views.case_follow_up, name="follow_up"),
+    path("cases/<reference:reference>/follow-up/", due_views.case_follow_up, name="follow_up"),
 ]

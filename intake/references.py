@@ -79,3 +79,23 @@ def key_candidates(text: str) -> list[str]:
     if key is None:
         return []
     return [key] if key.startswith(PREFIX) else [key, PREFIX + key]
+
+
+class ReferenceConverter:
+    """
+    A stored reference as one segment of a URL path. Ours never hold "/", but an
+    imported one may (intake.importing allows . _ : / -), and a path segment
+    cannot: it travels as "~", which no reference holds. A stored reference is
+    never rewritten for this, since sealed content is bound to it
+    (docs/encryption.md).
+    """
+
+    regex = r"[A-Za-z0-9._:~-]{1,64}"
+
+    def to_python(self, value: str) -> str:
+        return value.replace("~", "/")
+
+    def to_url(self, value: str) -> str:
+        if "~" in value:
+            raise ValueError("a reference never holds ~")
+        return value.replace("/", "~")
