@@ -36,7 +36,7 @@ from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
 from cases.models import Case, CaseNote, ReplyTemplate
-from cases.selectors import earlier_requests
+from cases.selectors import earlier_requests, newest
 from encryption import services as key_services
 from encryption.access import ContentKeys
 from encryption.binding import bind
@@ -158,17 +158,19 @@ class ContentLocked(Exception):
     in before a grant or a rotation)."""
 
 
-def open_case(request: HttpRequest, case: Case) -> CaseContent:
+def open_case(request: HttpRequest, case: Case, shown: int | None = None) -> CaseContent:
     """
     The case's content in clear, opened with this caseworker's session keys,
     after the read is audited. Raises ContentLocked when the session cannot.
+    With `shown`, only the newest `shown` notes and messages are fetched and
+    opened: a thread of thousands costs what a page of them costs.
     """
     keys = keys_for(request)
     if not keys:
         raise ContentLocked
     help_request = case.request
-    notes = list(case.notes.select_related("author").order_by("created_at", "pk"))
-    messages = list(help_request.messages.select_related("author").order_by("sent_at", "pk"))
+    notes = newest(case.notes.select_related("author"), ("created_at", "pk"), shown)
+    messages = newest(help_request.messages.select_related("author"), ("sent_at", "pk"), shown)
     record("case.view", actor=request.user, target=help_request.reference)
     try:
         keys.preload(([help_request], "content_key"), (notes + messages, "item_key"))

@@ -5,16 +5,17 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Length
 from django.utils.functional import cached_property
 
 from audit.models import AuditEntry
-from cases.models import TRIAGE_ORDER, Case, CaseEvent, Flood, FloodRejection
+from cases.models import TRIAGE_ORDER, Case, CaseEvent, CaseNote, Flood, FloodRejection
 from cases.workflow import ACTIVE_STATES, CaseState
 from intake.models import HelpRequest, RequestMessage
 from intake.vocabulary import URGENCY_RANK
@@ -173,8 +174,26 @@ def _forget() -> None:
 
 
 def unread_cases() -> QuerySet:
-    """Cases, in any state and not held, whose requester wrote since a caseworker last looked."""
-    return Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True)
+    """
+    Cases, not held and not rejected, whose requester wrote since a caseworker
+    last looked. A rejected case written to goes to a low-priority list of its
+    own (written_after_rejection): a bot that kept its flood's receipt codes
+    must not bring every rejected case back to the caseworkers' home page.
+    """
+    return Case.objects.filter(unread_message_at__isnull=False, flood__isnull=True).exclude(
+        state=CaseState.REJECTED
+    )
+
+
+def written_after_rejection(limit: int = 20) -> QuerySet:
+    """Rejected cases whose requester wrote since a caseworker last looked, newest first."""
+    return (
+        Case.objects.filter(
+            unread_message_at__isnull=False, flood__isnull=True, state=CaseState.REJECTED
+        )
+        .order_by("-unread_message_at", "-id")
+        .values("request__reference", "unread_message_at")[:limit]
+    )
 
 
 def cases_with_new_messages(limit: int = 20) -> QuerySet:
@@ -330,13 +349,15 @@ class TimelineEntry:
     sort_key: tuple = ()
 
 
-def case_timeline(case: Case, content=None) -> list[TimelineEntry]:
+def case_timeline(case: Case, content=None, shown: int | None = None) -> list[TimelineEntry]:
     """
     Receipt, moves, assignments, notes, replies and requester messages, oldest
     first, in a fixed number of queries whatever their number. `content` is
     what cases.access.open_case gave this session (its notes and thread carry
     their opened text); without it, nothing is decrypted or even fetched of the
-    sealed columns, and notes and messages show as locked.
+    sealed columns, and notes and messages show as locked. With `shown`, the
+    newest `shown` entries after the receipt (a long thread is paged: older
+    entries on request, see timeline_page).
 
     A time kept to the hour sorts at the end of its hour: what the requester
     wrote this hour comes after a caseworker's move of the same hour, never
@@ -347,9 +368,50 @@ def case_timeline(case: Case, content=None) -> list[TimelineEntry]:
         TimelineEntry("received", help_request.received_at, hourly=True, sort_key=(0,)),
         *_event_entries(case),
         *_assignment_entries(help_request.reference),
-        *_content_entries(case, content),
+        *_content_entries(case, content, shown),
     ]
-    return sorted(entries, key=lambda entry: entry.sort_key)
+    entries.sort(key=lambda entry: entry.sort_key)
+    if shown is not None and len(entries) > shown + 1:
+        entries = [entries[0], *entries[-shown:]]
+    return entries
+
+
+@dataclass
+class TimelinePage:
+    """How much of a case's timeline a page shows, and how to see more."""
+
+    shown: int
+    hidden: int  # notes and messages older than those shown
+    more: int | None  # the `shown` of the next page, None when all is shown
+
+
+def timeline_page(case: Case, asked: str | None) -> TimelinePage:
+    """The page size from ?shown= (a number, bounded), and what it leaves out."""
+    step = settings.CASE_TIMELINE_PAGE
+    try:
+        shown = min(max(int(asked), step), settings.CASE_TIMELINE_MOST) if asked else step
+    except ValueError:
+        shown = step
+    # One query for both counts.
+    notes = CaseNote.objects.filter(case=OuterRef("pk")).values("case").annotate(n=Count("pk"))
+    messages = (
+        RequestMessage.objects.filter(request=OuterRef("request"))
+        .values("request")
+        .annotate(n=Count("pk"))
+    )
+    counted = (
+        Case.objects.filter(pk=case.pk)
+        .annotate(
+            note_count=Coalesce(Subquery(notes.values("n")), 0),
+            message_count=Coalesce(Subquery(messages.values("n")), 0),
+        )
+        .values_list("note_count", "message_count")
+        .first()
+    )
+    items = sum(counted or (0, 0))
+    hidden = max(0, items - shown)
+    more = min(shown + step, settings.CASE_TIMELINE_MOST) if hidden else None
+    return TimelinePage(shown, hidden, more if more and more > shown else None)
 
 
 def _event_entries(case: Case) -> list[TimelineEntry]:
@@ -385,7 +447,14 @@ def _assignment_entries(reference: str) -> list[TimelineEntry]:
     ]
 
 
-def _content_entries(case: Case, content) -> list[TimelineEntry]:
+def newest(queryset, order: tuple[str, ...], shown: int | None) -> list:
+    """The newest `shown` rows (all without it), oldest first."""
+    if shown is None:
+        return list(queryset.order_by(*order))
+    return list(queryset.order_by(*(f"-{name}" for name in order))[:shown])[::-1]
+
+
+def _content_entries(case: Case, content, shown: int | None = None) -> list[TimelineEntry]:
     if content is not None:
         notes = [(opened.item, opened.text) for opened in content.notes]
         messages = [(opened.item, opened.text) for opened in content.thread]
@@ -393,13 +462,17 @@ def _content_entries(case: Case, content) -> list[TimelineEntry]:
         sealed = ("body", "item_key")
         notes = [
             (note, None)
-            for note in case.notes.defer(*sealed).select_related("author").order_by("pk")
+            for note in newest(
+                case.notes.defer(*sealed).select_related("author"), ("created_at", "pk"), shown
+            )
         ]
         messages = [
             (message, None)
-            for message in case.request.messages.defer(*sealed, "requester_key")
-            .select_related("author")
-            .order_by("sent_at", "pk")
+            for message in newest(
+                case.request.messages.defer(*sealed, "requester_key").select_related("author"),
+                ("sent_at", "pk"),
+                shown,
+            )
         ]
     entries = [
         TimelineEntry(

@@ -29,7 +29,9 @@ from cases.selectors import (
     cases_with_new_messages,
     held_count,
     new_requests,
+    timeline_page,
     triage_queue,
+    written_after_rejection,
 )
 from cases.template_views import reply_form_context
 from cases.workflow import (
@@ -90,7 +92,12 @@ def new_cases(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/new.html",
-        {"page": page, "query": "", "new_messages": cases_with_new_messages()},
+        {
+            "page": page,
+            "query": "",
+            "new_messages": cases_with_new_messages(),
+            "after_rejection": written_after_rejection(),
+        },
     )
 
 
@@ -110,8 +117,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     # Newer requests get their fingerprints first, so "wrote before" misses none.
     work_in_passing(request)
+    page = timeline_page(case, request.GET.get("shown"))
     try:
-        content = open_case(request, case)
+        content = open_case(request, case, shown=page.shown)
     except ContentLocked:
         content = None
     else:
@@ -135,7 +143,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "now": timezone.now(),
             "help_request": case.request,
             "content": content,
-            "timeline": case_timeline(case, content),
+            "timeline": case_timeline(case, content, shown=page.shown),
+            "timeline_page": page,
             "moves": moves,
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),

@@ -104,6 +104,12 @@ STAFF_URL = os.environ.get("STAFF_URL", "").strip()
 # mailed at this hour (in TIME_ZONE).
 WAITING_FLAG_DAYS = _env_int("WAITING_FLAG_DAYS", 7)
 FOLLOW_UP_DIGEST_HOUR = _env_int("FOLLOW_UP_DIGEST_HOUR", 7)
+# A case page shows the newest notes and messages this many at a time (older
+# ones on request, up to CASE_TIMELINE_MOST), and the status page the newest
+# REQUESTER_THREAD_PAGE messages: a thread of thousands stays one small page.
+CASE_TIMELINE_PAGE = _env_int("CASE_TIMELINE_PAGE", 100)
+CASE_TIMELINE_MOST = _env_int("CASE_TIMELINE_MOST", 2000)
+REQUESTER_THREAD_PAGE = _env_int("REQUESTER_THREAD_PAGE", 30)
 if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(
         f"FOLLOW_UP_DIGEST_HOUR must be an hour from 0 to 23, got {FOLLOW_UP_DIGEST_HOUR}."

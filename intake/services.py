@@ -273,18 +273,24 @@ class ThreadMessage:
         return self.sender == RequestMessage.Sender.STAFF
 
 
-def requester_thread(help_request: HelpRequest, typed_code: str) -> list[ThreadMessage]:
+def requester_thread(
+    help_request: HelpRequest, typed_code: str, shown: int | None = None
+) -> list[ThreadMessage]:
     """
     The message thread as the requester reads it with their receipt code: each
     message opened with the key the code gives, which nothing stored does.
+    With `shown`, only the newest `shown` messages, oldest first.
     """
     code = receipts.normalise(typed_code)
     if code is None:
         return []
     keys = RequesterKeys(*receipts.split(code))
+    messages = help_request.messages.order_by("-sent_at", "-pk")
+    if shown is not None:
+        messages = messages[:shown]
     return [
         ThreadMessage(message.sender, message.sent_at, _requester_text(keys, message))
-        for message in help_request.messages.order_by("sent_at", "pk")
+        for message in reversed(list(messages))
     ]
 
 
@@ -380,11 +386,17 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
         # message's hour; a later activity already recorded is kept.
         # The requester has answered: nobody waits for them any more (the
         # unread marker takes over until a caseworker reads it).
-        Case.objects.filter(request=help_request).update(
-            unread_message_at=message.sent_at,
-            last_activity_at=Greatest("last_activity_at", message.sent_at),
-            waiting_since=None,
-        )
+        case = Case.objects.filter(request=help_request)
+        if case.filter(state=CaseState.REJECTED).exists():
+            # Low priority (cases.selectors.written_after_rejection), and the
+            # retention clock goes on: messages cannot keep a rejected case alive.
+            case.update(unread_message_at=message.sent_at)
+        else:
+            case.update(
+                unread_message_at=message.sent_at,
+                last_activity_at=Greatest("last_activity_at", message.sent_at),
+                waiting_since=None,
+            )
     forget_nav_counts()
     return message
 

@@ -194,16 +194,31 @@ def receipt_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _shown(request: HttpRequest) -> int:
+    """How many of the newest messages the status page shows (?shown in the POST)."""
+    step = settings.REQUESTER_THREAD_PAGE
+    try:
+        return min(max(int(request.POST.get("shown", step)), step), 10 * step)
+    except ValueError:
+        return step
+
+
 def _status_page(
     request: HttpRequest, help_request: HelpRequest, code: str, status: int = 200, **extra
 ) -> HttpResponse:
+    shown = _shown(request)
+    earlier = max(0, help_request.messages.count() - shown)
     return render(
         request,
         "intake/status.html",
         {
             "state_words": STATE_WORDS.get(help_request.case.state, ""),
             "received_at": help_request.received_at,
-            "messages_thread": requester_thread(help_request, code),
+            "messages_thread": requester_thread(help_request, code, shown=shown),
+            "earlier": earlier,
+            "more": shown + settings.REQUESTER_THREAD_PAGE
+            if earlier and shown < 10 * settings.REQUESTER_THREAD_PAGE
+            else None,
             "code": code,
             "message_form": extra.pop("message_form", None) or RequesterMessageForm(),
             "once": once.new_token(),
@@ -312,7 +327,9 @@ def status_message(request: HttpRequest) -> HttpResponse:
             ),
         )
         return _status_page(request, help_request, code, message_form=form, status=503)
-    return _status_page(request, help_request, code, sent=True)
+    # A short answer, not the whole thread again: posting one message costs the
+    # same however long the thread is.
+    return render(request, "intake/message_sent.html", {"code": code})
 
 
 @require_GET

@@ -176,8 +176,9 @@ def test_the_page_runs_a_constant_number_of_queries(
     # messages', in one query) and the organisation key states; the bounded
     # fingerprint backlog adds its look (a savepoint, a select, a release).
     # The timeline adds its moves and its assignments (from the audit log);
-    # the reply box, the list of reply templates; the door, the caseworker's grant.
-    with django_assert_max_num_queries(28) as fifteen_notes:
+    # the reply box, the list of reply templates; the door, the caseworker's grant;
+    # the timeline's page, how many notes and messages there are (one query).
+    with django_assert_max_num_queries(29) as fifteen_notes:
         client.get(url(case))
     assert len(fifteen_notes.captured_queries) == len(one_note.captured_queries)
 
@@ -221,3 +222,36 @@ def test_the_read_is_audited_before_anything_is_decrypted(client, alice, case, m
     assert response.status_code == 500
     assert labels_opened == []
     assert "I was told to go back to the front" not in response.content.decode()
+
+
+def test_a_long_thread_shows_its_newest_entries_and_older_ones_on_request(
+    client, alice, case, settings
+):
+    """2,000 messages once made the page 20 MB; now it opens one page of them."""
+    from intake.services import post_requester_message
+
+    settings.CASE_TIMELINE_PAGE = 10
+    settings.REQUESTER_MESSAGES_PER_DAY = settings.REQUESTER_MESSAGES_IN_ALL = 100
+    for n in range(25):
+        post_requester_message(case.request, f"message number {n:03d}")
+    sign_in(client, alice)
+    opened_before = AuditEntry.objects.filter(action="case.view").count()
+
+    first = client.get(url(case)).content.decode()
+    older = client.get(url(case) + "?shown=20").content.decode()
+
+    assert "message number 024" in first and "message number 015" in first
+    assert "message number 014" not in first
+    assert "15 older notes and messages are not shown." in first
+    assert 'href="?shown=20#messages"' in first
+    assert "message number 005" in older and "message number 004" not in older
+    assert AuditEntry.objects.filter(action="case.view").count() == opened_before + 2
+
+
+@pytest.mark.parametrize("asked", ["-5", "x", "999999999999"])
+def test_a_strange_page_size_is_bounded(client, alice, case, asked):
+    sign_in(client, alice)
+
+    response = client.get(url(case) + f"?shown={asked}")
+
+    assert response.status_code == 200

@@ -121,3 +121,56 @@ def test_a_caseworker_reply_reaches_the_requester(client, alice):
     assert Case.objects.get().unread_message_at is None
     assert AuditEntry.objects.filter(action="case.reply", target=reference).exists()
     assert "Call us" not in str(list(AuditEntry.objects.values_list("detail", flat=True)))
+
+
+# --- long threads and rejected cases (fourth review, item 2) ----------------------------
+
+
+def test_sending_a_message_answers_with_a_short_page_not_the_thread(client, settings):
+    settings.REQUESTER_MESSAGES_PER_DAY = 100
+    code = submit(client)
+    for n in range(40):
+        client.post("/status/message/", {"code": code, "body": f"earlier message {n:03d}"})
+
+    sent = client.post("/status/message/", {"code": code, "body": "the newest one"})
+
+    page = sent.content.decode()
+    assert "Your message was sent." in page
+    assert "earlier message" not in page and "the newest one" not in page
+    assert 'name="code" value="' in page  # back to the request, by POST
+
+
+def test_the_status_page_shows_the_newest_messages_and_earlier_ones_on_request(client, settings):
+    settings.REQUESTER_MESSAGES_PER_DAY, settings.REQUESTER_THREAD_PAGE = 100, 10
+    code = submit(client)
+    for n in range(25):
+        client.post("/status/message/", {"code": code, "body": f"message number {n:03d}"})
+
+    first = open_status(client, code).content.decode()
+    more = client.post("/status/", {"code": code, "shown": "20"}).content.decode()
+
+    assert "message number 024" in first and "message number 015" in first
+    assert "message number 014" not in first
+    assert "15 earlier messages are not shown." in first
+    assert 'name="shown" value="20"' in first
+    assert "message number 005" in more and "message number 004" not in more
+
+
+def test_a_message_to_a_rejected_case_goes_to_a_low_priority_list(client, alice):
+    code = submit(client)
+    case = Case.objects.get()
+    case.state = "rejected"
+    case.save()
+    before = Case.objects.values_list("last_activity_at", flat=True).get()
+
+    client.post("/status/message/", {"code": code, "body": "please, it was real"})
+
+    staff = type(client)()
+    sign_in(staff, alice)
+    queue = staff.get("/staff/").content.decode()
+    new = staff.get("/staff/new/").content.decode()
+    reference = case.request.reference
+    assert "New messages from requesters" not in queue
+    assert "Written to after rejection (low priority)" in new
+    assert f"/staff/cases/{reference}/#messages" in new
+    assert Case.objects.values_list("last_activity_at", flat=True).get() == before
