@@ -166,6 +166,7 @@ def test_a_message_to_a_rejected_case_goes_to_a_low_priority_list(client, alice)
     client.post("/status/message/", {"code": code, "body": "please, it was real"})
 
     staff = type(client)()
+    staff.cookies["django_language"] = "en"
     sign_in(staff, alice)
     queue = staff.get("/staff/").content.decode()
     new = staff.get("/staff/new/").content.decode()
