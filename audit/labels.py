@@ -60,6 +60,10 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.follow_up": _("Follow-up day set"),
         "case.refused": _("Refused: no access to the organisation key"),
     }),
+    ("held", _("Held during a flood"), {
+        "held.reject_window": _("A whole flood rejected as spam (started)"),
+        "held.rejected_window": _("A whole flood rejected as spam (done)"),
+    }),
     ("template", _("Reply templates"), {
         "template.create": _("Reply template written"),
         "template.change": _("Reply template changed"),
@@ -94,6 +98,9 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
     ("api", _("Bot API"), {
         "api.requests": _("Requests from a bot in one hour"),
         "api.refused": _("Bot request refused"),
+    }),
+    ("ops", _("Operations"), {
+        "ops.unit_failed": _("A scheduled job failed"),
     }),
     ("lockdown", _("Emergency lockdown"), {
         "lockdown.start": _("Lockdown started"),
@@ -134,6 +141,12 @@ DETAIL_KEYS: dict[str, Any] = {
     "factor": pgettext_lazy("audit detail", "second factor"),
     "failures": pgettext_lazy("audit detail", "failures"),
     "refused": pgettext_lazy("audit detail", "refused because"),
+    "refusals": pgettext_lazy("audit detail", "requests refused"),
+    "host": pgettext_lazy("audit detail", "host"),
+    "since": pgettext_lazy("audit detail", "from"),
+    "until": pgettext_lazy("audit detail", "up to"),
+    "held": pgettext_lazy("audit detail", "held"),
+    "rejected": pgettext_lazy("audit detail", "rejected"),
     "reason": pgettext_lazy("audit detail", "reason"),
     "scope": pgettext_lazy("audit detail", "paused for"),
     "minutes": pgettext_lazy("audit detail", "minutes"),

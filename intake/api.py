@@ -18,6 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 
 from core.ratelimit import Rate, count
 from encryption.sealing import NoOrganisationKey, SealingFailed
@@ -79,6 +80,7 @@ def _shape_errors(body: dict) -> dict[str, list[str]]:
 
 @csrf_exempt
 @never_cache
+@sensitive_post_parameters()
 def create_request(request: HttpRequest) -> JsonResponse:
     with translation.override("en"):
         return _create_request(request)

@@ -660,13 +660,12 @@ def audit_bot_usage(now: datetime | None = None) -> int:
             .order_by("hour", "bot__name")
         )
         for usage in finished:
-            refused = {"refused": usage.refused} if usage.refused else {}
             record(
                 "api.requests",
                 actor=f"bot:{usage.bot.name}",
                 hour=usage.hour.isoformat(),
                 requests=usage.requests,
-                **refused,
+                **({"refusals": usage.refused} if usage.refused else {}),
             )
         BotUsage.objects.filter(pk__in=[usage.pk for usage in finished]).delete()
     return len(finished)

@@ -72,6 +72,7 @@ def record_from(data: dict, *, channel: str, language: str) -> RequestRecord:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def request_form(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _form_page(request, PublicRequestForm(), once.new_token())
@@ -163,7 +164,7 @@ def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @never_cache
 @require_POST
-@sensitive_post_parameters("code")
+@sensitive_post_parameters()
 def receipt_language(request: HttpRequest) -> HttpResponse:
     """
     The receipt again, in the language chosen, from the receipt page's own
@@ -277,6 +278,7 @@ def _not_found(request: HttpRequest, typed: str) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def status(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "intake/status_lookup.html", {"form": ReceiptForm()})
@@ -293,6 +295,7 @@ def status(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
+@sensitive_post_parameters()
 def status_message(request: HttpRequest) -> HttpResponse:
     if _sender_spent(request):
         return _too_many_lookups(request, settings.STATUS_RATE_LIMIT, everyone=False)

@@ -84,7 +84,7 @@ def test_a_refused_request_is_counted_for_its_hour_not_audited_to_the_second(cli
     assert not AuditEntry.objects.filter(action__startswith="api.").exists()
     assert audit_bot_usage(now=timezone.now() + timedelta(hours=1)) == 1
     entry = AuditEntry.objects.get(action="api.requests")
-    assert entry.detail == {"hour": hour_of().isoformat(), "requests": 1, "refused": 2}
+    assert entry.detail == {"hour": hour_of().isoformat(), "requests": 1, "refusals": 2}
 
 
 @pytest.mark.parametrize("bad", [None, "nonsense", "tropa_not-a-real-token"])
