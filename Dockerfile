@@ -25,12 +25,15 @@ RUN groupadd --system --gid 10001 tropa \
 WORKDIR /app
 COPY . /app
 
-# The exact versions of requirements.lock, as dev.py installs them. Editable
-# (-e), like dev.py: templates, static files and translations live beside the
-# Python packages, not inside them, so the app must run from this directory.
-# The code stays owned by root: the app cannot change itself.
-RUN pip install --upgrade pip \
-    && pip install -c requirements.lock -e . \
+# The exact versions and hashes of requirements.lock, as dev.py installs them:
+# a file whose hash differs from the lock's is refused. The project itself is
+# built with the locked setuptools (no build isolation, so no unpinned build
+# backend is fetched). Editable (-e), like dev.py: templates, static files and
+# translations live beside the Python packages, not inside them, so the app
+# must run from this directory. The code stays owned by root: the app cannot
+# change itself.
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+    && pip install --no-cache-dir --no-deps --no-build-isolation -e . \
     && python -m compileall -q /app
 
 # Static files are collected once, at build time. Settings refuse to load with

@@ -8,16 +8,23 @@ Set-up and everyday commands, for a fresh machine with nothing but Python 3.11.
 Also: `lint` (ruff), `security` (check --deploy, bandit, pip-audit), `faults`
 (the fault scenarios, needing PostgreSQL and redis-server), `bench NAME`
 (a script under bench/), `manage ...` (manage.py in the virtualenv), `install
-[--dev] [--refresh]` (only the virtualenv). Installs follow requirements.lock, so
-every machine gets the same versions; the virtualenv is refreshed when
-pyproject.toml or the lock changes. uv, fetched from PyPI into .venv, installs;
-pip does where uv cannot be had or fails (DEV_INSTALLER=pip: pip only). Each
-step prints one line: what it does and how long it took.
+[--dev] [--refresh]` (only the virtualenv), `lock [--upgrade | --check]` (make
+the lock files from pyproject.toml, or check that they agree with it).
+
+Installs follow requirements.lock (the app) or requirements-dev.lock (the app
+and the test tools), with every file's hash checked, so every machine gets the
+same bytes; the virtualenv is refreshed when pyproject.toml or the lock
+changes. uv, fetched from PyPI into .venv (its wheel checked against the lock's
+hashes too), installs; pip does where uv cannot be had or fails
+(DEV_INSTALLER=pip: pip only). The project itself is built with the locked
+setuptools, without build isolation, so nothing unpinned is fetched for it.
+Each step prints one line: what it does and how long it took.
 """
 
 import glob
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +37,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 UV = VENV / "bin" / "uv"
+# The app's dependencies (what `run` and the container image install), and the
+# app's with the test tools (what `test` installs): exact versions and hashes.
 LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
+LOCKED_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 # pip run straight from the wheel that Python ships for ensurepip, without
 # installing it: enough to fetch uv into a virtualenv made without pip.
 PIP_FROM_WHEEL = (
@@ -87,13 +98,29 @@ def first_way_that_works(ways: list[tuple[str, list[tuple[str, list[str]]]]]) ->
     sys.exit("Could not install the dependencies: see the messages above.")
 
 
-def locked_versions() -> dict[str, str]:
+def lock_for(extras: str) -> Path:
+    return DEV_LOCK if "dev" in extras.split(",") else LOCK
+
+
+def locked_versions(lock: Path = LOCK) -> dict[str, str]:
     pins = {}
-    for line in LOCK.read_text().splitlines():
-        name, _, version = line.partition("==")
-        if version and not line.startswith("#"):
-            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    for line in lock.read_text().splitlines():
+        found = LOCKED_LINE.match(line)
+        if found:
+            pins[found.group(1).lower().replace("_", "-")] = found.group(2)
     return pins
+
+
+def locked_entry(lock: Path, name: str) -> str:
+    """One package's lines of a lock (its pin and hashes), as a requirements file."""
+    lines, inside = [], False
+    for line in lock.read_text().splitlines():
+        found = LOCKED_LINE.match(line)
+        if found:
+            inside = found.group(1).lower().replace("_", "-") == name
+        if inside and not line.lstrip().startswith("#"):
+            lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def requirement_names(extras: str) -> list[str]:
@@ -166,36 +193,48 @@ def uv_is_installed(version: str | None) -> bool:
     return answer[1:2] == [version]
 
 
-def uv_steps(target: str, packages: str) -> list[tuple[str, list[str]]] | None:
-    """uv from PyPI into .venv (unless there already), then the install; None if
-    there is no pip to fetch uv with."""
+def uv_steps(lock: Path, packages: str) -> list[tuple[str, list[str]]] | None:
+    """uv from PyPI into .venv (unless there already; its wheel checked against the
+    lock's hashes), then the install; None if there is no pip to fetch uv with."""
     steps = []
-    version = locked_versions().get("uv")
+    version = locked_versions(lock).get("uv")
     if not uv_is_installed(version):
         pip = pip_in_venv()
         if pip is None:
             return None
+        requirement = VENV / "uv-requirement.txt"
+        requirement.write_text(locked_entry(lock, "uv"))
         steps.append(
             (
-                f"installing uv {version} from PyPI, a faster installer",
-                [*pip, "install", "--quiet", "--disable-pip-version-check", f"uv=={version}"],
-            )
+                f"installing uv {version} from PyPI, a faster installer (hash checked)",
+                [
+                    *pip,
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "--require-hashes",
+                    "-r",
+                    str(requirement),
+                ],
+            )  # fmt: skip
         )
-    steps.append(
-        (
-            f"installing {packages} with uv",
-            [str(UV), "pip", "install", "--python", str(PYTHON), "-c", str(LOCK), "-e", target],
-        )
-    )
+    uv = [str(UV), "pip", "install", "--python", str(PYTHON)]
+    steps.append((f"installing {packages} with uv", [*uv, "--require-hashes", "-r", str(lock)]))
+    steps.append((PROJECT_STEP, [*uv, "--no-deps", "--no-build-isolation", "-e", "."]))
     return steps
 
 
-def pip_steps(target: str, packages: str) -> list[tuple[str, list[str]]]:
+PROJECT_STEP = "installing the project itself, built with the locked setuptools"
+
+
+def pip_steps(lock: Path, packages: str) -> list[tuple[str, list[str]]]:
     steps = []
     if not has_pip():
         steps.append(("adding pip to .venv", [str(PYTHON), "-m", "ensurepip", "--upgrade"]))
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    steps.append((f"installing {packages} with pip", [*pip, "-c", str(LOCK), "-e", target]))
+    steps.append((f"installing {packages} with pip", [*pip, "--require-hashes", "-r", str(lock)]))
+    steps.append((PROJECT_STEP, [*pip, "--no-deps", "--no-build-isolation", "-e", "."]))
     return steps
 
 
@@ -208,8 +247,9 @@ def ensure_venv(extras: str = "", refresh: bool = False) -> bool:
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit("Python 3.11 or newer is needed: run this with python3.11.")
     stamp_file = VENV / f".installed{('-' + extras) if extras else ''}"
+    lock = lock_for(extras)
     digest = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes() + extras.encode()
+        (ROOT / "pyproject.toml").read_bytes() + lock.read_bytes() + extras.encode()
     ).hexdigest()
     if not refresh and stamp_file.exists() and stamp_file.read_text() == digest:
         return False
@@ -220,12 +260,11 @@ def ensure_venv(extras: str = "", refresh: bool = False) -> bool:
         print(f" {time.monotonic() - started:.1f} s", flush=True)
     names = requirement_names(extras)
     packages = (
-        f"{len(names)} packages and what they need, at the versions of requirements.lock "
+        f"{len(names)} packages and what they need, at the versions and hashes of {lock.name} "
         f"({', '.join(names)})"
     )
-    target = f".[{extras}]" if extras else "."
-    ways = [("pip", pip_steps(target, packages))]
-    with_uv = uv_steps(target, packages) if os.environ.get("DEV_INSTALLER") != "pip" else None
+    ways = [("pip", pip_steps(lock, packages))]
+    with_uv = uv_steps(lock, packages) if os.environ.get("DEV_INSTALLER") != "pip" else None
     if with_uv:
         ways.insert(0, ("uv", with_uv))
     first_way_that_works(ways)
@@ -323,7 +362,7 @@ def command_security(args: list[str]) -> None:
         sys.exit(bandit.returncode)
     print("bandit: no medium or high finding")
     say("pip-audit: the locked dependencies against known vulnerabilities")
-    run(str(PYTHON), "tests/dependency_audit.py", str(LOCK))
+    run(str(PYTHON), "tests/dependency_audit.py", str(DEV_LOCK))
 
 
 def command_faults(args: list[str]) -> None:
@@ -351,9 +390,64 @@ def command_manage(args: list[str]) -> None:
     manage(*args)
 
 
+def build_requirements() -> list[str]:
+    """What builds the project ([build-system] requires, pinned exactly) and uv."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = list(project["build-system"]["requires"])
+    loose = [requirement for requirement in wanted if "==" not in requirement]
+    if loose:
+        sys.exit(f"pyproject.toml: pin the build backend exactly, not {', '.join(loose)}")
+    return [*wanted, f"uv=={locked_versions(DEV_LOCK)['uv']}"]
+
+
+def compile_lock(target: Path, extras: list[str], upgrade: bool) -> bool:
+    """uv pip compile: pyproject.toml (and the build requirements) into `target`,
+    with hashes, keeping the versions already in `target` unless `upgrade`."""
+    build = VENV / "build-requirements.in"
+    build.write_text("\n".join(build_requirements()) + "\n")
+    command = [
+        str(UV), "pip", "compile", "pyproject.toml", str(build), *extras, "--generate-hashes",
+        "--python-version", "3.11", "--universal", "--no-header", "--quiet",
+        "--output-file", str(target),
+    ]  # fmt: skip
+    if upgrade:
+        command.append("--upgrade")
+    return run_step(f"writing {target.name} from pyproject.toml", command)
+
+
+def command_lock(args: list[str]) -> None:
+    """
+    Make requirements.lock and requirements-dev.lock from pyproject.toml (every
+    version and hash; the versions already locked are kept unless --upgrade).
+    With --check, make them aside and fail if they differ from the committed
+    ones: pyproject.toml and the locks must agree (CI runs this).
+    """
+    ensure_venv("dev")
+    check, upgrade = "--check" in args, "--upgrade" in args
+    differ = []
+    for lock, extras in ((LOCK, []), (DEV_LOCK, ["--extra", "dev"])):
+        target = lock
+        if check:
+            target = VENV / f"check-{lock.name}"
+            shutil.copyfile(lock, target)
+        if not compile_lock(target, extras, upgrade):
+            sys.exit(1)
+        if check and locked_versions(target) != locked_versions(lock):
+            differ.append(lock.name)
+    if differ:
+        sys.exit(
+            f"{', '.join(differ)} and pyproject.toml disagree: run python dev.py lock "
+            "and commit the result."
+        )
+    say("the lock files agree with pyproject.toml" if check else "lock files written")
+
+
 COMMANDS = {
     "run": command_run,
     "install": command_install,
+    "lock": command_lock,
     "test": command_test,
     "lint": command_lint,
     "security": command_security,

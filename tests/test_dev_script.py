@@ -91,8 +91,12 @@ def test_the_real_install_step_reports_each_step_on_an_installed_virtualenv():
     installs = [line for line in lines if line.startswith("==> installing ")]
     assert installs, lines
     assert re.fullmatch(
-        rf"==> installing \d+ packages and what they need, at the versions of "
-        rf"requirements\.lock \(django, .*, pip-audit\) with uv … {SECONDS}",
+        rf"==> installing \d+ packages and what they need, at the versions and hashes of "
+        rf"requirements-dev\.lock \(django, .*, pip-audit\) with uv … {SECONDS}",
+        installs[-2],
+    ), installs
+    assert re.fullmatch(
+        rf"==> installing the project itself, built with the locked setuptools … {SECONDS}",
         installs[-1],
     ), installs
     assert "did not work" not in result.stdout
