@@ -204,21 +204,10 @@ def uv_steps(lock: Path, packages: str) -> list[tuple[str, list[str]]] | None:
             return None
         requirement = VENV / "uv-requirement.txt"
         requirement.write_text(locked_entry(lock, "uv"))
-        steps.append(
-            (
-                f"installing uv {version} from PyPI, a faster installer (hash checked)",
-                [
-                    *pip,
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--no-deps",
-                    "--require-hashes",
-                    "-r",
-                    str(requirement),
-                ],
-            )  # fmt: skip
-        )
+        command = [*pip, "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+        command += ["--require-hashes", "-r", str(requirement)]
+        title = f"installing uv {version} from PyPI, a faster installer (hash checked)"
+        steps.append((title, command))
     uv = [str(UV), "pip", "install", "--python", str(PYTHON)]
     steps.append((f"installing {packages} with uv", [*uv, "--require-hashes", "-r", str(lock)]))
     steps.append((PROJECT_STEP, [*uv, "--no-deps", "--no-build-isolation", "-e", "."]))
