@@ -182,13 +182,18 @@ DEFINITIONS: dict[str, Definition] = {
         Definition(
             "cohort",
             _("Outcomes by month received"),
-            _("Requests received each month, by how they had ended at the end of this month."),
+            _("Requests received each month, by how they had ended twelve months on."),
             _(
                 "Follows the requests received in each month (one row per month received) and "
-                "says how they had ended by the end of the report’s month: resolved with each "
-                "outcome, rejected, or no outcome yet (still open, or closed without a recorded "
-                "outcome). Unlike “resolved”, it counts by the month the request came in, so it "
-                "answers “of the requests received in January, how many ended how”."
+                "says how they had ended by the end of their twelfth month, the month received "
+                "counting as the first (for January 2024, by the end of December 2024): resolved "
+                "with each outcome, rejected, or no outcome yet (still open, or closed without a "
+                "recorded outcome). Unlike “resolved”, it counts by the month the request came "
+                "in, so it answers “of the requests received in January, how many ended how”. "
+                "A row is shown only once those twelve months are over, and always with the same "
+                "figures, withheld alike, on every page that shows it: rows followed up to each "
+                "page’s own month could be subtracted from one another to tell how many requests "
+                "ended how in a single month."
             ),
         ),
         Definition(

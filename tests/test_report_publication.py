@@ -17,7 +17,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.exports import flatten, protect
+from reports.columns import flatten
+from reports.exports import protect
 from reports.models import MonthlyReport
 from reports.months import shift
 from reports.publication import TRACKED, History, protect_parts, publish, withheld_paths
@@ -65,6 +66,7 @@ def reports(draw) -> dict:
         parts = draw(st.lists(st.one_of(st.just(0), count), min_size=10, max_size=10))
         cohort.append({
             "month": f"{shift(date(2024, 1, 1), -back):%Y-%m}",
+            "as_of": f"{shift(date(2024, 1, 1), 11 - back):%Y-%m}",
             "received": sum(parts) if back else requests,
             "by_outcome": dict(zip(OUTCOMES, parts[:8], strict=True)),
             "rejected": parts[8],
@@ -377,8 +379,8 @@ def fixed_report() -> dict:
         "same_month_last_year": {"desertion": 200, "ratio": 1.5},
         "cumulative": {"requests": 4000, "desertion_related": 1000, "assisted_desertions": 300},
         "record_desertion_month": False,
-        "cohort": [{"month": MONTH, "received": 400, "by_outcome": by_outcome, "rejected": 0,
-                    "pending": 350}],
+        "cohort": [{"month": MONTH, "as_of": "2024-12", "received": 400,
+                    "by_outcome": by_outcome, "rejected": 0, "pending": 350}],
         "first_response": {"answered": 400, "waiting": 0, "unrecorded": 0, "median_hours": 5.0,
                            "p90_hours": 30.0},
     }  # fmt: skip
