@@ -16,9 +16,11 @@ The rules, applied to each month on its own:
      of the identities restricted to the withheld cells, decided exactly with
      fractions; or
    - adding and subtracting identities yields a plain sum of withheld cells
-     worth 1 to K-1, or no more than one per cell (a total of 12 with 10 on the
-     web reveals "2 people by Telegram or Signal", and so 1 each, since zeros
-     are published).
+     too small for each of them to reach K: each holds at least 1 (zeros are
+     published), so a sum S of n cells keeps every one at most S - (n - 1),
+     which must be K or more (a total of 12 with 10 on the web reveals "2
+     people by Telegram or Signal", and so 1 each; 12 over four cells, 1 to 9
+     each).
    The exposure is covered by withholding one more cell from the identities
    involved: a non-zero one leaving the fewest exposures, a member before a
    total, the smallest; a zero protects almost nothing and is the last resort.
@@ -164,8 +166,10 @@ def small_derived_sum(
             continue
         published = sum(c * figures[cell] for cell, c in vector.items() if cell not in suppressed)
         total = -signs.pop() * published
-        # Each withheld cell holds at least 1: a sum of n worth n pins every one.
-        if 0 < total < max(min_cell, len(hidden) + 1):
+        # Each withheld cell holds at least 1, so in a sum S of n cells the
+        # largest any one can be is S - (n - 1): below K, every one of them is
+        # known to be small (12 over four cells: each is 1 to 9).
+        if 0 < total < min_cell + len(hidden) - 1:
             return weights, vector
     return None
 

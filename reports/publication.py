@@ -101,7 +101,9 @@ def protect_parts(
             return not hidden
         if not hidden:
             return False
-        return len(hidden) < 2 or sum(parts[key] for key in hidden) < max(min_cell, len(hidden) + 1)
+        # Each withheld part holds at least 1: in a sum S of n parts none can
+        # be more than S - (n - 1), which must reach K.
+        return len(hidden) < 2 or sum(parts[key] for key in hidden) < min_cell + len(hidden) - 1
 
     while exposed():
         open_parts = [key for key in parts if key not in hidden]

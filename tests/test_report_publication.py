@@ -139,7 +139,7 @@ def parts_are_safe(total, parts: dict, shown_total, shown: dict, min_cell: int) 
     if len(hidden) == len(parts) and len(parts) >= 2:
         # Every part withheld, zeros too: the total says nothing of any one part.
         return True
-    return len(hidden) >= 2 and sum(parts[k] for k in hidden) >= max(min_cell, len(hidden) + 1)
+    return len(hidden) >= 2 and sum(parts[k] for k in hidden) >= min_cell + len(hidden) - 1
 
 
 @settings(max_examples=100, deadline=None)
