@@ -16,7 +16,9 @@ report's own shape with withheld figures as None:
   withholds it. A cohort row is published only as it stood when it matured
   (`services.COHORT_HORIZON`), so the dozen pages that show it show the same
   figures, withheld alike, and no two of them can be subtracted;
-- legal articles overlap (a request may cite several), so only small ones;
+- legal articles overlap (a request may cite several), so only small ones,
+  and a lone small one with the smallest other (withheld alone, a figure
+  would read as small to anyone who knows the rules);
 - anything computed from a withheld figure is withheld with it: the share
   abroad, the ratio to a year earlier, the record flag, the response times;
 - the totals since the start only when the export publishes that total in
@@ -141,6 +143,20 @@ def _first_response(report: dict, requests_withheld: bool, min_cell: int) -> dic
     }
 
 
+def _articles(counts: dict[str, int], min_cell: int) -> dict[str, int | None]:
+    """
+    Legal articles overlap (a request may cite several), so they are no parts
+    of a total: small ones are withheld, and a lone small one takes the
+    smallest other with it (a non-zero one first). A figure withheld alone
+    would read as small to anyone who knows the rule.
+    """
+    hidden = {slug for slug, count in counts.items() if 0 < count < min_cell}
+    others = [slug for slug in counts if slug not in hidden]
+    if len(hidden) == 1 and others:
+        hidden.add(min(others, key=lambda slug: (counts[slug] == 0, counts[slug])))
+    return {slug: None if slug in hidden else count for slug, count in counts.items()}
+
+
 def _cohort_row(row: dict, received_withheld: bool, min_cell: int) -> dict[str, Any]:
     parts = {f"outcome_{slug}": count for slug, count in row["by_outcome"].items()}
     parts.update(rejected=row["rejected"], pending=row["pending"])
@@ -187,10 +203,7 @@ def publish(report: dict, past: History, min_cell: int | None = None) -> dict[st
         requests_withheld,
         total_shown_elsewhere=not requests_withheld,
     )
-    published["by_legal_article"] = {
-        slug: None if 0 < count < min_cell else count
-        for slug, count in report["by_legal_article"].items()
-    }
+    published["by_legal_article"] = _articles(report["by_legal_article"], min_cell)
     left, assisted = cells["outcome_left_country"], cells["assisted_desertions"]
     published["share_abroad"] = (
         report["share_abroad"] if left is not None and assisted is not None else None

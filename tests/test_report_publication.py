@@ -174,6 +174,11 @@ def test_published_figures_are_the_reports_with_the_exports_suppression(report, 
     assert parts_are_safe(report["requests"], response, location_total, shown, min_cell)
     if shown["answered"] is None or shown["answered"] < min_cell:
         assert published["first_response"]["median_hours"] is None
+    # Legal articles: no small one shown, and never one withheld alone.
+    articles = published["by_legal_article"]
+    assert not any(0 < report["by_legal_article"][a] < min_cell and articles[a] is not None
+                   for a in articles)  # fmt: skip
+    assert sum(value is None for value in articles.values()) != 1
     for row, shown_row in zip(report["cohort"], published["cohort"], strict=True):
         parts = {**row["by_outcome"], "rejected": row["rejected"], "pending": row["pending"]}
         seen = {**shown_row["by_outcome"], "rejected": shown_row["rejected"],
