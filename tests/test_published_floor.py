@@ -132,3 +132,13 @@ def test_a_floor_below_two_refuses_to_start():
 
     assert result.returncode != 0
     assert "MIN_PUBLISHED_CELL must be 2 or more" in result.stderr
+
+
+@pytest.mark.django_db
+@override_settings(MIN_PUBLISHED_CELL=15)
+def test_the_definitions_name_the_floor(client, carol):
+    sign_in(client, carol)
+
+    page = client.get("/staff/reports/definitions/").content.decode()
+
+    assert "(15 on these pages" in page
