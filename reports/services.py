@@ -114,8 +114,13 @@ def _cohort(month: date) -> list[dict[str, Any]]:
     (COHORT_HORIZON), not at the end of `month`: resolved with an outcome (by
     `resolved_at`), rejected, or no outcome yet. Every request has a case; one
     without would count as pending, so the parts always add up to `received`.
+
+    A row maturing with a month still under way is left out: it would change
+    from night to night, and two versions differ by single requests.
     """
-    months = cohort_months(month)
+    months = [when for when in cohort_months(month) if matured(when) < current_month()]
+    if not months:
+        return []
     counts = {}
     for i, received in enumerate(months):
         start, _end = bounds(received)

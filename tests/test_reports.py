@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from reports.models import MonthlyReport
-from reports.months import BadMonth, parse_month
+from reports.months import BadMonth, label, parse_month, shift
 from reports.services import monthly_report, store_report, store_reports
 from tests.csvdata import write_csv
 from tests.staffing import sign_in
@@ -286,6 +286,18 @@ def test_a_cohort_row_is_published_once_mature_with_the_same_figures_on_every_pa
     assert december["by_outcome"]["detained"] == 0
     rows = monthly_report(date(2024, 12, 1))["cohort"]
     assert [row["month"] for row in rows] == [f"2023-{m:02d}" for m in range(2, 13)] + ["2024-01"]
+
+
+@pytest.mark.django_db
+def test_the_row_maturing_with_the_month_under_way_is_left_out():
+    from reports.months import current_month
+
+    this_month = current_month()
+    rows = [row["month"] for row in monthly_report(this_month)["cohort"]]
+
+    assert label(shift(this_month, -11)) not in rows
+    assert rows[-1] == label(shift(this_month, -12))
+    assert len(rows) == 11
 
 
 def hours_after(moment, hours):
