@@ -42,7 +42,7 @@ from intake.vocabulary import (
     ServiceStatus,
 )
 from reports.models import MonthlyReport
-from reports.months import bounds, current_month, label, month_of, shift
+from reports.months import bounds, current_month, label, month_of, parse_label, shift
 
 
 def _monthly_series(end) -> dict[date, dict[str, int]]:
@@ -285,16 +285,65 @@ def store_reports(months: list[date]) -> list[MonthlyReport]:
     past = history(max(months)) if months else None
     series = _monthly_series(bounds(max(months))[1]) if len(months) > 1 else None
     stored = []
-    for month in months:
+    for month in sorted(months):  # a row's maturity page before the later ones
         data = monthly_report(month, series)
         published = publish(data, past)
         with transaction.atomic():
+            _settled_rows(month, data, published)
             report, _created = MonthlyReport.objects.update_or_create(
                 month=month,
                 defaults={"data": data, "published": published, "generated_at": timezone.now()},
             )
+            _spread_own_row(month, data, published)
         stored.append(report)
     return stored
+
+
+def _row(rows: list[dict], received: str) -> dict | None:
+    return next((row for row in rows if row["month"] == received and "as_of" in row), None)
+
+
+def _settled_rows(month: date, data: dict, published: dict) -> None:
+    """
+    Each cohort row whose maturity page is stored already, as that page has
+    it: a page regenerated after the history changed (a case reopened, an
+    import) would otherwise show the row in a second version, and two
+    versions differ by single requests. A row is worked out once, with the
+    page of the month it matures in.
+    """
+    this = label(month)
+    maturing = {row["as_of"]: row["month"] for row in data["cohort"] if row["as_of"] != this}
+    earlier = MonthlyReport.objects.filter(month__in=[parse_label(m) for m in maturing])
+    for report in earlier.only("month", "data", "published"):
+        received = maturing[label(report.month)]
+        kept = _row(report.data.get("cohort", []), received)
+        shown = _row(report.published.get("cohort", []), received)
+        if kept is None or shown is None:
+            continue  # stored before rows were taken at maturity: this page's own stands
+        for rows, row in ((data["cohort"], kept), (published["cohort"], shown)):
+            rows[rows.index(_row(rows, received))] = row
+
+
+def _spread_own_row(month: date, data: dict, published: dict) -> None:
+    """The row maturing with `month`, as now stored, on the later pages that show it."""
+    this = label(month)
+    received = next((row["month"] for row in data["cohort"] if row["as_of"] == this), None)
+    if received is None:
+        return
+    kept, shown = _row(data["cohort"], received), _row(published["cohort"], received)
+    later = MonthlyReport.objects.filter(
+        month__gt=month, month__lte=shift(month, COHORT_MONTHS - 1)
+    ).select_for_update()
+    for report in later:
+        changed = False
+        for tree, row in ((report.data, kept), (report.published, shown)):
+            rows = tree.get("cohort", [])
+            old = _row(rows, received)
+            if old is not None and old != row:
+                rows[rows.index(old)] = row
+                changed = True
+        if changed:
+            report.save(update_fields=["data", "published"])
 
 
 def months_with_requests() -> list[date]:

@@ -289,6 +289,44 @@ def test_a_cohort_row_is_published_once_mature_with_the_same_figures_on_every_pa
 
 
 @pytest.mark.django_db
+def test_a_cohort_row_keeps_one_version_when_the_history_changes_between_pages():
+    from cases.models import Case
+    from tests.factories import CaseFactory
+
+    january, march = date(2024, 1, 1), timezone.make_aware(datetime(2024, 3, 5, 12))
+    detained = [
+        CaseFactory(request__received_at=timezone.make_aware(datetime(2024, 1, 10, 9)),
+                    state="resolved", outcome="detained", resolved_at=march)
+        for _ in range(12)
+    ]  # fmt: skip
+    for _ in range(30):
+        CaseFactory(request__received_at=timezone.make_aware(datetime(2024, 1, 11, 9)))
+    store_reports([shift(january, i) for i in range(14)])  # 2024-01 to 2025-02
+
+    def january_rows():
+        versions = set()
+        for report in MonthlyReport.objects.all():
+            for tree in (report.data, report.published):
+                row = next((r for r in tree["cohort"] if r["month"] == "2024-01"), None)
+                if row is not None:
+                    versions.add((tree is report.data, json.dumps(row, sort_keys=True)))
+        return {json.loads(row)["by_outcome"]["detained"] for _data, row in versions}, versions
+
+    # A case reopened after the row matured; a later page regenerated alone.
+    Case.objects.filter(pk=detained[0].pk).update(state="in_progress", outcome="", resolved_at=None)
+    store_report(date(2025, 2, 1))
+    counts, versions = january_rows()
+    assert counts == {12}
+    assert len(versions) == 2  # one row in the figures, one as published: on every page alike
+
+    # The row's own page regenerated: the later pages follow it.
+    store_report(date(2024, 12, 1))
+    counts, versions = january_rows()
+    assert counts == {11}
+    assert len(versions) == 2
+
+
+@pytest.mark.django_db
 def test_the_row_maturing_with_the_month_under_way_is_left_out():
     from reports.months import current_month
 
