@@ -19,10 +19,18 @@ from reports.models import MonthlyReport
 from reports.months import bounds, label, shift
 from reports.publication import _cohort_row, history
 from reports.services import store_reports
-from tests.disclosure_audit import audit, collect, export_rows, withheld_count
+from tests.disclosure_audit import (
+    Publication,
+    audit,
+    collect,
+    export_rows,
+    exposed_ranges,
+    feasible_ranges,
+    withheld_count,
+)
 from tests.factories import CaseFactory
 from tests.staffing import make_staff, sign_in
-from tests.test_export_stats import CATEGORIES, CHANNELS, OUTCOMES, STATUSES
+from tests.test_export_stats import CATEGORIES, CHANNELS, COLUMNS, OUTCOMES, STATUSES
 
 LOCATIONS = ["home_country", "occupied_territory", "front_line", "abroad", "unknown"]
 FIRST = date(2023, 1, 1)
@@ -187,3 +195,28 @@ def test_the_audit_tells_the_one_request_detained_in_march_from_per_page_rows(co
         "('cohort', '2024-01', '2024-03', 'detained') - ('cohort', '2024-01', '2024-02', "
         "'detained') = 1" in findings
     ), findings
+
+
+def four_channels_sharing(requests: int) -> Publication:
+    """One month: every request a consultation, by web, Telegram, Signal or e-mail, all withheld."""
+    publication = Publication(min_cell=K)
+    shown = dict.fromkeys(COLUMNS, 0) | {"requests": requests, "category_consultation": requests}
+    hidden = ["channel_web", "channel_telegram", "channel_signal", "channel_email"]
+    truth = dict(zip(hidden, [3, 3, 3, requests - 9], strict=True))
+    for column in COLUMNS:
+        value = None if column in hidden else shown[column]
+        publication.add(("cell", "2024-01", column), value, truth.get(column, value), "page")
+    return publication
+
+
+@pytest.mark.parametrize(("requests", "pinned"), [(12, 4), (13, 0)])
+def test_the_quick_search_finds_exactly_the_ranges_the_exact_one_does(requests, pinned):
+    # 12 over four withheld cells, each at least 1: none can be more than 9.
+    publication = four_channels_sharing(requests)
+
+    exact = feasible_ranges(publication)
+    inside = {key for key, (low, high) in exact.items() if low > 1e-6 and high < K - 1e-6}
+
+    assert len(exact) == withheld_count(publication) == 4
+    assert len(inside) == pinned
+    assert set(exposed_ranges(publication).exposed) == inside
