@@ -413,7 +413,8 @@ def command_lock(args: list[str]) -> None:
     With --check, make them aside and fail if they differ from the committed
     ones: pyproject.toml and the locks must agree (CI runs this).
     """
-    ensure_venv("dev")
+    if not UV.exists():
+        ensure_venv("dev")
     check, upgrade = "--check" in args, "--upgrade" in args
     differ = []
     for lock, extras in ((LOCK, []), (DEV_LOCK, ["--extra", "dev"])):

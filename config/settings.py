@@ -76,6 +76,14 @@ CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 RETENTION_DAYS = _env_int("RETENTION_DAYS", 90)
+# The smallest count any report page, sentence, chart, download or export
+# publishes: counts from 1 to MIN_PUBLISHED_CELL - 1 are withheld (reports/).
+# An export may ask for a larger one, never a smaller one.
+MIN_PUBLISHED_CELL = _env_int("MIN_PUBLISHED_CELL", 10)
+if MIN_PUBLISHED_CELL < 2:
+    raise ImproperlyConfigured(
+        f"MIN_PUBLISHED_CELL must be 2 or more (10 is the default), got {MIN_PUBLISHED_CELL}."
+    )
 INTAKE_RATE_LIMIT = os.environ.get("INTAKE_RATE_LIMIT", "10/h").strip() or "10/h"
 # A ceiling over all senders together: past it, submissions are still stored
 # and given receipts, but held out of the triage queue (a flood must neither

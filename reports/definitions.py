@@ -9,9 +9,16 @@ each under its own anchor, and the XLSX download carries them as a sheet.
 from dataclasses import dataclass
 from functools import cache
 
+from django.conf import settings
 from django.urls import get_script_prefix, reverse
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+
+
+def _with_floor(text: str) -> Promise:
+    """`text` translated, with the smallest published count (a setting) put in when read."""
+    return lazy(lambda: gettext(text) % {"floor": settings.MIN_PUBLISHED_CELL}, str)()
 
 
 @dataclass(frozen=True)
@@ -182,13 +189,18 @@ DEFINITIONS: dict[str, Definition] = {
         Definition(
             "cohort",
             _("Outcomes by month received"),
-            _("Requests received each month, by how they had ended at the end of this month."),
+            _("Requests received each month, by how they had ended twelve months on."),
             _(
                 "Follows the requests received in each month (one row per month received) and "
-                "says how they had ended by the end of the report’s month: resolved with each "
-                "outcome, rejected, or no outcome yet (still open, or closed without a recorded "
-                "outcome). Unlike “resolved”, it counts by the month the request came in, so it "
-                "answers “of the requests received in January, how many ended how”."
+                "says how they had ended by the end of their twelfth month, the month received "
+                "counting as the first (for January 2024, by the end of December 2024): resolved "
+                "with each outcome, rejected, or no outcome yet (still open, or closed without a "
+                "recorded outcome). Unlike “resolved”, it counts by the month the request came "
+                "in, so it answers “of the requests received in January, how many ended how”. "
+                "A row is shown only once those twelve months are over, and always with the same "
+                "figures, withheld alike, on every page that shows it: rows followed up to each "
+                "page’s own month could be subtracted from one another to tell how many requests "
+                "ended how in a single month."
             ),
         ),
         Definition(
@@ -211,13 +223,16 @@ DEFINITIONS: dict[str, Definition] = {
             "withheld",
             _("Withheld figures"),
             _("Small counts, and figures that would reveal them, are not shown."),
-            _(
-                "Every count from 1 up to just below the smallest published count (10 on these "
-                "pages; a download states its own) is withheld, and so are enough other figures "
-                "that none can be worked out by adding or subtracting the published ones; a "
-                "withheld figure can therefore also be a large one. Zero is shown as 0. Pages, "
-                "sentences, charts and downloads withhold the same figures as the statistics "
-                "export; in spreadsheets a withheld cell is empty and marked in the status sheet."
+            _with_floor(
+                gettext_noop(
+                    "Every count from 1 up to just below the smallest published count "
+                    "(%(floor)s on these pages; a download states its own, never less) is "
+                    "withheld, and so are enough other figures that none can be worked out from "
+                    "everything published, across months and downloads; a withheld figure can "
+                    "therefore also be a large one. Zero is shown as 0. Pages, sentences, charts "
+                    "and downloads withhold the same figures as the statistics export; in "
+                    "spreadsheets a withheld cell is empty and marked in the status sheet."
+                )
             ),
         ),
     )

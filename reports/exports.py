@@ -16,9 +16,11 @@ The rules, applied to each month on its own:
      of the identities restricted to the withheld cells, decided exactly with
      fractions; or
    - adding and subtracting identities yields a plain sum of withheld cells
-     worth 1 to K-1, or no more than one per cell (a total of 12 with 10 on the
-     web reveals "2 people by Telegram or Signal", and so 1 each, since zeros
-     are published).
+     too small for each of them to reach K: each holds at least 1 (zeros are
+     published), so a sum S of n cells keeps every one at most S - (n - 1),
+     which must be K or more (a total of 12 with 10 on the web reveals "2
+     people by Telegram or Signal", and so 1 each; 12 over four cells, 1 to 9
+     each).
    The exposure is covered by withholding one more cell from the identities
    involved: a non-zero one leaving the fewest exposures, a member before a
    total, the smallest; a zero protects almost nothing and is the last resort.
@@ -30,7 +32,7 @@ The rules, applied to each month on its own:
 Only what a monthly total needs is exported: no case-level rows, free text,
 dates finer than a month, cumulative figures or shares. Figures are counted
 as `reports.services.monthly_report` counts them (for a range of months at
-once, `reports.publication.monthly_cells`); every export is audited without them.
+once, `reports.selectors.monthly_cells`); every export is audited without them.
 
 The column codes (`service_status_conscript`, ...) are the command's public
 interface and stay as they are; the spreadsheet, and CSV with `headers` "en"
@@ -48,20 +50,29 @@ from functools import lru_cache
 from itertools import product
 from typing import Any
 
-from django.utils import translation
-from django.utils.translation import gettext as _
+from django.conf import settings
 
 from audit.services import record
 from cases.workflow import ASSISTED_DESERTION, Outcome
 from intake.vocabulary import DESERTION_RELATED, Category, Channel, ServiceStatus
+from reports.columns import BREAKDOWNS, COLUMNS, TOTALS, header_row
 from reports.months import current_month, label
+from reports.selectors import monthly_cells
+from reports.spreadsheet import as_xlsx
 
 # The UK ICO's Anonymisation code of practice treats counts of 1 to 5 as risky;
 # OCHA's Centre for Humanitarian Data explains small-cell suppression for
 # humanitarian data (Guidance Note 1, Statistical Disclosure Control, 2019).
 # The people counted here face prosecution if identified, so we double ICO's
-# margin: every count below 10 is withheld.
+# margin: every count below 10 is withheld, unless MIN_PUBLISHED_CELL says more.
 DEFAULT_MIN_CELL = 10
+
+
+def min_published_cell() -> int:
+    """The smallest count anything publishes (MIN_PUBLISHED_CELL): pages use it, exports no less."""
+    return settings.MIN_PUBLISHED_CELL
+
+
 FORMATS = ("csv", "json", "xlsx")
 # Column headers: the codes of SPEC.md, or words in English or Russian.
 HEADERS = ("codes", "en", "ru")
@@ -70,18 +81,6 @@ CONTENT_TYPES = {
     "json": "application/json; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-TOTALS = ("requests", "desertion_related", "resolved", "assisted_desertions")
-BREAKDOWNS = (
-    ("by_category", "category", Category.values),
-    ("by_service_status", "service_status", ServiceStatus.values),
-    ("by_channel", "channel", Channel.values),
-    ("by_outcome", "outcome", Outcome.values),
-)
-COLUMNS = (
-    *TOTALS,
-    *(f"{prefix}_{slug}" for _key, prefix, slugs in BREAKDOWNS for slug in slugs),
-)
 
 
 def _cells(prefix: str, slugs) -> tuple[str, ...]:
@@ -167,8 +166,10 @@ def small_derived_sum(
             continue
         published = sum(c * figures[cell] for cell, c in vector.items() if cell not in suppressed)
         total = -signs.pop() * published
-        # Each withheld cell holds at least 1: a sum of n worth n pins every one.
-        if 0 < total < max(min_cell, len(hidden) + 1):
+        # Each withheld cell holds at least 1, so in a sum S of n cells the
+        # largest any one can be is S - (n - 1): below K, every one of them is
+        # known to be small (12 over four cells: each is 1 to 9).
+        if 0 < total < min_cell + len(hidden) - 1:
             return weights, vector
     return None
 
@@ -226,26 +227,32 @@ def secondary_suppression(figures: dict[str, int], suppressed: set[str], min_cel
     return suppressed
 
 
-def protect(figures: dict[str, int], min_cell: int) -> dict[str, int | None]:
-    """One month's flat figures as published: withheld cells are None."""
-    return dict(zip(COLUMNS, _protected(tuple(figures[c] for c in COLUMNS), min_cell), strict=True))
+def protect(figures: dict[str, int], min_cell: int | None = None) -> dict[str, int | None]:
+    """
+    One month's flat figures as published: withheld cells are None.
+
+    With a K above the smallest published count, the cells withheld at that
+    count stay withheld and more are added: a file at a larger K then shows a
+    part of what the pages show, never a figure they withhold, so two
+    publications of one month at different K cannot be put together to
+    reveal one (each K alone would choose its own complementary cells).
+    """
+    floor = min_published_cell()
+    min_cell = floor if min_cell is None else min_cell
+    values = tuple(figures[c] for c in COLUMNS)
+    return dict(zip(COLUMNS, _protected(values, min_cell, min(floor, min_cell)), strict=True))
 
 
 @lru_cache(maxsize=4096)
-def _protected(values: tuple[int, ...], min_cell: int) -> tuple[int | None, ...]:
+def _protected(values: tuple[int, ...], min_cell: int, floor: int) -> tuple[int | None, ...]:
     # Cached: a month's suppression is worked out again for every later month's
     # report and every export; the key is counts only, kept in this process.
     figures = dict(zip(COLUMNS, values, strict=True))
-    suppressed = secondary_suppression(figures, primary_suppression(figures, min_cell), min_cell)
+    suppressed = secondary_suppression(figures, primary_suppression(figures, floor), floor)
+    if min_cell != floor:
+        suppressed |= primary_suppression(figures, min_cell)
+        suppressed = secondary_suppression(figures, suppressed, min_cell)
     return tuple(None if cell in suppressed else figures[cell] for cell in COLUMNS)
-
-
-def flatten(report: dict[str, Any]) -> dict[str, int]:
-    """The exported cells of a monthly report, and nothing else of it."""
-    figures = {total: report[total] for total in TOTALS}
-    for key, prefix, slugs in BREAKDOWNS:
-        figures.update({f"{prefix}_{slug}": report[key][slug] for slug in slugs})
-    return figures
 
 
 def as_json(months: list[tuple[str, dict[str, int | None]]], min_cell: int) -> str:
@@ -256,48 +263,6 @@ def as_json(months: list[tuple[str, dict[str, int | None]]], min_cell: int) -> s
             row[key] = {slug: cells[f"{prefix}_{slug}"] for slug in slugs}
         rows.append(row)
     return json.dumps({"min_cell": min_cell, "months": rows}) + "\n"
-
-
-BREAKDOWN_TERMS = {
-    # What each group of columns counts, in words: the service status columns
-    # count desertion-related requests only (SPEC.md), and their name says so.
-    "category": lambda: _("Requests by category"),
-    "service_status": lambda: _("Desertion-related requests by service status"),
-    "channel": lambda: _("Requests by channel"),
-    "outcome": lambda: _("Resolved cases by outcome"),
-}
-VOCABULARIES = {
-    "category": Category,
-    "service_status": ServiceStatus,
-    "channel": Channel,
-    "outcome": Outcome,
-}
-TOTAL_TERMS = {
-    "requests": lambda: _("Requests received"),
-    "desertion_related": lambda: _("Desertion-related requests"),
-    "resolved": lambda: _("Resolved cases (any outcome)"),
-    "assisted_desertions": lambda: _("Helped to desert"),
-}
-
-
-def column_title(column: str) -> str:
-    """A column's name in words, in the active language."""
-    if column == "month":
-        return _("Month")
-    if column in TOTAL_TERMS:
-        return TOTAL_TERMS[column]()
-    for prefix, vocabulary in VOCABULARIES.items():
-        if column.startswith(f"{prefix}_"):
-            slug = column.removeprefix(f"{prefix}_")
-            return f"{BREAKDOWN_TERMS[prefix]()}: {vocabulary(slug).label}"
-    raise KeyError(column)
-
-
-def header_row(headers: str) -> list[str]:
-    if headers == "codes":
-        return ["month", *COLUMNS]
-    with translation.override(headers):
-        return [column_title(column) for column in ("month", *COLUMNS)]
 
 
 def as_csv(
@@ -325,8 +290,10 @@ MAX_EXPORT_MONTHS = 120
 
 
 def check_request(
-    first: date, last: date, file_format: str, min_cell: int, headers: str = "codes"
-) -> None:
+    first: date, last: date, file_format: str, min_cell: int | None, headers: str = "codes"
+) -> int:
+    """The request's K (the smallest published count when none is asked for), or ExportRefused."""
+    min_cell = min_published_cell() if min_cell is None else min_cell
     if first > last:
         raise ExportRefused("order", f"--from {label(first)} is after --to {label(last)}.")
     if (last.year - first.year) * 12 + last.month - first.month >= MAX_EXPORT_MONTHS:
@@ -343,8 +310,14 @@ def check_request(
         raise ExportRefused("format", f"{file_format!r} is not a format: use {', '.join(FORMATS)}.")
     if headers not in HEADERS:
         raise ExportRefused("headers", f"{headers!r} is not a header style: use codes, en or ru.")
-    if min_cell < 2:
-        raise ExportRefused("min_cell", f"--min-cell {min_cell} is too small: use 2 or more.")
+    floor = min_published_cell()
+    if min_cell < floor:
+        raise ExportRefused(
+            "min_cell",
+            f"--min-cell {min_cell} is below the smallest published count, {floor} "
+            f"(MIN_PUBLISHED_CELL): use {floor} or more.",
+        )
+    return min_cell
 
 
 @dataclass(frozen=True)
@@ -355,12 +328,9 @@ class Export:
 
 
 def protected_months(
-    first: date, last: date, min_cell: int
+    first: date, last: date, min_cell: int | None = None
 ) -> list[tuple[str, dict[str, int | None]]]:
     """Every month from `first` to `last` (zeros included), as published."""
-    # Imported here: publication builds on this module's suppression.
-    from reports.publication import monthly_cells
-
     cells = monthly_cells(first, last)
     return [(label(month), protect(figures, min_cell)) for month, figures in cells.items()]
 
@@ -369,20 +339,21 @@ def export_statistics(
     first: date,
     last: date,
     file_format: str,
-    min_cell: int = DEFAULT_MIN_CELL,
+    min_cell: int | None = None,
     actor=None,
     headers: str = "codes",
 ) -> Export:
-    """The protected figures of every month from `first` to `last`, audited."""
-    check_request(first, last, file_format, min_cell, headers)
+    """
+    The protected figures of every month from `first` to `last`, audited; K is
+    the smallest published count unless a larger one is asked for.
+    """
+    min_cell = check_request(first, last, file_format, min_cell, headers)
     months = protected_months(first, last, min_cell)
     if file_format == "csv":
         content: str | bytes = as_csv(months, min_cell, headers)
     elif file_format == "json":
         content = as_json(months, min_cell)
     else:
-        from reports.spreadsheet import as_xlsx
-
         content = as_xlsx(months, min_cell, headers)
     detail = {"from": label(first), "to": label(last), "format": file_format, "min_cell": min_cell}
     if headers != "codes":

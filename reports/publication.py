@@ -13,8 +13,12 @@ report's own shape with withheld figures as None:
   table, each a set of parts adding up to a total, protected the same way
   (small parts withheld, then another part until the withheld ones are neither
   determined nor a small sum); the total counts as withheld where the export
-  withholds it;
-- legal articles overlap (a request may cite several), so only small ones;
+  withholds it. A cohort row is published only as it stood when it matured
+  (`services.COHORT_HORIZON`), so the dozen pages that show it show the same
+  figures, withheld alike, and no two of them can be subtracted;
+- legal articles overlap (a request may cite several), so only small ones,
+  and a lone small one with the smallest other (withheld alone, a figure
+  would read as small to anyone who knows the rules);
 - anything computed from a withheld figure is withheld with it: the share
   abroad, the ratio to a year earlier, the record flag, the response times;
 - the totals since the start only when the export publishes that total in
@@ -27,84 +31,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, Q
-from django.db.models.functions import TruncMonth
-
-from cases.models import Case
-from cases.workflow import ASSISTED_DESERTION, Outcome
+from cases.workflow import Outcome
 from intake.models import HelpRequest
-from intake.vocabulary import DESERTION_RELATED, Category, Channel, ServiceStatus
-from reports.exports import COLUMNS, DEFAULT_MIN_CELL, flatten, protect
-from reports.months import bounds, label, month_of, parse_label, shift
+from intake.vocabulary import Category, Channel, ServiceStatus
+from reports.columns import flatten
+from reports.exports import min_published_cell, protect
+from reports.months import label, month_of, parse_label, shift
+from reports.selectors import monthly_cells
 
 # The monthly totals whose suppression later figures depend on.
 TRACKED = ("requests", "desertion_related", "assisted_desertions", "category_desertion")
-
-
-def _months_between(first: date, last: date) -> list[date]:
-    months = []
-    while first <= last:
-        months.append(first)
-        first = shift(first, 1)
-    return months
-
-
-def _by_month(queryset, field: str, groups: tuple[str, ...], months: list[date]):
-    """
-    (month, group values, count) rows of `queryset` by the month of `field`.
-    PostgreSQL truncates dates natively; SQLite would call Python for every
-    row, so there each month is a filtered count over a date range instead.
-    """
-    if connection.vendor == "postgresql":
-        rows = (
-            queryset.annotate(month=TruncMonth(field))
-            .values("month", *groups)
-            .annotate(count=Count("id"))
-            .order_by()
-        )
-        for row in rows:
-            yield month_of(row["month"]), row, row["count"]
-        return
-    per_month = {
-        f"m{i}": Count("id", filter=Q(**{f"{field}__gte": start, f"{field}__lt": end}))
-        for i, (start, end) in enumerate(bounds(month) for month in months)
-    }
-    for row in queryset.values(*groups).annotate(**per_month).order_by():
-        for i, month in enumerate(months):
-            yield month, row, row[f"m{i}"]
-
-
-def monthly_cells(first: date, last: date) -> dict[date, dict[str, int]]:
-    """
-    The export's cells of every month from `first` to `last`, in two grouped
-    queries (the same counting rules as `services.monthly_report`, which
-    computes one month at a time).
-    """
-    months = _months_between(first, last)
-    cells = {month: dict.fromkeys(COLUMNS, 0) for month in months}
-    if not months:
-        return cells
-    start, end = bounds(first)[0], bounds(last)[1]
-    received = HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
-    groups = ("category", "channel", "service_status")
-    for month, row, count in _by_month(received, "received_at", groups, months):
-        figures = cells[month]
-        figures["requests"] += count
-        figures[f"category_{row['category']}"] += count
-        figures[f"channel_{row['channel']}"] += count
-        if row["category"] in DESERTION_RELATED:
-            figures["desertion_related"] += count
-            figures[f"service_status_{row['service_status']}"] += count
-    resolved = Case.objects.filter(resolved_at__gte=start, resolved_at__lt=end)
-    for month, row, count in _by_month(resolved, "resolved_at", ("outcome",), months):
-        figures = cells[month]
-        figures["resolved"] += count
-        if row["outcome"] in Outcome.values:
-            figures[f"outcome_{row['outcome']}"] += count
-        if row["outcome"] in ASSISTED_DESERTION:
-            figures["assisted_desertions"] += count
-    return cells
 
 
 @dataclass(frozen=True)
@@ -121,8 +57,9 @@ class History:
         return not any(total in hidden for month, hidden in self.withheld.items() if month <= until)
 
 
-def history(month: date, min_cell: int = DEFAULT_MIN_CELL) -> History:
+def history(month: date, min_cell: int | None = None) -> History:
     """The export's suppression of the tracked totals in every month up to `month`."""
+    min_cell = min_published_cell() if min_cell is None else min_cell
     first_request = (
         HelpRequest.objects.order_by("received_at").values_list("received_at", flat=True).first()
     )
@@ -166,7 +103,9 @@ def protect_parts(
             return not hidden
         if not hidden:
             return False
-        return len(hidden) < 2 or sum(parts[key] for key in hidden) < max(min_cell, len(hidden) + 1)
+        # Each withheld part holds at least 1: in a sum S of n parts none can
+        # be more than S - (n - 1), which must reach K.
+        return len(hidden) < 2 or sum(parts[key] for key in hidden) < min_cell + len(hidden) - 1
 
     while exposed():
         open_parts = [key for key in parts if key not in hidden]
@@ -204,12 +143,27 @@ def _first_response(report: dict, requests_withheld: bool, min_cell: int) -> dic
     }
 
 
+def _articles(counts: dict[str, int], min_cell: int) -> dict[str, int | None]:
+    """
+    Legal articles overlap (a request may cite several), so they are no parts
+    of a total: small ones are withheld, and a lone small one takes the
+    smallest other with it (a non-zero one first). A figure withheld alone
+    would read as small to anyone who knows the rule.
+    """
+    hidden = {slug for slug, count in counts.items() if 0 < count < min_cell}
+    others = [slug for slug in counts if slug not in hidden]
+    if len(hidden) == 1 and others:
+        hidden.add(min(others, key=lambda slug: (counts[slug] == 0, counts[slug])))
+    return {slug: None if slug in hidden else count for slug, count in counts.items()}
+
+
 def _cohort_row(row: dict, received_withheld: bool, min_cell: int) -> dict[str, Any]:
     parts = {f"outcome_{slug}": count for slug, count in row["by_outcome"].items()}
     parts.update(rejected=row["rejected"], pending=row["pending"])
     received, shown = protect_parts(row["received"], parts, min_cell, received_withheld)
     return {
         "month": row["month"],
+        "as_of": row["as_of"],
         "received": received,
         "by_outcome": {slug: shown[f"outcome_{slug}"] for slug in row["by_outcome"]},
         "rejected": shown["rejected"],
@@ -232,8 +186,12 @@ def _unflatten(cells: dict[str, int | None]) -> dict[str, Any]:
     return shaped
 
 
-def publish(report: dict, past: History, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, Any]:
-    """`report` with every figure the export would withhold, or that reveals one, as None."""
+def publish(report: dict, past: History, min_cell: int | None = None) -> dict[str, Any]:
+    """
+    `report` with every figure the export would withhold, or that reveals one,
+    as None; K is the smallest published count (MIN_PUBLISHED_CELL) unless given.
+    """
+    min_cell = min_published_cell() if min_cell is None else min_cell
     month = report["month"]
     cells = protect(flatten(report), min_cell)
     published = {"month": month, "min_cell": min_cell, **_unflatten(cells)}
@@ -245,10 +203,7 @@ def publish(report: dict, past: History, min_cell: int = DEFAULT_MIN_CELL) -> di
         requests_withheld,
         total_shown_elsewhere=not requests_withheld,
     )
-    published["by_legal_article"] = {
-        slug: None if 0 < count < min_cell else count
-        for slug, count in report["by_legal_article"].items()
-    }
+    published["by_legal_article"] = _articles(report["by_legal_article"], min_cell)
     left, assisted = cells["outcome_left_country"], cells["assisted_desertions"]
     published["share_abroad"] = (
         report["share_abroad"] if left is not None and assisted is not None else None

@@ -1,12 +1,24 @@
-"""What the dashboard reads: stored reports only, never the requests themselves."""
+"""
+What the dashboard reads (stored reports only, never the requests themselves),
+and the one read of the requests that publication needs: every month's cells
+of the export's table, for a range of months at once.
+"""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.db import connection
+from django.db.models import Count, Q
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import TruncMonth
 
+from cases.models import Case
+from cases.workflow import ASSISTED_DESERTION, Outcome
+from intake.models import HelpRequest
+from intake.vocabulary import DESERTION_RELATED
+from reports.columns import COLUMNS
 from reports.models import MonthlyReport
-from reports.months import current_month, label, shift
+from reports.months import bounds, current_month, label, month_of, shift
 
 CHART_MONTHS = 24
 # What the dashboard needs of every stored month: the rest (the cohort table,
@@ -119,3 +131,68 @@ def neighbours(month: date) -> tuple[date | None, date | None]:
         .values_list("month", flat=True)
     )
     return before.first(), after.first()
+
+
+def _months_between(first: date, last: date) -> list[date]:
+    months = []
+    while first <= last:
+        months.append(first)
+        first = shift(first, 1)
+    return months
+
+
+def _by_month(queryset, field: str, groups: tuple[str, ...], months: list[date]):
+    """
+    (month, group values, count) rows of `queryset` by the month of `field`.
+    PostgreSQL truncates dates natively; SQLite would call Python for every
+    row, so there each month is a filtered count over a date range instead.
+    """
+    if connection.vendor == "postgresql":
+        rows = (
+            queryset.annotate(month=TruncMonth(field))
+            .values("month", *groups)
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            yield month_of(row["month"]), row, row["count"]
+        return
+    per_month = {
+        f"m{i}": Count("id", filter=Q(**{f"{field}__gte": start, f"{field}__lt": end}))
+        for i, (start, end) in enumerate(bounds(month) for month in months)
+    }
+    for row in queryset.values(*groups).annotate(**per_month).order_by():
+        for i, month in enumerate(months):
+            yield month, row, row[f"m{i}"]
+
+
+def monthly_cells(first: date, last: date) -> dict[date, dict[str, int]]:
+    """
+    The export's cells of every month from `first` to `last`, in two grouped
+    queries (the same counting rules as `services.monthly_report`, which
+    computes one month at a time).
+    """
+    months = _months_between(first, last)
+    cells = {month: dict.fromkeys(COLUMNS, 0) for month in months}
+    if not months:
+        return cells
+    start, end = bounds(first)[0], bounds(last)[1]
+    received = HelpRequest.objects.filter(received_at__gte=start, received_at__lt=end)
+    groups = ("category", "channel", "service_status")
+    for month, row, count in _by_month(received, "received_at", groups, months):
+        figures = cells[month]
+        figures["requests"] += count
+        figures[f"category_{row['category']}"] += count
+        figures[f"channel_{row['channel']}"] += count
+        if row["category"] in DESERTION_RELATED:
+            figures["desertion_related"] += count
+            figures[f"service_status_{row['service_status']}"] += count
+    resolved = Case.objects.filter(resolved_at__gte=start, resolved_at__lt=end)
+    for month, row, count in _by_month(resolved, "resolved_at", ("outcome",), months):
+        figures = cells[month]
+        figures["resolved"] += count
+        if row["outcome"] in Outcome.values:
+            figures[f"outcome_{row['outcome']}"] += count
+        if row["outcome"] in ASSISTED_DESERTION:
+            figures["assisted_desertions"] += count
+    return cells

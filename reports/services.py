@@ -10,8 +10,9 @@ Five grouped queries, whatever the number of requests:
    (for desertion-related requests) service status;
 3. resolutions, counted in the month of `resolved_at`: this month's by outcome,
    and assisted desertions to date;
-4. the cohort table: the requests received in each of the last twelve months,
-   by how they had ended at the end of this month;
+4. the cohort table: the requests received in each of the twelve months
+   whose row has matured (COHORT_HORIZON), by how they had ended at the end of
+   the row's own twelfth month;
 5. this month's requests with the time of their first response (the first
    staff reply or move out of `new`), for the median and 90th percentile.
 
@@ -25,8 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case as DbCase
-from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ from intake.vocabulary import (
     ServiceStatus,
 )
 from reports.models import MonthlyReport
-from reports.months import bounds, current_month, label, month_of, shift
+from reports.months import bounds, current_month, label, month_of, parse_label, shift
 
 
 def _monthly_series(end) -> dict[date, dict[str, int]]:
@@ -86,48 +86,70 @@ def _resolutions(start, end) -> dict[str, int]:
 
 
 COHORT_MONTHS = 12
+# A cohort row matures at the end of the COHORT_HORIZON-th month counting the
+# month received (12: a request received in January 2024 is followed to the
+# end of December 2024), and is published only as it stood then. Every page
+# that shows the row shows the same figures: a row followed to each page's own
+# month would appear on twelve pages at twelve dates, and two of them
+# subtracted would say how many requests of that month ended how in between
+# ("exactly one request received in January ended detained in March").
+COHORT_HORIZON = 12
 
 
-def _cohort(month: date, end) -> list[dict[str, Any]]:
+def cohort_months(month: date) -> list[date]:
+    """The months received whose rows the report for `month` shows: the last mature ones."""
+    newest = shift(month, -(COHORT_HORIZON - 1))
+    return [shift(newest, -back) for back in range(COHORT_MONTHS - 1, -1, -1)]
+
+
+def matured(received: date) -> date:
+    """The month at whose end a cohort row is taken."""
+    return shift(received, COHORT_HORIZON - 1)
+
+
+def _cohort(month: date) -> list[dict[str, Any]]:
     """
-    Requests received in each of the COHORT_MONTHS months up to `month`, by how
-    they stood at `end`: resolved with an outcome (by `resolved_at`), rejected,
-    or no outcome yet. Every request has a case; one without would count as
-    pending, so the parts always add up to `received`.
+    For each of the COHORT_MONTHS months received whose row has matured by the
+    end of `month`, how its requests stood at the end of the row's own horizon
+    (COHORT_HORIZON), not at the end of `month`: resolved with an outcome (by
+    `resolved_at`), rejected, or no outcome yet. Every request has a case; one
+    without would count as pending, so the parts always add up to `received`.
+
+    A row maturing with a month still under way is left out: it would change
+    from night to night, and two versions differ by single requests.
     """
-    months = [shift(month, -back) for back in range(COHORT_MONTHS - 1, -1, -1)]
-    ended = Q(case__resolved_at__lt=end) & ~Q(case__outcome="")
-    how = DbCase(
-        When(ended, then=F("case__outcome")),
-        When(Q(case__state=CaseState.REJECTED, case__closed_at__lt=end), then=Value("rejected")),
-        default=Value("pending"),
-        output_field=CharField(),
-    )
-    # One count per month by date range (no per-row month function, which
-    # SQLite computes in Python), grouped by how each request had ended.
-    per_month = {
-        f"m{i}": Count("id", filter=Q(received_at__gte=first, received_at__lt=last))
-        for i, (first, last) in enumerate(bounds(when) for when in months)
-    }
-    rows = (
-        HelpRequest.objects.filter(received_at__gte=bounds(months[0])[0], received_at__lt=end)
-        .annotate(how=how)
-        .values("how")
-        .annotate(**per_month)
-        .order_by()
-    )
-    counts = {row["how"]: row for row in rows}
+    months = [when for when in cohort_months(month) if matured(when) < current_month()]
+    if not months:
+        return []
+    counts = {}
+    for i, received in enumerate(months):
+        start, _end = bounds(received)
+        end = bounds(matured(received))[1]
+        row = Q(received_at__gte=start, received_at__lt=_end)
+        ended = Q(case__resolved_at__lt=end) & ~Q(case__outcome="")
+        counts[f"m{i}:received"] = Count("id", filter=row)
+        counts[f"m{i}:rejected"] = Count(
+            "id",
+            filter=row & ~ended & Q(case__state=CaseState.REJECTED, case__closed_at__lt=end),
+        )
+        for value in Outcome.values:
+            counts[f"m{i}:{value}"] = Count("id", filter=row & ended & Q(case__outcome=value))
+    # One pass over the requests of the rows' months, a filtered count per cell
+    # (no per-row month function, which SQLite computes in Python).
+    totals = HelpRequest.objects.filter(
+        received_at__gte=bounds(months[0])[0], received_at__lt=bounds(months[-1])[1]
+    ).aggregate(**counts)
     table = []
     for i, when in enumerate(months):
-        by_outcome = {value: counts.get(value, {}).get(f"m{i}", 0) for value in Outcome.values}
-        rejected = counts.get("rejected", {}).get(f"m{i}", 0)
-        pending = counts.get("pending", {}).get(f"m{i}", 0)
+        by_outcome = {value: totals[f"m{i}:{value}"] for value in Outcome.values}
+        rejected, received = totals[f"m{i}:rejected"], totals[f"m{i}:received"]
         table.append({
             "month": label(when),
-            "received": sum(by_outcome.values()) + rejected + pending,
+            "as_of": label(matured(when)),
+            "received": received,
             "by_outcome": by_outcome,
             "rejected": rejected,
-            "pending": pending,
+            "pending": received - sum(by_outcome.values()) - rejected,
         })  # fmt: skip
     return table
 
@@ -239,7 +261,7 @@ def monthly_report(month: date, series: dict | None = None) -> dict[str, Any]:
             "assisted_desertions": resolutions["assisted_to_date"],
         },
         "record_desertion_month": this["desertion"] > max(earlier_desertion, default=0),
-        "cohort": _cohort(month, end),
+        "cohort": _cohort(month),
         "first_response": _first_response(start, end),
     }
 
@@ -263,16 +285,65 @@ def store_reports(months: list[date]) -> list[MonthlyReport]:
     past = history(max(months)) if months else None
     series = _monthly_series(bounds(max(months))[1]) if len(months) > 1 else None
     stored = []
-    for month in months:
+    for month in sorted(months):  # a row's maturity page before the later ones
         data = monthly_report(month, series)
         published = publish(data, past)
         with transaction.atomic():
+            _settled_rows(month, data, published)
             report, _created = MonthlyReport.objects.update_or_create(
                 month=month,
                 defaults={"data": data, "published": published, "generated_at": timezone.now()},
             )
+            _spread_own_row(month, data, published)
         stored.append(report)
     return stored
+
+
+def _row(rows: list[dict], received: str) -> dict | None:
+    return next((row for row in rows if row["month"] == received and "as_of" in row), None)
+
+
+def _settled_rows(month: date, data: dict, published: dict) -> None:
+    """
+    Each cohort row whose maturity page is stored already, as that page has
+    it: a page regenerated after the history changed (a case reopened, an
+    import) would otherwise show the row in a second version, and two
+    versions differ by single requests. A row is worked out once, with the
+    page of the month it matures in.
+    """
+    this = label(month)
+    maturing = {row["as_of"]: row["month"] for row in data["cohort"] if row["as_of"] != this}
+    earlier = MonthlyReport.objects.filter(month__in=[parse_label(m) for m in maturing])
+    for report in earlier.only("month", "data", "published"):
+        received = maturing[label(report.month)]
+        kept = _row(report.data.get("cohort", []), received)
+        shown = _row(report.published.get("cohort", []), received)
+        if kept is None or shown is None:
+            continue  # stored before rows were taken at maturity: this page's own stands
+        for rows, row in ((data["cohort"], kept), (published["cohort"], shown)):
+            rows[rows.index(_row(rows, received))] = row
+
+
+def _spread_own_row(month: date, data: dict, published: dict) -> None:
+    """The row maturing with `month`, as now stored, on the later pages that show it."""
+    this = label(month)
+    received = next((row["month"] for row in data["cohort"] if row["as_of"] == this), None)
+    if received is None:
+        return
+    kept, shown = _row(data["cohort"], received), _row(published["cohort"], received)
+    later = MonthlyReport.objects.filter(
+        month__gt=month, month__lte=shift(month, COHORT_MONTHS - 1)
+    ).select_for_update()
+    for report in later:
+        changed = False
+        for tree, row in ((report.data, kept), (report.published, shown)):
+            rows = tree.get("cohort", [])
+            old = _row(rows, received)
+            if old is not None and old != row:
+                rows[rows.index(old)] = row
+                changed = True
+        if changed:
+            report.save(update_fields=["data", "published"])
 
 
 def months_with_requests() -> list[date]:

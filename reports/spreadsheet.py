@@ -14,8 +14,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from reports.columns import COLUMNS, column_title, header_row
 from reports.definitions import DEFINITIONS
-from reports.exports import COLUMNS, column_title, header_row
 
 # The definition of each column group (reports.definitions).
 COLUMN_DEFINITIONS = {

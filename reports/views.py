@@ -19,7 +19,7 @@ from audit.services import record
 from cases.workflow import Outcome
 from reports import charts, presentation
 from reports.definitions import DEFINITIONS
-from reports.exports import DEFAULT_MIN_CELL, ExportRefused, check_request, export_statistics
+from reports.exports import ExportRefused, check_request, export_statistics, min_published_cell
 from reports.models import MonthlyReport
 from reports.months import BadMonth, current_month, label, parse_label, parse_month, shift
 from reports.selectors import dashboard as dashboard_data
@@ -176,7 +176,7 @@ class ExportForm(forms.Form):
     )
     min_cell = forms.IntegerField(
         label=gettext_lazy("Smallest published count"),
-        min_value=2,
+        required=False,
         help_text=gettext_lazy(
             "Smaller counts are withheld, with enough other figures that none can be worked out."
         ),
@@ -193,6 +193,24 @@ class ExportForm(forms.Form):
             gettext_lazy("Choose a month that is over: this month’s figures still change."),
         ),
     }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The floor is a setting (MIN_PUBLISHED_CELL), read when the form is made.
+        self.fields["min_cell"].widget.attrs["min"] = min_published_cell()
+
+    def clean_min_cell(self):
+        floor, asked = min_published_cell(), self.cleaned_data.get("min_cell")
+        if asked is None:
+            return floor
+        if asked < floor:
+            raise forms.ValidationError(
+                gettext_lazy(
+                    "The smallest published count is %(floor)s here: choose %(floor)s or more."
+                ),
+                params={"floor": floor},
+            )
+        return asked
 
     def _month(self, name: str):
         try:
@@ -243,7 +261,7 @@ def export_stats(request: HttpRequest) -> HttpResponse:
         "from_month": label(shift(month, -12)),
         "to_month": label(shift(month, -1)),
         "file_format": "csv",
-        "min_cell": DEFAULT_MIN_CELL,
+        "min_cell": min_published_cell(),
         "headers": "codes",
     }
     form = ExportForm(data, initial=initial)

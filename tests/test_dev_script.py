@@ -5,6 +5,7 @@ setuptools does not warn about. dev.py runs in a subprocess, as a person runs it
 """
 
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -121,3 +122,44 @@ def test_the_editable_install_gives_no_warning_about_folders(tmp_path):
     assert "Calling `setuptools.build_meta.build_editable" in output  # it was built here
     assert "Please be careful with folders" not in output
     assert "InformationOnly" not in output
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """dev.py, pyproject.toml and the locks in a folder of their own, using this
+    project's uv (the virtualenv is linked, never installed into)."""
+    for name in ("dev.py", "pyproject.toml", "requirements.lock", "requirements-dev.lock"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    return tmp_path
+
+
+def lock_check(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "dev.py", "lock", "--check"],
+        cwd=folder, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_locks_agree_with_pyproject_and_every_pin_has_hashes(tmp_path):
+    result = lock_check(project_copy(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        entries = re.split(r"\n(?=[A-Za-z])", (ROOT / lock).read_text())
+        assert all("--hash=sha256:" in entry for entry in entries if "==" in entry), lock
+    assert re.search(r"^setuptools==84\.2\.1 ", (ROOT / "requirements.lock").read_text(), re.M)
+
+
+def test_ci_fails_when_pyproject_and_the_locks_disagree(tmp_path):
+    folder = project_copy(tmp_path)
+    pyproject = folder / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "dependencies = [\n", 'dependencies = [\n    "tabulate>=0.9",\n', 1
+        )
+    )
+
+    result = lock_check(folder)
+
+    assert result.returncode != 0
+    assert "disagree: run python dev.py lock" in result.stdout + result.stderr

@@ -406,8 +406,10 @@ next_month = label(shift(current_month(), 1))
     (["--from", "2024-01", "--to", next_month], "in the future"),
     (["--from", "2024-03", "--to", "2024-01"], "--from 2024-03 is after --to 2024-01"),
     (["--from", "2024-01", "--to", this_month], "not over yet"),
-    (["--from", "2024-01", "--to", "2024-02", "--min-cell", "1"], "--min-cell 1 is too small"),
-    (["--from", "2024-01", "--to", "2024-02", "--min-cell", "-5"], "--min-cell -5 is too small"),
+    (["--from", "2024-01", "--to", "2024-02", "--min-cell", "1"],
+     r"--min-cell 1 is below the smallest published count, 10 \(MIN_PUBLISHED_CELL\)"),
+    (["--from", "2024-01", "--to", "2024-02", "--min-cell", "-5"], "--min-cell -5 is below"),
+    (["--from", "2024-01", "--to", "2024-02", "--min-cell", "2"], "--min-cell 2 is below"),
     (["--from", "2024-01", "--to", "2024-02", "--format", "xml"], "invalid choice: 'xml'"),
 ])  # fmt: skip
 @needs_db
@@ -493,7 +495,8 @@ def test_a_download_is_audited_with_its_admin_and_no_figure(client, dave, januar
     ({"to_month": next_month}, "to_month", "Enter a past month as YYYY-MM"),
     ({"to_month": this_month}, "to_month", "this month’s figures still change"),
     ({"from_month": "2024-03"}, "to_month", "The last month comes before the first."),
-    ({"min_cell": "1"}, "min_cell", "greater than or equal to 2"),
+    ({"min_cell": "1"}, "min_cell", "The smallest published count is 10 here"),
+    ({"min_cell": "9"}, "min_cell", "The smallest published count is 10 here"),
     ({"file_format": "ods"}, "file_format", "Select a valid choice"),
     ({"headers": "fr"}, "headers", "Select a valid choice"),
 ])  # fmt: skip

@@ -18,7 +18,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.exports import flatten, protect
+from reports.columns import flatten
+from reports.exports import protect
 from reports.models import MonthlyReport
 from reports.months import shift
 from reports.publication import TRACKED, History, protect_parts, publish, withheld_paths
@@ -66,6 +67,7 @@ def reports(draw) -> dict:
         parts = draw(st.lists(st.one_of(st.just(0), count), min_size=10, max_size=10))
         cohort.append({
             "month": f"{shift(date(2024, 1, 1), -back):%Y-%m}",
+            "as_of": f"{shift(date(2024, 1, 1), 11 - back):%Y-%m}",
             "received": sum(parts) if back else requests,
             "by_outcome": dict(zip(OUTCOMES, parts[:8], strict=True)),
             "rejected": parts[8],
@@ -138,7 +140,7 @@ def parts_are_safe(total, parts: dict, shown_total, shown: dict, min_cell: int) 
     if len(hidden) == len(parts) and len(parts) >= 2:
         # Every part withheld, zeros too: the total says nothing of any one part.
         return True
-    return len(hidden) >= 2 and sum(parts[k] for k in hidden) >= max(min_cell, len(hidden) + 1)
+    return len(hidden) >= 2 and sum(parts[k] for k in hidden) >= min_cell + len(hidden) - 1
 
 
 @settings(max_examples=100, deadline=None)
@@ -173,6 +175,11 @@ def test_published_figures_are_the_reports_with_the_exports_suppression(report, 
     assert parts_are_safe(report["requests"], response, location_total, shown, min_cell)
     if shown["answered"] is None or shown["answered"] < min_cell:
         assert published["first_response"]["median_hours"] is None
+    # Legal articles: no small one shown, and never one withheld alone.
+    articles = published["by_legal_article"]
+    assert not any(0 < report["by_legal_article"][a] < min_cell and articles[a] is not None
+                   for a in articles)  # fmt: skip
+    assert sum(value is None for value in articles.values()) != 1
     for row, shown_row in zip(report["cohort"], published["cohort"], strict=True):
         parts = {**row["by_outcome"], "rejected": row["rejected"], "pending": row["pending"]}
         seen = {**shown_row["by_outcome"], "rejected": shown_row["rejected"],
@@ -378,8 +385,8 @@ def fixed_report() -> dict:
         "same_month_last_year": {"desertion": 200, "ratio": 1.5},
         "cumulative": {"requests": 4000, "desertion_related": 1000, "assisted_desertions": 300},
         "record_desertion_month": False,
-        "cohort": [{"month": MONTH, "received": 400, "by_outcome": by_outcome, "rejected": 0,
-                    "pending": 350}],
+        "cohort": [{"month": MONTH, "as_of": "2024-12", "received": 400,
+                    "by_outcome": by_outcome, "rejected": 0, "pending": 350}],
         "first_response": {"answered": 400, "waiting": 0, "unrecorded": 0, "median_hours": 5.0,
                            "p90_hours": 30.0},
     }  # fmt: skip

@@ -7,7 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.exports import DEFAULT_MIN_CELL, FORMATS, HEADERS, ExportRefused, export_statistics
+from reports.exports import FORMATS, HEADERS, ExportRefused, export_statistics
 from reports.months import BadMonth, parse_month
 
 
@@ -25,9 +25,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--min-cell",
             type=int,
-            default=DEFAULT_MIN_CELL,
+            default=None,
             metavar="K",
-            help=f"smallest count published (default {DEFAULT_MIN_CELL})",
+            help="smallest count published: MIN_PUBLISHED_CELL (10 unless set) or more",
         )
         parser.add_argument(
             "--headers",
