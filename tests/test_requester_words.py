@@ -157,6 +157,12 @@ def test_the_form_says_what_keeps_a_requester_safe_before_anything_is_typed():
         assert words in advice, words
 
 
+def test_staff_pages_do_not_carry_the_requesters_reminder():
+    page = visitor("ru").get("/staff/login/").content.decode()
+
+    assert 'class="safety"' not in page
+
+
 def test_no_public_page_in_russian_calls_a_request_a_case(settings):
     pages = public_pages("ru", settings)
     pages["500.html"] = (TEMPLATES / "500.html").read_text(encoding="utf-8")
@@ -289,6 +295,15 @@ def test_the_organisations_line_for_danger_right_now_is_by_the_question_and_on_t
     assert settings.URGENT_HELP_TEXT in urgency
     assert settings.URGENT_HELP_TEXT in critical
     assert settings.URGENT_HELP_TEXT not in normal
+    # The receipt's own language switch keeps it.
+    again = client.post(
+        "/receipt/language/", {"code": receipt_of_page(critical), "language": "ru", "urgent": "1"}
+    )
+    assert settings.URGENT_HELP_TEXT in again.content.decode()
+
+
+def receipt_of_page(page: str) -> str:
+    return re.search(r"<code>([0-9A-Z-]{24})</code>", page).group(1)
 
 
 def test_the_default_line_for_danger_right_now_is_in_russian():

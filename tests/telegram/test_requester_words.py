@@ -7,7 +7,7 @@ import pytest
 from intake.models import HelpRequest
 from tests.conftest import remember_sensitive
 from tests.telegram.helpers import answer_everything, run_bot, submit_through_bot
-from tests.test_requester_words import cyrillic, django_defaults
+from tests.test_requester_words import CASE_WORD, cyrillic, django_defaults
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,19 @@ def test_someone_in_danger_right_now_gets_the_organisations_line(fake, ivan, set
     questions = [text for text in fake.sent_to(ivan) if text.startswith("Вопрос 4 из 8")]
     assert settings.URGENT_HELP_TEXT in questions[0]
     assert fake.sent_to(ivan)[-1].endswith(settings.URGENT_HELP_TEXT)
+
+
+def test_nothing_the_bot_says_calls_a_request_a_case():
+    from django.utils import translation
+
+    from intake.forms import RequestForm
+    from telegram_bot import texts
+
+    with translation.override("ru"):
+        said = [str(v) for k, v in vars(texts).items() if k.isupper() and not isinstance(v, dict)]
+        said += [str(v) for v in texts.STATE_WORDS.values()]
+        for field in RequestForm.base_fields.values():
+            said += [str(field.label), str(field.help_text)]
+            said += [str(label) for _value, label in getattr(field, "choices", [])]
+
+    assert [text for text in said if CASE_WORD.search(text)] == []
