@@ -147,6 +147,14 @@ def test_the_safety_advice_is_on_every_public_page(settings, language):
         assert "Tor Browser" in block, name
 
 
+def test_the_server_error_page_gives_the_advice_in_both_languages():
+    page = (TEMPLATES / "500.html").read_text(encoding="utf-8")
+    blocks = [part.split("</p>", 1)[0] for part in page.split('class="safety">')[1:]]
+
+    assert len(blocks) == 2 and all("Tor Browser" in block for block in blocks)
+    assert "квитанц" not in page
+
+
 def test_the_form_says_what_keeps_a_requester_safe_before_anything_is_typed():
     page = visitor("ru").get("/").content.decode()
     advice = page.split('class="safety"', 1)[1].split("</div>", 1)[0]
