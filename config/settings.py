@@ -129,6 +129,14 @@ CONFIRMATION_SECONDS = 600
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 
+# The public site's name, on every page and in the browser's history: the
+# organisation's, or a neutral default (core.context_processors).
+SITE_NAME = os.environ.get("SITE_NAME", "").strip()
+# The organisation's own line for someone in danger right now (how fast it
+# answers, what to do meanwhile), shown beside the urgency question, on the
+# receipt of such a request and in the bot; empty: a neutral default.
+URGENT_HELP_TEXT = os.environ.get("URGENT_HELP_TEXT", "").strip()
+
 # The Telegram bot (manage.py run_telegram_bot, README "Telegram bot"). Without
 # a token there is no bot; the token is a secret like SECRET_KEY.
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
@@ -264,6 +272,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.staff",
                 "cases.context_processors.caseworker_counts",
+                "core.context_processors.site",
             ],
         },
     },

@@ -8,8 +8,11 @@ hurry, not the staff vocabulary. Everything optional says so.
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxLengthValidator
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from intake.vocabulary import Category, Language, LegalArticle, Location, ServiceStatus, Urgency
 
@@ -29,26 +32,32 @@ MAX_ALIAS = 100
 # fingerprint, the database) can encode them.
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
+# What a requester reads; the staff pages use intake.vocabulary's labels.
+REQUESTER = "requester's words"
+
 CATEGORY_CHOICES = [
-    (Category.DESERTION, _("I want to leave my unit (AWOL or desertion)")),
+    (Category.DESERTION, _("I want to leave my unit (AWOL, desertion)")),
     (Category.BORDER_CROSSING, _("I need to leave the country or cross a border")),
-    (Category.CONSULTATION, _("I need advice (a summons, a contract, my rights)")),
+    (Category.CONSULTATION, _("I need advice: refusing to fight, ending a contract, a summons")),
 ]
+# Short enough for a Telegram button (at most 35 characters, in both languages).
 SERVICE_CHOICES = [
-    (ServiceStatus.CONSCRIPT, _("Conscript, on compulsory service")),
-    (ServiceStatus.MOBILISED, _("Mobilised")),
-    (ServiceStatus.CONTRACT_WARTIME, _("On a contract signed after 24 February 2022")),
-    (ServiceStatus.CONTRACT_PREWAR, _("On a contract signed before 24 February 2022")),
-    (ServiceStatus.VOLUNTEER, _("In a volunteer unit")),
-    (ServiceStatus.CIVILIAN, _("Not serving (for example, I received a summons)")),
-    (ServiceStatus.UNKNOWN, _("I would rather not say")),
+    (ServiceStatus.CONSCRIPT, pgettext_lazy(REQUESTER, "Conscript")),
+    (ServiceStatus.MOBILISED, pgettext_lazy(REQUESTER, "Mobilised")),
+    (ServiceStatus.CONTRACT_PREWAR, pgettext_lazy(REQUESTER, "Contract before 24.02.2022")),
+    (ServiceStatus.CONTRACT_WARTIME, pgettext_lazy(REQUESTER, "Contract after 24.02.2022")),
+    (ServiceStatus.VOLUNTEER, pgettext_lazy(REQUESTER, "Volunteer (detachment, BARS, PMC)")),
+    (ServiceStatus.CIVILIAN, pgettext_lazy(REQUESTER, "Not serving (a summons, etc.)")),
+    (ServiceStatus.UNKNOWN, _("I'd rather not answer")),
 ]
+# One answer for each place: the front is mostly on occupied territory, so
+# "occupied" and "Russia" both mean away from it.
 LOCATION_CHOICES = [
-    (Location.FRONT_LINE, _("At or near the front")),
-    (Location.OCCUPIED_TERRITORY, _("In occupied territory of Ukraine")),
+    (Location.FRONT_LINE, _("At the front or in the combat zone")),
+    (Location.OCCUPIED_TERRITORY, _("In occupied territory, away from the front")),
     (Location.HOME_COUNTRY, _("In Russia, away from the front")),
     (Location.ABROAD, _("Abroad")),
-    (Location.UNKNOWN, _("I would rather not say")),
+    (Location.UNKNOWN, _("I'd rather not answer")),
 ]
 URGENCY_CHOICES = [
     (Urgency.CRITICAL, _("I am in danger right now")),
@@ -63,58 +72,111 @@ ARTICLE_CHOICES = [
 ]
 
 
+def urgent_help_text() -> str:
+    """The organisation's own line for someone in danger right now (URGENT_HELP_TEXT):
+    how fast it answers and what to do meanwhile."""
+    return settings.URGENT_HELP_TEXT or str(
+        _(
+            "Requests from people in danger right now are read first. Until we answer, do "
+            "whatever keeps you safe: do not wait for our reply."
+        )
+    )
+
+
+# Django's own messages ("This field is required.", "Ensure this value has at
+# most…") read as a machine's; these say what to do, and stand alone (the
+# error summary and the bot show them without the question).
+CHOOSE_FROM_LIST = _("Choose one of the answers on the list.")
+TEXT_TOO_LONG = _(
+    "The text is too long: at most %(limit_value)d characters, and it has %(show_value)d. "
+    "Shorten it."
+)
+UNREADABLE_TEXT = _(
+    "The text holds characters that cannot be stored (invisible or broken ones). "
+    "Type it again by hand."
+)
+
+
+def _choice_errors(required) -> dict:
+    return {"required": required, "invalid_choice": CHOOSE_FROM_LIST}
+
+
 class TextField(forms.CharField):
     """
     Free text from a person or a bot, as the OpenAPI document describes it
     (intake/openapi.py): the length limit counts every character sent, the
     spaces around the text included, before they are trimmed; NUL is refused
-    (Django's own validator) and so are unpaired surrogates.
+    (Django's own validator) and so are unpaired surrogates, in plain words.
     """
+
+    default_error_messages = {
+        "max_length": TEXT_TOO_LONG,
+        "null_characters_not_allowed": UNREADABLE_TEXT,
+    }
 
     def to_python(self, value):
         if isinstance(value, str):
             if self.max_length is not None:
-                MaxLengthValidator(self.max_length)(value)
+                MaxLengthValidator(self.max_length, self.error_messages["max_length"])(value)
             if LONE_SURROGATE.search(value):
-                raise forms.ValidationError(
-                    _("This text holds characters that are not valid."), code="invalid_text"
-                )
+                raise forms.ValidationError(UNREADABLE_TEXT, code="invalid_text")
         return super().to_python(value)
 
 
 class RequestForm(forms.Form):
     category = forms.ChoiceField(
-        label=_("What do you need help with?"), choices=CATEGORY_CHOICES, widget=forms.RadioSelect
+        label=_("What do you need help with?"),
+        choices=CATEGORY_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages=_choice_errors(_("Choose what you need help with.")),
     )
     service_status = forms.ChoiceField(
-        label=_("Your service"), choices=SERVICE_CHOICES, widget=forms.RadioSelect
+        label=_("Your service"),
+        help_text=_(
+            "Signed a contract while a conscript, in a penal colony or after mobilisation? "
+            "Choose “Contract” with the date you signed it."
+        ),
+        choices=SERVICE_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages=_choice_errors(_("Choose your service, or “I'd rather not answer”.")),
     )
     location = forms.ChoiceField(
         label=_("Where are you now, roughly?"),
         choices=LOCATION_CHOICES,
         widget=forms.RadioSelect,
+        error_messages=_choice_errors(_("Choose where you are, or “I'd rather not answer”.")),
     )
     urgency = forms.ChoiceField(
-        label=_("How urgent is it?"), choices=URGENCY_CHOICES, widget=forms.RadioSelect
+        label=_("How urgent is it?"),
+        help_text=lazy(urgent_help_text, str)(),
+        choices=URGENCY_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages=_choice_errors(_("Choose how urgent it is.")),
     )
     legal_articles = forms.MultipleChoiceField(
         label=_("Which charges do you fear? (optional)"),
         choices=ARTICLE_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": _("Tick only articles on the list."),
+            "invalid_list": _("Tick only articles on the list."),
+        },
     )
     contact = TextField(
         label=_("How can we reach you? (optional)"),
         help_text=_(
-            "A Telegram or Signal username, a number or an e-mail address: any way that is "
-            "safe for you. Without it, follow our answers with your receipt code."
+            "A Telegram or Signal username, or an e-mail address, that is not tied to your "
+            "name or your main phone number. You can leave it empty and read our answers "
+            "with your receipt code."
         ),
         max_length=MAX_CONTACT,
         required=False,
         widget=forms.TextInput(attrs=PRIVATE_TYPING),
     )
     alias = TextField(
-        label=_("What should we call you? (optional, not your real name)"),
+        label=_("A made-up name we can call you by (optional)"),
+        help_text=_("Any name that is not yours, for example “North”. Never your real name."),
         max_length=MAX_ALIAS,
         required=False,
         widget=forms.TextInput(attrs=PRIVATE_TYPING),
@@ -176,7 +238,9 @@ class ReceiptForm(forms.Form):
     code = forms.CharField(
         label=_("Your receipt code"),
         required=False,
-        help_text=_("Twenty letters and digits, for example K3M9-Q9TX-…; dashes are optional."),
+        help_text=_(
+            "Twenty Latin letters and digits, for example K3M9-Q9TX-…; dashes are optional."
+        ),
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autocapitalize": "characters", "maxlength": 64}
         ),
@@ -188,5 +252,12 @@ class RequesterMessageForm(ReceiptForm):
         label=_("Your message"),
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 5, **PRIVATE_TYPING}),
-        error_messages={"required": _("The message is empty.")},
+        error_messages={
+            "required": _("The message is empty."),
+            "max_length": _(
+                "The message is too long: at most %(limit_value)d characters, and it has "
+                "%(show_value)d. Split it into two messages."
+            ),
+            "null_characters_not_allowed": UNREADABLE_TEXT,
+        },
     )

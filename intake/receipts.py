@@ -44,8 +44,31 @@ PLACEHOLDER = "0" * LENGTH
 # The legacy hash of a code that matches nothing, checked in place of a
 # missing candidate (same cost parameters as every stored legacy hash).
 _LEGACY_DUMMY = "scrypt$16384$8$1$" + "A" * 22 + "$" + "A" * 43
-# Crockford's reading of look-alike characters.
-_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# Crockford's reading of look-alike characters, and the Cyrillic letters a
+# person on a Russian keyboard types for the Latin ones they see on paper
+# (А В С Е Н К М Р Т Х У, О and З for the digits they resemble, Ukrainian І).
+# Applied after upper-casing, so lower-case Cyrillic folds too.
+_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "I": "1",
+        "L": "1",
+        "А": "A",
+        "В": "B",
+        "С": "C",
+        "Е": "E",
+        "Н": "H",
+        "К": "K",
+        "М": "M",
+        "Р": "P",
+        "Т": "T",
+        "Х": "X",
+        "У": "Y",
+        "О": "0",
+        "З": "3",
+        "І": "1",
+    }
+)
 
 
 def new_code() -> str:
@@ -79,7 +102,8 @@ def formatted(code: str) -> str:
 
 def normalise(typed: str) -> str | None:
     """The code as stored characters, forgiving case, spaces, dashes and
-    look-alikes; None if it cannot be a code at all."""
+    look-alikes (Cyrillic ones included: a code copied from paper on a Russian
+    keyboard opens its request); None if it cannot be a code at all."""
     if not typed or len(typed) > MAX_TYPED:
         return None
     code = "".join(ch for ch in typed.upper() if ch not in " -\t\r\n")

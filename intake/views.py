@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.ratelimit import Rate, count, spent
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
-from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm
+from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm, urgent_help_text
 from intake.models import HelpRequest
 from intake.services import (
     HoldingFull,
@@ -36,15 +36,29 @@ from intake.vocabulary import Channel
 
 logger = logging.getLogger(__name__)
 
+# The bot says the same (telegram_bot.texts.STATE_WORDS).
 STATE_WORDS = {
     "new": gettext_lazy("Received. A caseworker will read it soon."),
     "triaged": gettext_lazy("A caseworker has read your request and will contact you."),
     "in_progress": gettext_lazy("We are working on your request."),
     "waiting": gettext_lazy("We are waiting for your answer or your news."),
-    "resolved": gettext_lazy("We have done what we could for this request."),
-    "closed": gettext_lazy("This request is closed."),
-    "rejected": gettext_lazy("We cannot help with this request."),
+    "resolved": gettext_lazy(
+        "We have done what we could for this request. If you need more help, write to us below."
+    ),
+    "closed": gettext_lazy(
+        "Our work on this request is finished. If you need help again, send a new request."
+    ),
+    "rejected": gettext_lazy(
+        "We could not take up this request. If something has changed, send a new request."
+    ),
 }
+
+
+# One answer for every code that opens nothing (the bot's is the same words).
+NOT_FOUND = gettext_lazy(
+    "No request matches this code. Check it character by character: it has Latin letters "
+    "and digits only."
+)
 
 
 def too_many(request: HttpRequest, rate_text: str) -> HttpResponse:
@@ -129,7 +143,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
     except BaseException:
         once.release("request", token)
         raise
-    return _receipt_page(request, submission.receipt_code)
+    return _receipt_page(request, submission.receipt_code, urgent=record.urgency == "critical")
 
 
 def _form_page(request: HttpRequest, form, token: str, status: int = 200, **notice) -> HttpResponse:
@@ -158,8 +172,13 @@ def _held_full(request: HttpRequest, form: PublicRequestForm, token: str | None)
     return response
 
 
-def _receipt_page(request: HttpRequest, code: str) -> HttpResponse:
-    return render(request, "intake/receipt.html", {"code": receipts.formatted(code)})
+def _receipt_page(request: HttpRequest, code: str, *, urgent: bool = False) -> HttpResponse:
+    # For someone in danger right now, the organisation's own line again, where
+    # it cannot be missed; the language switch carries the flag along.
+    context = {"code": receipts.formatted(code), "urgent": urgent}
+    if urgent:
+        context["urgent_help"] = urgent_help_text()
+    return render(request, "intake/receipt.html", context)
 
 
 @never_cache
@@ -180,7 +199,7 @@ def receipt_language(request: HttpRequest) -> HttpResponse:
         return render(request, "400.html", status=400)
     translation.activate(language)
     request.LANGUAGE_CODE = language
-    response = _receipt_page(request, code)
+    response = _receipt_page(request, code, urgent=request.POST.get("urgent") == "1")
     response.headers["Content-Language"] = language
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
@@ -272,7 +291,7 @@ def _not_found(request: HttpRequest, typed: str) -> HttpResponse:
     # to be a code at all.
     form = ReceiptForm({"code": typed if len(typed) <= receipts.MAX_TYPED else ""})
     form.is_valid()
-    form.add_error(None, _("No request matches this code. Check it and try again."))
+    form.add_error(None, NOT_FOUND)
     return render(request, "intake/status_lookup.html", {"form": form})
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from core.ratelimit import Rate
-from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm
+from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm, urgent_help_text
 from intake.services import (
     MessageBudgetSpent,
     RequestRecord,
@@ -247,15 +247,17 @@ class Conversation:
         warning = [Reply(texts.SLOW_DOWN)] if count == rate.count + 1 else []
         return Outcome(warning, answer=texts.SLOW_DOWN)
 
-    def over(self, scope: str, per_chat: str, overall: str = "") -> bool:
+    def over(self, scope: str, per_chat: str, overall: str = "") -> str:
+        """Which limit this update is past: "chat", "everyone", or "" for none
+        (each is answered in its own words)."""
         rate = Rate.parse(per_chat)
         if rate and self.memory.count(scope, rate) > rate.count:
-            return True
+            return "chat"
         ceiling = Rate.parse(overall)
         if ceiling and count_everyone(scope, ceiling) > ceiling.count:
             logger.warning("telegram: the overall %s ceiling is reached", scope)
-            return True
-        return False
+            return "everyone"
+        return ""
 
     # --- small helpers ------------------------------------------------------------
 
@@ -412,7 +414,7 @@ class Conversation:
         try:
             answers["narrative"] = _field("narrative").clean(joined)
         except ValidationError as error:
-            return self.reply(texts.NOT_ADDED % {"error": _error_text(error)})
+            return self.reply(f"{texts.NOT_ADDED} {_error_text(error)}")
         self.save(self.state)
         done = [[Button(texts.CONTINUE, "nar:done")]]
         return Outcome([Reply(texts.NARRATIVE_ADDED, buttons=done)])
@@ -421,7 +423,7 @@ class Conversation:
         try:
             self.state["answers"][step] = _field(step).clean(text)
         except ValidationError as error:
-            return self.reply(texts.NOT_SAVED % {"error": _error_text(error)})
+            return self.reply(f"{texts.NOT_SAVED} {_error_text(error)}")
         return self.advance()
 
     # --- the questions ----------------------------------------------------------------
@@ -436,6 +438,8 @@ class Conversation:
         form_field = _field(step)
         text = f"{number}\n{form_field.label}"
         if step in SINGLE_CHOICE:
+            if form_field.help_text:
+                text = f"{text}\n\n{form_field.help_text}"
             buttons = [
                 [Button(label, f"{PREFIX[step]}:{value}")] for value, label in form_field.choices
             ]
@@ -500,8 +504,10 @@ class Conversation:
         if not form.is_valid():
             self.forget()
             return self.reply(texts.INCOMPLETE)
-        if self.over("submit", settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT):
-            return self.reply(texts.TOO_MANY_REQUESTS, answer=texts.TOO_MANY_REQUESTS)
+        limit = self.over("submit", settings.INTAKE_RATE_LIMIT, settings.INTAKE_GLOBAL_LIMIT)
+        if limit:
+            text = texts.TOO_MANY_REQUESTS if limit == "chat" else texts.BUSY
+            return self.reply(text, answer=text)
         data = form.cleaned_data
         record = RequestRecord(
             received_at=timezone.now(),
@@ -520,6 +526,7 @@ class Conversation:
         # stored, nothing may stand between it and its receipt.
         sent_summary = f"{self.summary().text}\n\n{CHECK} {texts.SENT_MARK}"
         receipt_text = str(texts.RECEIPT)
+        urgent_line = urgent_help_text()
         try:
             submission = submit_request(record)
         except Exception as error:
@@ -528,7 +535,10 @@ class Conversation:
             return Outcome([retry], answer=texts.SUBMIT_FAILED)
         code = _grouped(submission.receipt_code)
         self._close_sent_dialogue(code)
-        replies = [Reply(receipt_text % {"code": code}, receipt=True)]
+        receipt_text = receipt_text % {"code": code}
+        if record.urgency == "critical":
+            receipt_text = f"{receipt_text}\n\n{urgent_line}"
+        replies = [Reply(receipt_text, receipt=True)]
         if self.incoming.message_id:
             replies.insert(0, Reply(sent_summary, edit=self.incoming.message_id))
         return Outcome(replies)
@@ -550,9 +560,16 @@ class Conversation:
     # otherwise hand it to whoever holds the server and a suspect's Telegram id.
     # So writing to the caseworkers asks for it again, after the message.
 
+    def too_many_lookups(self) -> Outcome | None:
+        limit = self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT)
+        if not limit:
+            return None
+        return self.reply(texts.TOO_MANY_LOOKUPS if limit == "chat" else texts.LOOKUPS_BUSY)
+
     def lookup(self, typed: str) -> Outcome:
-        if self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT):
-            return self.reply(texts.TOO_MANY_LOOKUPS)
+        refused = self.too_many_lookups()
+        if refused is not None:
+            return refused
         form = ReceiptForm(data={"code": typed})
         help_request = find_by_receipt(form.cleaned_data["code"]) if form.is_valid() else None
         if help_request is None:
@@ -611,7 +628,7 @@ class Conversation:
         try:
             body = RequesterMessageForm.base_fields["body"].clean(text)
         except ValidationError as error:
-            return self.reply(texts.NOT_SAVED % {"error": _error_text(error)})
+            return self.reply(f"{texts.NOT_SAVED} {_error_text(error)}")
         self.save({"mode": "status", "step": "message_code", "message": body})
         return Outcome([self.ask_code_to_send()])
 
@@ -620,8 +637,9 @@ class Conversation:
 
     def send_message(self, typed: str) -> Outcome:
         """The receipt code for the message waiting: sent if the code opens a request."""
-        if self.over("status", settings.STATUS_RATE_LIMIT, settings.STATUS_GLOBAL_LIMIT):
-            return self.reply(texts.TOO_MANY_LOOKUPS)
+        refused = self.too_many_lookups()
+        if refused is not None:
+            return refused
         form = ReceiptForm(data={"code": typed})
         help_request = find_by_receipt(form.cleaned_data["code"]) if form.is_valid() else None
         if help_request is None:

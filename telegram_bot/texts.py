@@ -64,8 +64,9 @@ CONTINUE = _("Continue")
 SKIP = _("Skip")
 SEVERAL_MESSAGES = _("You can write in several messages.")
 NARRATIVE_ADDED = _("Noted. Write more if you want to add something, or press Continue.")
-NOT_ADDED = _("This part was not added: %(error)s")
-NOT_SAVED = _("This was not saved: %(error)s")
+# Followed by the reason, a sentence of its own (intake.forms' plain messages).
+NOT_ADDED = _("This part was not added.")
+NOT_SAVED = _("This was not saved.")
 NOT_GIVEN = _("not given")
 
 SUMMARY_TITLE = _("Please check your request before sending it:")
@@ -96,14 +97,22 @@ TOO_MANY_REQUESTS = _(
     "You have sent several requests in a short time. Please try again later; your answers "
     "are kept for 30 minutes."
 )
+# The overall ceiling: nothing this person did, so nothing to say about them.
+BUSY = _(
+    "Very many requests are arriving at once just now, so yours was not sent yet. Your "
+    "answers are kept for 30 minutes: press Send again in a few minutes."
+)
 SUBMIT_FAILED = _(
     "Your request could not be sent because of a problem on our side. Nothing was lost: "
     "your answers are kept for 30 minutes. Press Send again in a few minutes."
 )
 INCOMPLETE = _("Some answers are missing. Send /start to begin again.")
 
-ASK_CODE = _("Send your receipt code.")
-NOT_FOUND = _("No request matches this code. Check it and try again.")
+ASK_CODE = _("Send your receipt code: twenty Latin letters and digits.")
+NOT_FOUND = _(
+    "No request matches this code. Check it character by character: it has Latin letters "
+    "and digits only."
+)
 NO_MESSAGES = _("No messages yet. When a caseworker writes to you, the message appears here.")
 KEPT_FOR_CASEWORKERS = _(
     "An earlier message, kept safe for our caseworkers: it appears here again once a "
@@ -119,7 +128,11 @@ MESSAGES_SPENT = _(
     "caseworker will read everything you sent before. If you need to tell us something "
     "new, send a new request with /start."
 )
-TOO_MANY_LOOKUPS = _("Too many codes were tried. Please try again later.")
+TOO_MANY_LOOKUPS = _("You have tried many codes in a short time. Wait an hour and try again.")
+LOOKUPS_BUSY = _(
+    "Very many codes are being tried on this service just now. Wait a few minutes and try "
+    "again; your request is safe."
+)
 SENT_ON = _("Sent on %(date)s.")
 THREAD_TITLE = _("Messages")
 FROM_CASEWORKER = _("Caseworker")
@@ -139,7 +152,13 @@ STATE_WORDS = {
     "triaged": _("A caseworker has read your request and will contact you."),
     "in_progress": _("We are working on your request."),
     "waiting": _("We are waiting for your answer or your news."),
-    "resolved": _("We have done what we could for this request."),
-    "closed": _("This request is closed."),
-    "rejected": _("We cannot help with this request."),
+    "resolved": _(
+        "We have done what we could for this request. If you need more help, write to us below."
+    ),
+    "closed": _(
+        "Our work on this request is finished. If you need help again, send a new request."
+    ),
+    "rejected": _(
+        "We could not take up this request. If something has changed, send a new request."
+    ),
 }

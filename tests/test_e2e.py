@@ -38,14 +38,14 @@ RECEIPT_CODE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$")
 # The public form as a Russian reader sees it: each question, and the answer
 # picked in plain words (locale/ru/LC_MESSAGES/django.po).
 RUSSIAN_ANSWERS = {
-    "С чем вам нужна помощь?": "Хочу покинуть часть (СОЧ или дезертирство)",
-    "Ваша служба": "По контракту, подписанному после 24 февраля 2022 года",
-    "Где вы сейчас (примерно)?": "На фронте или рядом с ним",
+    "С чем вам нужна помощь?": "Хочу уйти из части (СОЧ, дезертирство)",
+    "Ваша служба": "Контракт после 24.02.2022",
+    "Где вы сейчас (примерно)?": "На фронте или в зоне боевых действий",
     "Насколько это срочно?": "Мне угрожает опасность прямо сейчас",
     "Каких обвинений вы опасаетесь? (необязательно)": "Статья 338: дезертирство",
 }
-JUST_RECEIVED = "Получена. Скоро её прочитает консультант."
-RESOLVED = "Мы сделали по этой заявке всё, что могли."
+JUST_RECEIVED = "Заявка получена. Скоро её прочитает консультант."
+RESOLVED = "Мы сделали по этой заявке всё, что могли. Если нужна ещё помощь, напишите нам ниже."
 
 
 def requester_page(open_page, locale: str = "ru-RU"):
@@ -72,7 +72,7 @@ def send_request(page, base: str, narrative: str) -> str:
 
 def open_status(page, base: str, code: str) -> None:
     page.goto(f"{base}/status/")
-    page.get_by_label("Ваш код квитанции").fill(code)
+    page.get_by_label("Ваш код заявки").fill(code)
     page.get_by_role("button", name="Открыть", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ваша заявка")
 

@@ -66,11 +66,11 @@ def test_the_receipt_is_shown_in_groups_of_four_with_100_bits(client):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"category": "tourism"}, "Select a valid choice"),
+        ({"category": "tourism"}, "Choose one of the answers on the list."),
         ({"narrative": "   "}, "Please describe your situation"),
         ({"narrative": "x" * 200_000}, "at most 10000 characters"),
-        ({"urgency": ""}, "This field is required"),
-        ({"legal_articles": ["999"]}, "Select a valid choice"),
+        ({"urgency": ""}, "Choose how urgent it is."),
+        ({"legal_articles": ["999"]}, "Tick only articles on the list."),
         ({"contact": "c" * 201}, "at most 200 characters"),
     ],
 )
@@ -210,14 +210,18 @@ def error_summary(page: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("language", "first_label", "narrative_label"),
+    ("language", "first_message", "narrative_message"),
     [
-        ("en", "What do you need help with?", "Tell us about your situation"),
-        ("ru", "С чем вам нужна помощь?", "Расскажите о своей ситуации"),
+        ("en", "Choose what you need help with.", "Please describe your situation in a few words."),
+        (
+            "ru",
+            "Выберите, с чем вам нужна помощь.",
+            "Пожалуйста, опишите свою ситуацию в нескольких словах.",
+        ),
     ],
 )
 def test_the_error_summary_links_every_field_in_error_to_the_field(
-    language, first_label, narrative_label
+    language, first_message, narrative_message
 ):
     visitor = Client()
     visitor.cookies["django_language"] = language
@@ -231,7 +235,8 @@ def test_the_error_summary_links_every_field_in_error_to_the_field(
         "id_category_0", "id_service_status_0", "id_location_0", "id_urgency_0",
         "id_narrative", "id_contact",
     ]  # fmt: skip
-    assert (summary[0][1], summary[4][1]) == (first_label, narrative_label)
+    # Each link says what to do (not the question followed by Django's words).
+    assert (summary[0][1], summary[4][1]) == (first_message, narrative_message)
     for target, _text in summary:
         assert page.count(f'id="{target}"') == 1, target
 
@@ -239,7 +244,9 @@ def test_the_error_summary_links_every_field_in_error_to_the_field(
 def test_the_summary_names_only_the_fields_in_error_with_their_messages(client):
     page = client.post("/", form_data(narrative="")).content.decode()
 
-    assert error_summary(page) == [("id_narrative", "Tell us about your situation")]
+    assert error_summary(page) == [
+        ("id_narrative", "Please describe your situation in a few words.")
+    ]
     summary = page.split('class="form-errors error-summary"', 1)[1].split("</div>", 1)[0]
     assert "Please describe your situation in a few words." in summary
 

@@ -89,19 +89,17 @@ def test_a_receipt_that_cannot_be_delivered_comes_with_the_next_message(fake, iv
     ivan.presses("sum:send")
     run_bot()
     stored = HelpRequest.objects.get()
-    assert not delivered(fake, ivan, "Ваш код квитанции")
+    assert not delivered(fake, ivan, "Код вашей заявки")
 
     ivan.says("/start")
     run_bot()
 
     again = fake.sent_to(ivan)[-3]
-    assert again.startswith(
-        "Ваша последняя заявка сохранена, но код квитанции мог до вас не дойти."
-    )
+    assert again.startswith("Ваша последняя заявка сохранена, но код мог до вас не дойти.")
     assert find_by_receipt(receipt_in(again)) == stored
     ivan.says("/help")
     run_bot()
-    assert sum("код квитанции мог до вас не дойти" in text for text in fake.sent_to(ivan)) == 1
+    assert sum("код мог до вас не дойти" in text for text in fake.sent_to(ivan)) == 1
 
 
 def test_a_redelivered_update_is_not_handled_twice(fake, ivan):
@@ -124,7 +122,7 @@ def test_a_redelivered_update_is_not_handled_twice(fake, ivan):
 
     stored = HelpRequest.objects.get()
     assert opened(stored, "contact", "alias") == {"contact": CONTACT, "alias": ""}
-    assert sum("Ваш код квитанции" in text for text in fake.sent_to(ivan)) == 1
+    assert sum("Код вашей заявки" in text for text in fake.sent_to(ivan)) == 1
 
 
 def test_every_receipt_shown_opens_a_stored_request(fake, ivan, olga):
@@ -132,7 +130,9 @@ def test_every_receipt_shown_opens_a_stored_request(fake, ivan, olga):
     codes = [submit_through_bot(ivan), submit_through_bot(olga), submit_through_bot(ivan)]
 
     shown = {
-        receipt_in(text) for text in fake.sent_to(ivan) + fake.sent_to(olga) if "квитанции:" in text
+        receipt_in(text)
+        for text in fake.sent_to(ivan) + fake.sent_to(olga)
+        if "Код вашей заявки:" in text
     }
     assert shown == set(codes)
     assert {find_by_receipt(code).pk for code in shown} == set(

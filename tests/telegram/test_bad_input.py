@@ -59,7 +59,11 @@ def test_a_situation_longer_than_the_form_allows_is_refused_part_by_part(fake, i
         ivan.presses(data)
     run_bot()
 
-    refusal = "Эта часть не добавлена: Убедитесь, что это значение содержит не более 10000 символов"
+    # Two sentences, each with its capital; the second says what to do.
+    refusal = (
+        "Эта часть не добавлена. Текст слишком длинный: можно не больше 10000 знаков, "
+        "а в нём 12004. Сократите его."
+    )
     assert any(text.startswith(refusal) for text in fake.sent_to(ivan))
     stored = opened(HelpRequest.objects.get(), "narrative")
     assert stored["narrative"] == f"{parts[0]}\n\n{parts[1]}"
@@ -68,8 +72,8 @@ def test_a_situation_longer_than_the_form_allows_is_refused_part_by_part(fake, i
 @pytest.mark.parametrize(
     ("contact", "error"),
     [
-        ("@" + "x" * 200, "не более 200 символов"),
-        ("@ivan\x00drop", "ноль-байт"),
+        ("@" + "x" * 200, "Это не сохранено. Текст слишком длинный: можно не больше 200 знаков"),
+        ("@ivan\x00drop", "Это не сохранено. В тексте есть знаки, которые нельзя сохранить"),
     ],
 )
 def test_a_contact_the_form_would_refuse_is_refused(fake, ivan, contact, error):
@@ -82,7 +86,7 @@ def test_a_contact_the_form_would_refuse_is_refused(fake, ivan, contact, error):
     ivan.says(contact)
     run_bot()
 
-    assert fake.sent_to(ivan)[-1].startswith("Это не сохранено:")
+    assert fake.sent_to(ivan)[-1].startswith(error)
     assert error in fake.sent_to(ivan)[-1]
     ivan.says("@short_handle")
     ivan.presses("ali:skip")
@@ -98,7 +102,9 @@ def test_a_message_longer_than_the_status_page_allows_is_refused(fake, ivan):
     ivan.says("ж" * 5001)
     run_bot()
 
-    assert "не более 5000 символов" in fake.sent_to(ivan)[-1]
+    assert fake.sent_to(ivan)[-1].startswith(
+        "Это не сохранено. Сообщение слишком длинное: можно не больше 5000 знаков, а в нём 5001."
+    )
     assert not RequestMessage.objects.exists()
 
 

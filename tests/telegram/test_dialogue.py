@@ -22,7 +22,7 @@ def test_start_explains_what_is_kept_and_how_to_stay_safe_in_russian(fake, ivan)
     run_bot()
 
     intro, first_question = fake.sent_to(ivan)
-    assert "Ничего о вашем аккаунте Telegram не хранится" in intro
+    assert "О вашем аккаунте Telegram ничего не хранится" in intro
     assert "удалите этот чат" in intro
     assert "со второго аккаунта Telegram" in intro
     assert first_question.startswith("Вопрос 1 из 8\nС чем вам нужна помощь?")
@@ -37,7 +37,7 @@ def test_a_full_dialogue_in_russian_stores_the_request_and_answers_with_its_rece
     answer_everything(ivan, alias="Ваня")
     summary = fake.sent_to(ivan)[-1]
     assert summary.startswith("Проверьте заявку перед отправкой:")
-    assert "Хочу покинуть часть (СОЧ или дезертирство)" in summary
+    assert "Хочу уйти из части (СОЧ, дезертирство)" in summary
     assert "Статья 338: дезертирство" in summary
     assert CONTACT in summary and NARRATIVE in summary
 
@@ -45,7 +45,7 @@ def test_a_full_dialogue_in_russian_stores_the_request_and_answers_with_its_rece
     run_bot()
 
     receipt = fake.sent_to(ivan)[-1]
-    assert receipt.startswith("Ваша заявка передана нашим консультантам. Ваш код квитанции:")
+    assert receipt.startswith("Ваша заявка передана нашим консультантам. Код вашей заявки:")
     stored = HelpRequest.objects.get()
     assert find_by_receipt(receipt_in(receipt)) == stored
     assert (stored.channel, stored.category, stored.service_status) == (
@@ -76,7 +76,7 @@ def test_each_answered_question_shows_the_answer_and_loses_its_buttons(fake, iva
     run_bot()
 
     assert fake.edits_in(ivan) == [
-        "Вопрос 1 из 8\nС чем вам нужна помощь?\n\n✓ Мне нужно уехать из страны или перейти границу"
+        "Вопрос 1 из 8\nС чем вам нужна помощь?\n\n✓ Нужно уехать из страны или перейти границу"
     ]
     assert fake.calls_of("editMessageText")[-1].get("reply_markup") is None
     assert fake.sent_to(ivan)[-1].startswith("Вопрос 2 из 8\nВаша служба")
@@ -161,7 +161,7 @@ def test_cancel_deletes_the_answers_and_sends_nothing(fake, ivan):
     ivan.presses("sum:send")  # the summary's button, pressed after all
     run_bot()
     assert not HelpRequest.objects.exists()
-    assert fake.sent_to(ivan)[-1].startswith("Время этого разговора истекло")
+    assert fake.sent_to(ivan)[-1].startswith("Прошло больше 30 минут, и ваши ответы удалены.")
 
 
 def test_the_summary_can_cancel_too(fake, ivan):
@@ -196,5 +196,5 @@ def test_two_people_at_once_keep_their_own_answers(fake, ivan, olga):
     olga.presses("cat:consultation")
     run_bot()
 
-    assert fake.edits_in(ivan)[-1].endswith("(СОЧ или дезертирство)")
-    assert fake.edits_in(olga)[-1].endswith("(повестка, контракт, мои права)")
+    assert fake.edits_in(ivan)[-1].endswith("(СОЧ, дезертирство)")
+    assert fake.edits_in(olga)[-1].endswith("расторжение контракта, повестка")

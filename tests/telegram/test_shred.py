@@ -19,7 +19,9 @@ from tests.telegram.helpers import answer_everything, cache_entries, run_bot, su
 pytestmark = pytest.mark.django_db
 
 REPLY = "Мы ждём вас на вокзале в пятницу 6603"
-NOT_FOUND = "Ни одна заявка не подходит к этому коду. Проверьте его и попробуйте ещё раз."
+NOT_FOUND = (
+    "Заявки с таким кодом нет. Проверьте код знак за знаком: в нём только латинские буквы и цифры."
+)
 
 
 def shred(monkeypatch) -> None:

@@ -25,12 +25,12 @@ def test_status_shows_a_caseworkers_reply_and_takes_a_message(fake, ivan, alice)
 
     ivan.says("/status")
     run_bot()
-    assert fake.sent_to(ivan)[-1] == "Отправьте код квитанции."
+    assert fake.sent_to(ivan)[-1] == "Отправьте код заявки: двадцать латинских букв и цифр."
     ivan.says(code)
     run_bot()
 
     thread = fake.sent_to(ivan)[-1]
-    assert thread.startswith("Получена. Скоро её прочитает консультант.")
+    assert thread.startswith("Заявка получена. Скоро её прочитает консультант.")
     assert "Консультант · " in thread and REPLY in thread
     assert fake.buttons_of_last(ivan) == ["st:write", "st:done"]
 
@@ -55,7 +55,7 @@ def test_the_code_can_follow_the_command(fake, ivan):
     ivan.says(f"/status {code.lower()}")
     run_bot()
 
-    assert fake.sent_to(ivan)[-1].startswith("Получена.")
+    assert fake.sent_to(ivan)[-1].startswith("Заявка получена.")
     assert "Сообщений пока нет." in fake.sent_to(ivan)[-1]
 
 
@@ -86,7 +86,10 @@ def test_a_wrong_code_gets_the_same_answer_whatever_is_wrong(fake, ivan):
         ivan.says(typed)
     run_bot()
 
-    not_found = "Ни одна заявка не подходит к этому коду. Проверьте его и попробуйте ещё раз."
+    not_found = (
+        "Заявки с таким кодом нет. Проверьте код знак за знаком: в нём только латинские "
+        "буквы и цифры."
+    )
     assert fake.sent_to(ivan)[-3:] == [not_found] * 3
 
 
@@ -98,7 +101,8 @@ def test_lookups_are_limited_per_chat(fake, ivan, settings):
     run_bot()
 
     assert (
-        fake.sent_to(ivan)[-1] == "Слишком много попыток ввести код. Пожалуйста, попробуйте позже."
+        fake.sent_to(ivan)[-1]
+        == "Вы ввели много кодов за короткое время. Подождите час и попробуйте снова."
     )
 
 
@@ -107,7 +111,7 @@ def test_done_forgets_the_code(fake, ivan):
     ivan.says(f"/status {code}")
     ivan.presses("st:done")
     run_bot()
-    assert fake.sent_to(ivan)[-1] == "Готово. Ради вашей безопасности удалите теперь этот чат."
+    assert fake.sent_to(ivan)[-1] == "Готово. Для вашей безопасности теперь удалите этот чат."
 
     ivan.says("Ещё одно сообщение")
     run_bot()
@@ -184,7 +188,7 @@ def test_writing_a_message_asks_for_the_code_again_and_keeps_it_no_longer(fake, 
 
     ivan.says(code[:-1] + ("A" if code[-1] != "A" else "B"))  # mistyped: the message waits
     run_bot()
-    assert fake.sent_to(ivan)[-1].startswith("Ни одна заявка не подходит к этому коду.")
+    assert fake.sent_to(ivan)[-1].startswith("Заявки с таким кодом нет.")
     assert not RequestMessage.objects.exists()
 
     ivan.says(code)
