@@ -126,6 +126,10 @@ AUDIT_CHECKPOINT_HOURS = int(_interval_match[1])
 AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "").strip() or str(
     BASE_DIR / "audit-checkpoints"
 )
+# Backups (`manage.py backup`, `restore_check`): the age public keys they are
+# encrypted to (one a line; the identities stay offline) and where they go.
+BACKUP_RECIPIENTS_FILE = os.environ.get("BACKUP_RECIPIENTS_FILE", "").strip()
+BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip() or str(BASE_DIR / "backups")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
@@ -229,6 +233,7 @@ INSTALLED_APPS = [
     "cases",
     "reports",
     "telegram_bot",
+    "backups",
 ]
 
 MIDDLEWARE = [
