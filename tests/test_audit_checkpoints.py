@@ -237,6 +237,7 @@ def test_failing_delivery_blocks_no_staff_work_is_retried_and_shown(
     made = SignedCheckpoint.objects.get()
     assert not made.stored and not made.mailed and made.attempts == 1
     client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # logout forgets every cookie
     sign_in(client, dave)
     page = client.get("/staff/audit/").content.decode()
     assert "Last checkpoint: #1" in page
@@ -281,3 +282,13 @@ def test_the_verifier_names_a_bad_path_or_a_bad_key(signing):
         verify("--checkpoints", str(signing / "nowhere"))
     with pytest.raises(CommandError, match="is not an Ed25519 public key"):
         verify("--checkpoints", "--public-key", "not-a-key")
+
+
+def test_beat_signs_every_interval_retries_often_and_mails_daily(settings):
+    jobs = {job["task"]: job["schedule"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert settings.AUDIT_CHECKPOINT_HOURS == 1
+    assert jobs["audit.make_checkpoint"].hour == set(range(24))
+    assert jobs["audit.make_checkpoint"].minute == {0}
+    assert jobs["audit.deliver_checkpoints"] == 600.0
+    assert len(jobs["audit.mail_checkpoints"].hour) == 1
