@@ -23,6 +23,7 @@ from audit.services import record
 from tests.factories import CaseFactory
 from tests.staffing import sign_in
 from tests.test_audit import tamper
+from tests.test_settings import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +293,14 @@ def test_beat_signs_every_interval_retries_often_and_mails_daily(settings):
     assert jobs["audit.make_checkpoint"].minute == {0}
     assert jobs["audit.deliver_checkpoints"] == 600.0
     assert len(jobs["audit.mail_checkpoints"].hour) == 1
+
+
+@pytest.mark.parametrize("interval", ["90m", "5h", "1d", "0h"])
+def test_an_interval_checkpoints_cannot_keep_is_refused_at_start(interval):
+    result = manage("check", DEBUG="1", AUDIT_CHECKPOINT_INTERVAL=interval)
+
+    assert result.returncode != 0
+    assert (
+        f"AUDIT_CHECKPOINT_INTERVAL must be 1h, 2h, 3h, 4h, 6h, 8h, 12h or 24h, not {interval!r}"
+        in (result.stderr)
+    )
