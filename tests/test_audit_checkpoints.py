@@ -283,6 +283,8 @@ def test_the_verifier_names_a_bad_path_or_a_bad_key(signing):
         verify("--checkpoints", str(signing / "nowhere"))
     with pytest.raises(CommandError, match="is not an Ed25519 public key"):
         verify("--checkpoints", "--public-key", "not-a-key")
+    with pytest.raises(CommandError, match="does not combine with --since-checkpoint"):
+        verify("--checkpoints", "--since-checkpoint")
 
 
 def test_beat_signs_every_interval_retries_often_and_mails_daily(settings):

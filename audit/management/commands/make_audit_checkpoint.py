@@ -1,6 +1,7 @@
 """`manage.py make_audit_checkpoint`: sign the audit chain's head now and deliver it."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 
 from audit import checkpoints
 
@@ -18,6 +19,10 @@ class Command(BaseCommand):
             checkpoint = checkpoints.make_checkpoint()
         except checkpoints.CheckpointError as error:
             raise CommandError(str(error)) from None
+        except IntegrityError:
+            raise CommandError(
+                "Another checkpoint took this number at the same moment; run again."
+            ) from None
         self.stdout.write(checkpoint.text, ending="")
         if not checkpoint.stored:
             raise CommandError(

@@ -62,6 +62,11 @@ class Command(BaseCommand):
         if expect and not expected:
             raise CommandError(f"--expect must be SEQ:HASH (64 hex digits), not {expect!r}")
         if options["checkpoints"]:
+            if since_checkpoint or expect:
+                raise CommandError(
+                    "--checkpoints walks the whole chain itself: it does not combine with "
+                    "--since-checkpoint or --expect."
+                )
             self.check_checkpoints(options["checkpoints"], options["public_key"])
             return
         check = run_check(from_start=not since_checkpoint)
