@@ -13,6 +13,7 @@ import pyrage
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from audit import checkpoints
 from audit.services import record
@@ -22,7 +23,10 @@ from tests.test_audit_checkpoints import signing  # noqa: F401 (a fixture)
 
 # A backup is made outside any transaction, as the command runs: SQLite's
 # backup would wait for the test's own transaction to end.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("signing")]
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="backup and restore_check are built for SQLite only"
+)
 
 
 @pytest.fixture
@@ -65,7 +69,8 @@ def restore_check(monkeypatch, archive: str, identity: str, *args: str) -> tuple
     return out.getvalue(), ""
 
 
-def test_a_backup_is_encrypted_and_its_manifest_signed(signing, backup_keys, folder):  # noqa: F811
+@sqlite_only
+def test_a_backup_is_encrypted_and_its_manifest_signed(backup_keys, folder):
     some_work()
     archive = back_up(folder)
 
@@ -80,11 +85,11 @@ def test_a_backup_is_encrypted_and_its_manifest_signed(signing, backup_keys, fol
     assert archive.endswith(".sqlite3.age")
 
 
+@sqlite_only
 def test_the_restore_drill_proves_the_backup_and_names_what_came_after(
-    signing,
     backup_keys,
     folder,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     some_work()
     checkpoints.make_checkpoint()
@@ -103,11 +108,11 @@ def test_the_restore_drill_proves_the_backup_and_names_what_came_after(
     assert "Restore check FAILED" in problems
 
 
+@sqlite_only
 def test_an_edited_manifest_or_a_swapped_file_fails_the_restore_check(
-    signing,
     backup_keys,
     folder,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     some_work()
     checkpoints.make_checkpoint()
@@ -121,7 +126,8 @@ def test_an_edited_manifest_or_a_swapped_file_fails_the_restore_check(
     assert "table intake_helprequest: the manifest says 2, the restored copy has 3" in problems
 
 
-def test_the_wrong_identity_opens_nothing(signing, backup_keys, folder, monkeypatch):  # noqa: F811
+@sqlite_only
+def test_the_wrong_identity_opens_nothing(backup_keys, folder, monkeypatch):
     some_work()
     archive = back_up(folder)
     stranger = str(pyrage.x25519.Identity.generate())
@@ -132,8 +138,22 @@ def test_the_wrong_identity_opens_nothing(signing, backup_keys, folder, monkeypa
     assert "that is not an age identity" in problems
 
 
+@sqlite_only
 def test_no_backup_without_recipients_or_a_signing_key(settings, folder):
     settings.BACKUP_RECIPIENTS_FILE = ""
+    with pytest.raises(CommandError, match="No backup made: BACKUP_RECIPIENTS_FILE is not set"):
+        back_up(folder)
+    settings.AUDIT_SIGNING_KEY_FILE = ""
     with pytest.raises(CommandError, match="No backup made: no signing key"):
+        back_up(folder)
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the refusal is PostgreSQL's")
+def test_on_postgresql_backup_refuses_and_says_what_backs_up_instead(
+    backup_keys,
+    folder,
+):
+    with pytest.raises(CommandError, match=r"pg_dump \| age"):
         back_up(folder)
     assert list(folder.iterdir()) == []
