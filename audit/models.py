@@ -132,3 +132,36 @@ class ChainCheck(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.INTACT, self.Status.BROKEN)
+
+
+class SignedCheckpoint(models.Model):
+    """
+    One signed checkpoint of the chain's head and where it has been delivered.
+    This row is bookkeeping only: the database's writer could change it, so
+    trust comes from the copies delivered off the database (the checkpoint
+    store and the admins' mail), which `verify_audit_log --checkpoints` reads.
+    """
+
+    number = models.PositiveBigIntegerField(_("number"), unique=True)
+    entries = models.PositiveBigIntegerField(_("entries"))
+    head = models.CharField(_("head hash"), max_length=64)
+    hour = models.DateTimeField(_("hour"))
+    key_id = models.CharField(_("key"), max_length=16)
+    text = models.TextField(_("signed text"))
+    stored_as = models.CharField(_("stored as"), max_length=200, blank=True)
+    store_error = models.CharField(_("store error"), max_length=200, blank=True)
+    mailed = models.BooleanField(_("mailed"), default=False)
+    mail_error = models.CharField(_("mail error"), max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(_("delivery attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("signed audit checkpoint")
+        verbose_name_plural = _("signed audit checkpoints")
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.number} at entry #{self.entries}"
+
+    @property
+    def stored(self) -> bool:
+        return bool(self.stored_as)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.roles import Role
+from audit.checkpoints import checkpoints_enabled, last_checkpoint
 from audit.checks import check_under_way, last_result, request_check
 from audit.labels import action_choices, action_label, details
 from audit.models import AuditEntry
@@ -91,6 +92,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "last_check": last_result(),
             "check_under_way": check_under_way(),
             "check_form": ChainCheckForm(),
+            "checkpoint": last_checkpoint(),
+            "checkpoints_enabled": checkpoints_enabled(),
         },
     )
 

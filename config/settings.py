@@ -123,6 +123,27 @@ if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
         f"FOLLOW_UP_DIGEST_HOUR must be an hour from 0 to 23, got {FOLLOW_UP_DIGEST_HOUR}."
     )
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# Signed audit checkpoints (docs/audit-checkpoints.md): the Ed25519 private
+# key's file (never in the database; made by `make_audit_signing_key`), the
+# public keys a verifier trusts (comma-separated), how often the chain's head is
+# signed (whole hours that divide a day: checkpoints carry the hour only), and
+# the folder of the "audit_checkpoints" storage (a bucket in production).
+AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "").strip()
+AUDIT_CHECKPOINT_PUBLIC_KEYS = _env_list("AUDIT_CHECKPOINT_PUBLIC_KEYS")
+_interval = os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "").strip().lower() or "1h"
+_interval_match = re.fullmatch(r"(\d+)h", _interval)
+if not _interval_match or int(_interval_match[1]) not in (1, 2, 3, 4, 6, 8, 12, 24):
+    raise ImproperlyConfigured(
+        f"AUDIT_CHECKPOINT_INTERVAL must be 1h, 2h, 3h, 4h, 6h, 8h, 12h or 24h, not {_interval!r}."
+    )
+AUDIT_CHECKPOINT_HOURS = int(_interval_match[1])
+AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "").strip() or str(
+    BASE_DIR / "audit-checkpoints"
+)
+# Backups (`manage.py backup`, `restore_check`): the age public keys they are
+# encrypted to (one a line; the identities stay offline) and where they go.
+BACKUP_RECIPIENTS_FILE = os.environ.get("BACKUP_RECIPIENTS_FILE", "").strip()
+BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip() or str(BASE_DIR / "backup-files")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # How long a confirmation page's one-time token is good for (core/confirmation.py).
 CONFIRMATION_SECONDS = 600
@@ -236,6 +257,7 @@ INSTALLED_APPS = [
     "cases",
     "reports",
     "telegram_bot",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -327,6 +349,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Where signed audit checkpoints are written, never overwritten. In
+    # production an S3-compatible bucket with object lock (docs/audit-checkpoints.md).
+    "audit_checkpoints": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": AUDIT_CHECKPOINT_DIR, "file_permissions_mode": 0o440},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -412,6 +440,17 @@ CELERY_BEAT_SCHEDULE = {
     "follow-up-digest": {
         "task": "cases.send_follow_up_digests",
         "schedule": crontab(minute=0, hour=FOLLOW_UP_DIGEST_HOUR),
+    },
+    # The audit chain's head, signed and delivered off the database; the
+    # checkpoints not yet mailed go to every admin once a day.
+    "audit-checkpoint": {
+        "task": "audit.make_checkpoint",
+        "schedule": crontab(minute=0, hour=f"*/{AUDIT_CHECKPOINT_HOURS}"),
+    },
+    "audit-checkpoint-retry": {"task": "audit.deliver_checkpoints", "schedule": 600.0},
+    "audit-checkpoint-mail": {
+        "task": "audit.mail_checkpoints",
+        "schedule": crontab(minute=5, hour=FOLLOW_UP_DIGEST_HOUR),
     },
     "audit-verify-chain-from-start": {
         "task": "audit.verify_chain_from_start",

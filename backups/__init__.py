@@ -1,0 +1,1 @@
+"""Encrypted backups with a signed manifest, and restores that prove them."""
