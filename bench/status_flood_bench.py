@@ -100,8 +100,10 @@ def main() -> None:
     print(f"wrong codes: {sent} sent ({sent / args.seconds * 60:.0f}/min), answers "
           f"{wrong.statuses}, p50 {percentile(wrong.latencies, 0.5) * 1000:.1f} ms")  # fmt: skip
     times = summary_ms(right.latencies)
-    print(f"right code: {len(right.latencies)} lookups, answers {right.statuses}; "
-          f"p50 {times['p50']:.1f} ms, p95 {times['p95']:.1f} ms, max {times['max']:.1f} ms")  # fmt: skip
+    print(
+        f"right code: {len(right.latencies)} lookups, answers {right.statuses}; p50 "
+        f"{times['p50']:.1f} ms, p95 {times['p95']:.1f} ms, max {times['max']:.1f} ms"
+    )
     if set(right.statuses) != {200}:
         sys.exit("FAILED: the right code was refused or did not open its request")
 

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, fresh_postgres, production_env
 from bench.http_load import Client, gunicorn
 
-PASSWORD = "bench caseworker password, long enough"
+# The password bench.http_load.gunicorn gives its caseworker.
+PASSWORD = "bench caseworker password, long enough"  # noqa: S105 - a bench's own account
 FILL = """
 import sys
 from django.conf import settings
