@@ -27,17 +27,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, fresh_postgres, production_env
-from bench.http_load import Client, gunicorn
+from bench.http_load import FORM, RECEIPT, Client, gunicorn
 
 # The password bench.http_load.gunicorn gives its caseworker.
 PASSWORD = "bench caseworker password, long enough"  # noqa: S105 - a bench's own account
 FILL = """
-import sys
-from django.conf import settings
+import os
 from intake.models import HelpRequest
 from intake.services import post_requester_message
 request = HelpRequest.objects.get()
-for n in range(int(sys.argv[1])):
+for n in range(int(os.environ["BENCH_MESSAGES"])):
     post_requester_message(request, f"Bench message {n:05d}: " + "words of a long thread " * 8)
 from accounts.models import AuthenticatorDevice
 print(request.reference, AuthenticatorDevice.objects.get(user__username="bench-caseworker").secret)
@@ -111,21 +110,31 @@ def main() -> None:
     )  # fmt: skip
     with gunicorn(env, workers=2) as (host, port):
         requester = Browser(host, port)
-        requester.prepare()
-        status, code = requester.submit()
-        if not code:
+        requester.call("GET", "/")
+        status, page, _ = requester.call("POST", "/", FORM)
+        found = RECEIPT.search(page.decode())
+        if not found:
             sys.exit(f"the form answered {status} without a receipt")
+        code = found.group(1)
         started = time.perf_counter()
         filled = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", FILL, str(args.messages)],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+            [sys.executable, "manage.py", "shell", "-c", FILL],
+            cwd=ROOT, env={**env, "BENCH_MESSAGES": str(args.messages)},
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
+        if filled.returncode != 0:
+            sys.exit(f"storing the messages failed:\n{filled.stderr[-3000:]}")
         reference, secret = filled.stdout.split()[-2:]
         print(f"{args.messages} messages stored in {time.perf_counter() - started:.1f} s")
         staff = Browser(host, port)
         staff.call("GET", "/staff/login/")
-        staff.call("POST", "/staff/login/", {"username": "bench-caseworker", "password": PASSWORD})
-        staff.call("POST", "/staff/verify/", {"code": totp(secret)})
+        signed = staff.call(
+            "POST", "/staff/login/", {"username": "bench-caseworker", "password": PASSWORD}
+        )
+        staff.call("GET", "/staff/verify/")
+        verified = staff.call("POST", "/staff/verify/", {"code": totp(secret)})
+        if signed[0] != 302 or verified[0] != 302:
+            sys.exit(f"signing in answered {signed[0]}, then {verified[0]}: {verified[1][:300]!r}")
         page = f"/staff/cases/{reference}/"
         everything = timed(staff, "GET", f"{page}?shown={args.messages * 2}", args.repeat)
         first = timed(staff, "GET", page, args.repeat)
