@@ -1,6 +1,7 @@
 """
-`cases.access.get_case_for` on its own: the one door checks the role itself,
-whatever decorator a view also carries (a new view without one still meets it).
+`cases.access.get_case_for` on its own: the one door checks the role, and
+that the session may act for the organisation, itself, whatever decorator a
+view also carries (a new view without one still meets it).
 """
 
 import pytest
@@ -11,7 +12,7 @@ from django.test import RequestFactory
 
 from cases.access import get_case_for
 from tests.factories import CaseFactory
-from tests.staffing import make_staff
+from tests.staffing import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +28,23 @@ def reference() -> str:
     return CaseFactory().request.reference
 
 
-def test_it_gives_a_caseworker_the_case(alice, reference):
-    case = get_case_for(request_by(alice.user), reference)
+def signed_in_request(client, staff):
+    """A real request of a signed-in staff session (its cookies, its second factor)."""
+    sign_in(client, staff)
+    return client.get("/staff/security/").wsgi_request
+
+
+def test_it_gives_a_caseworker_the_case(client, alice, reference):
+    case = get_case_for(signed_in_request(client, alice), reference)
 
     assert case.request.reference == reference
+
+
+def test_it_refuses_a_caseworker_whose_session_holds_no_organisation_key(client, reference):
+    newcomer = make_staff("nina", "caseworker", with_access=False)
+
+    with pytest.raises(PermissionDenied):
+        get_case_for(signed_in_request(client, newcomer), reference)
 
 
 @pytest.mark.parametrize("role", ["coordinator", "admin"])
@@ -57,9 +71,9 @@ def test_it_refuses_a_deactivated_caseworker(alice, reference):
         get_case_for(request_by(alice.user), reference)
 
 
-def test_it_answers_404_for_an_unknown_reference_and_403_before_it(alice, carol):
+def test_it_answers_404_for_an_unknown_reference_and_403_before_it(client, alice, carol):
     with pytest.raises(Http404):
-        get_case_for(request_by(alice.user), "GL-NONE-0000")
+        get_case_for(signed_in_request(client, alice), "GL-NONE-0000")
     # The role is checked first: an outsider cannot probe which references exist.
     with pytest.raises(PermissionDenied):
         get_case_for(request_by(carol.user), "GL-NONE-0000")

@@ -141,8 +141,8 @@ def test_a_narrative_the_case_page_logs_is_found_by_the_scan(
     case = CaseFactory(request__narrative="I will not go back to the front, 7790")
     real_open_case = views.open_case
 
-    def leaky_open_case(request, case):
-        opened = real_open_case(request, case)
+    def leaky_open_case(request, case, **kwargs):
+        opened = real_open_case(request, case, **kwargs)
         logging.getLogger("cases.access").warning("opened %s", opened.request["narrative"])
         return opened
 
