@@ -584,12 +584,13 @@ def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict
     for name in ("DATABASE_URL", "REDIS_URL", "LOG_FILE"):
         os.environ.pop(name, None)
     os.chdir(scratch)
+    package = modules[0].removesuffix(".py").replace("/", ".")
     where = subprocess.run(  # noqa: S603 - our own virtualenv
-        [str(PYTHON), "-c", "import encryption; print(encryption.__file__)"],
+        [str(PYTHON), "-c", f"import {package}; print({package}.__file__)"],
         capture_output=True, text=True, env=env,
     ).stdout.strip()  # fmt: skip
     if not where.startswith(str(scratch)):
-        sys.exit(f"the tests would import the app from {where}, not from the scratch copy")
+        sys.exit(f"the tests would import {package} from {where or '?'}, not from the copy")
     run_settings = config["run"]
     pytest = f"{PYTHON} -m pytest -x -q -p no:cacheprovider --no-header"
     plans = {}
