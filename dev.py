@@ -536,12 +536,9 @@ def command_mutants(args: list[str]) -> None:
     report_mutants(results, modules, baseline, options)
 
 
-def plan_module(scratch: Path, module: str, tests: list[str], settings: dict, pytest: str, env):
-    """
-    The mutants of one module that the config keeps (none inside a type
-    annotation), and a clean run of its tests: they must pass unmutated, and
-    their time sets the per-mutant timeout and the budget's estimate.
-    """
+def module_mutants(scratch: Path, module: str, settings: dict) -> list:
+    """The mutants of one module (cosmic-ray work items) that the config keeps,
+    none inside a type annotation."""
     from cosmic_ray.commands import init
     from cosmic_ray.work_db import WorkDB, use_db
 
@@ -558,26 +555,35 @@ def plan_module(scratch: Path, module: str, tests: list[str], settings: dict, py
             if any(start <= where[0] and where[1] <= end for start, end in spans):
                 continue
             items.append(item)
-    seconds = 0.0
-    if items:
-        started = time.monotonic()
+    return items
+
+
+def clean_run(module: str, command: list[str], env: dict, limit: float | None) -> float | None:
+    """The module's tests on unmutated code: seconds taken (infinite past the
+    limit), or None if they fail (then no mutant of it can be judged)."""
+    started = time.monotonic()
+    try:
         clean = subprocess.run(  # noqa: S603 - our own tests
-            [*pytest.split(), *tests], capture_output=True, text=True, env=env
+            command, capture_output=True, text=True, env=env, timeout=limit
         )
-        seconds = time.monotonic() - started
-        if clean.returncode != 0:  # no mutant can be judged: the module is left out
-            print(clean.stdout[-3000:])
-            print(f"==> {module}: its tests fail before any mutation ({' '.join(tests)})")
-            return {"items": [], "clean": seconds, "timeout": 0, "tests": tests, "broken": True}
-    timeout = max(settings["min-timeout"], settings["timeout-factor"] * seconds)
-    return {"items": items, "clean": seconds, "timeout": timeout, "tests": tests}
+    except subprocess.TimeoutExpired:
+        return float("inf")
+    if clean.returncode != 0:
+        print(clean.stdout[-3000:])
+        print(f"==> {module}: its tests fail before any mutation: {' '.join(command)}")
+        return None
+    return time.monotonic() - started
 
 
 def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict:
-    """Run the mutants of each module in the scratch copy; what happened to each."""
+    """
+    Run the mutants of each module in the scratch copy; what happened to each.
+    With a budget, each module gets a share of the time left in proportion to
+    its mutants, and runs a random sample (in an order drawn from the seed) when
+    all of them at the pace of its clean run would not fit; the run stops at the
+    budget whatever the estimate said.
+    """
     import random
-
-    from cosmic_ray.mutating import mutate_and_test
 
     env = mutation_env()
     os.environ.update(env)  # cosmic-ray passes its own environment to the tests
@@ -591,82 +597,86 @@ def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict
     ).stdout.strip()  # fmt: skip
     if not where.startswith(str(scratch)):
         sys.exit(f"the tests would import {package} from {where or '?'}, not from the copy")
-    run_settings = config["run"]
-    pytest = f"{PYTHON} -m pytest -x -q -p no:cacheprovider --no-header"
-    plans = {}
+    settings = config["run"]
+    pytest = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header"]
     budget = options["budget"]
-    deadline = None
-    if budget is not None:  # every module planned first, for the estimate
-        for module in modules:
-            plans[module] = plan_module(scratch, module, mapping[module], run_settings, pytest, env)
-        spent = time.monotonic() - STARTED
-        estimate = sum(len(p["items"]) * p["clean"] for p in plans.values())
-        deadline = STARTED + budget
-        if estimate > budget - spent:
-            seed = options["seed"]
-            if seed is None:
-                seed = random.SystemRandom().randrange(10**6)
-            share = max(0.0, budget - spent) / estimate
-            say(
-                f"all {sum(len(p['items']) for p in plans.values())} mutants would take about "
-                f"{estimate:.0f} s, over the budget of {budget} s: a random {share:.0%} of each "
-                f"module, seed {seed} (--seed {seed} replays this sample)"
-            )
-            chooser = random.Random(seed)  # noqa: S311 - a sample to replay, not a secret
-            for plan in plans.values():
-                count = len(plan["items"])
-                plan["sampled_from"] = count
-                plan["items"] = chooser.sample(
-                    plan["items"], min(count, max(1, round(count * share)))
-                )
+    deadline = None if budget is None else STARTED + budget
+    mutants = {module: module_mutants(scratch, module, settings) for module in modules}
+    if budget is not None:
+        seed = options["seed"]
+        if seed is None:
+            seed = random.SystemRandom().randrange(10**6)
+        say(f"budget {budget} s; a module that cannot run in full runs a sample, seed {seed}")
+        chooser = random.Random(seed)  # noqa: S311 - a sample to replay, not a secret
+        for items in mutants.values():
+            chooser.shuffle(items)
     results = {}
-    for module in modules:
-        plan = plans.get(module) or plan_module(
-            scratch, module, mapping[module], run_settings, pytest, env
-        )
-        items = plan["items"]
+    for number, module in enumerate(modules):
+        items, tests = mutants[module], mapping[module]
+        result = {"outcomes": [], "planned": len(items), "sampled_from": None, "broken": False}
+        results[module] = result
+        started = time.monotonic()
+        limit = None if deadline is None else max(0.0, deadline - started)
+        seconds = clean_run(module, [*pytest, *tests], env, limit) if items and limit != 0 else 0.0
+        if items and (limit == 0 or seconds == float("inf")):
+            print(f"==> {module}: not run, the budget is spent")
+            result.update(planned=0, sampled_from=len(items), seconds=time.monotonic() - started)
+            continue
+        if seconds is None:
+            result.update(broken=True, planned=0, seconds=time.monotonic() - started)
+            continue
+        if deadline is not None and items:
+            later = sum(len(mutants[m]) for m in modules[number + 1 :])
+            share = (deadline - time.monotonic()) * len(items) / (len(items) + later)
+            affordable = max(0, int(share / max(seconds, 0.5)))
+            if affordable < len(items):
+                result.update(sampled_from=len(items), planned=max(1, affordable))
+                items = items[: result["planned"]]
+        timeout = max(settings["min-timeout"], settings["timeout-factor"] * seconds)
+        sampled = f" (a sample of {result['sampled_from']})" if result["sampled_from"] else ""
         print(
-            f"==> {module}: {len(items)} mutants, tests {' '.join(plan['tests'])} "
-            f"({plan['clean']:.1f} s clean; {plan['timeout']:.0f} s per mutant at most)",
+            f"==> {module}: {len(items)} mutants{sampled}, tests {' '.join(tests)} "
+            f"({seconds:.1f} s clean; {timeout:.0f} s per mutant at most)",
             flush=True,
         )
-        started = time.monotonic()
-        outcomes = []
-        command = pytest + " " + " ".join(plan["tests"])
-        print("    ", end="", flush=True)
-        for number, item in enumerate(items, 1):
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            mutation = item.mutations[0]
-            result = mutate_and_test(item.mutations, command, plan["timeout"])
-            outcome = (result.test_outcome or result.worker_outcome).value
-            if outcome == "killed" and result.output == "timeout":
-                outcome = "timeout"
-            name = (mutation.definition_name, mutation.operator_name)
-            key = mutant_key(module, *name, result.diff or "")
-            if outcome == "survived":
-                outcome = "equivalent" if key in baseline else "survived"
-            outcomes.append((outcome, key, result))
-            if outcome == "survived":  # shown at once, and again in the summary
-                why = "WHY IT CANNOT CHANGE BEHAVIOUR (or write a test that kills it)"
-                print(f"\n    new survivor: {baseline_line(key, why)}\n    ", end="", flush=True)
-            mark = {"killed": ".", "timeout": "T", "equivalent": "e", "survived": "S"}
-            print(mark.get(outcome, "?"), end="\n    " if number % 60 == 0 else "", flush=True)
-        print(flush=True)
-        results[module] = {
-            "outcomes": outcomes,
-            "planned": len(items),
-            "sampled_from": plan.get("sampled_from"),
-            "broken": plan.get("broken", False),
-            "seconds": time.monotonic() - started,
-        }
-        counts = summarise_outcomes(outcomes)
-        print(f"    {counts} in {results[module]['seconds']:.0f} s", flush=True)
-        new = any(outcome == "survived" for outcome, _, _ in outcomes)
-        in_full = len(outcomes) == len(items) and "sampled_from" not in plan
-        if options["record"] and in_full and not new and not plan.get("broken"):
+        run_module_mutants(module, items, [*pytest, *tests], timeout, deadline, baseline, result)
+        result["seconds"] = time.monotonic() - started
+        print(f"    {summarise_outcomes(result['outcomes'])} in {result['seconds']:.0f} s")
+        new = any(outcome == "survived" for outcome, _, _ in result["outcomes"])
+        in_full = len(result["outcomes"]) == len(mutants[module])
+        if options["record"] and in_full and not new:
             record_checked_modules([module])
     return results
+
+
+def run_module_mutants(module, items, command, timeout, deadline, baseline, result) -> None:
+    """Each mutant in turn (one mark each: . caught, T caught by the timeout,
+    e equivalent as the baseline says, S a new survivor, printed at once)."""
+    import shlex
+
+    from cosmic_ray.mutating import mutate_and_test
+
+    marks = {"killed": ".", "timeout": "T", "equivalent": "e", "survived": "S"}
+    print("    ", end="", flush=True)
+    for number, item in enumerate(items, 1):
+        if deadline is not None and time.monotonic() > deadline:
+            print(" (budget spent)", end="")
+            break
+        mutation = item.mutations[0]
+        outcome_of = mutate_and_test(item.mutations, shlex.join(command), timeout)
+        outcome = (outcome_of.test_outcome or outcome_of.worker_outcome).value
+        if outcome == "killed" and outcome_of.output == "timeout":
+            outcome = "timeout"
+        name = (mutation.definition_name, mutation.operator_name)
+        key = mutant_key(module, *name, outcome_of.diff or "")
+        if outcome == "survived":
+            outcome = "equivalent" if key in baseline else "survived"
+        result["outcomes"].append((outcome, key, outcome_of))
+        if outcome == "survived":
+            why = "WHY IT CANNOT CHANGE BEHAVIOUR (or write a test that kills it)"
+            print(f"\n    new survivor: {baseline_line(key, why)}\n    ", end="", flush=True)
+        print(marks.get(outcome, "?"), end="\n    " if number % 60 == 0 else "", flush=True)
+    print(flush=True)
 
 
 def summarise_outcomes(outcomes: list) -> str:
