@@ -355,12 +355,19 @@ MUTATION_CONFIG = ROOT / "tests" / "mutation.toml"
 MUTATION_BASELINE = ROOT / "tests" / "mutation-baseline.txt"
 
 
-def mutant_key(module: str, function: str | None, operator: str, diff: str) -> tuple:
+def mutant_key(
+    module: str, function: str | None, operator: str, diff: str, source: str = "", line: int = 0
+) -> tuple:
     """
     How a mutant is named in the baseline: its module, the function around it, the
     operator, and the source line before and after (blanks squeezed). No line
-    number: an edit elsewhere in the module leaves the name as it was.
+    number: an edit elsewhere in the module leaves the name as it was. Where the
+    module has the same line more than once (two `return False`), the function
+    gets `#2`, `#3`... for the second, third such line, counted from the top.
     """
+    lines = [" ".join(text.split()) for text in source.splitlines()]
+    if 0 < line <= len(lines) and lines[: line - 1].count(lines[line - 1]):
+        function = f"{function or '<module>'}#{lines[: line - 1].count(lines[line - 1]) + 1}"
 
     def changed(sign: str) -> str:
         lines = [
@@ -657,6 +664,7 @@ def run_module_mutants(module, items, command, timeout, deadline, baseline, resu
     from cosmic_ray.mutating import mutate_and_test
 
     marks = {"killed": ".", "timeout": "T", "equivalent": "e", "survived": "S"}
+    source = Path(module).read_text()  # the scratch copy's, unmutated between mutants
     print("    ", end="", flush=True)
     for number, item in enumerate(items, 1):
         if deadline is not None and time.monotonic() > deadline:
@@ -668,7 +676,7 @@ def run_module_mutants(module, items, command, timeout, deadline, baseline, resu
         if outcome == "killed" and outcome_of.output == "timeout":
             outcome = "timeout"
         name = (mutation.definition_name, mutation.operator_name)
-        key = mutant_key(module, *name, outcome_of.diff or "")
+        key = mutant_key(module, *name, outcome_of.diff or "", source, mutation.start_pos[0])
         if outcome == "survived":
             outcome = "equivalent" if key in baseline else "survived"
         result["outcomes"].append((outcome, key, outcome_of))

@@ -117,6 +117,15 @@ def test_a_baseline_line_names_a_mutant_without_its_line_number():
     assert dev.parse_mutation_baseline(line)[1] == {key: "x is never 12 long here"}
 
 
+def test_the_second_of_two_identical_lines_is_named_apart():
+    source = "def f(x):\n    if x:\n        return False\n    return  False\n"
+    diff = "-    return False\n+    return True\n"
+    name = ("m.py", "f", "core/ReplaceFalseWithTrue", diff, source)
+
+    assert dev.mutant_key(*name, 3)[1] == "f"
+    assert dev.mutant_key(*name, 4)[1] == "f#2"
+
+
 def test_a_baseline_line_without_a_reason_is_refused():
     with pytest.raises(SystemExit) as refused:
         dev.parse_mutation_baseline("m.py f core/AddNot «if x:» → «if not x:»\n")
