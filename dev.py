@@ -597,7 +597,7 @@ def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict
     for name in ("DATABASE_URL", "REDIS_URL", "LOG_FILE"):
         os.environ.pop(name, None)
     os.chdir(scratch)
-    package = modules[0].removesuffix(".py").replace("/", ".")
+    package = modules[0].removesuffix(".py").split("/")[0]  # importable without Django
     where = subprocess.run(  # noqa: S603 - our own virtualenv
         [str(PYTHON), "-c", f"import {package}; print({package}.__file__)"],
         capture_output=True, text=True, env=env,
