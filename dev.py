@@ -452,6 +452,11 @@ def module_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def changed_modules(modules: list[str], checked: dict[str, str], root: Path) -> list[str]:
+    """The modules whose content differs from their `checked` line (none without one)."""
+    return [m for m in modules if m in checked and checked[m] != module_digest(root / m)]
+
+
 def scratch_copy() -> Path:
     """
     The work tree as it is (committed or not, ignored files left out) copied to a
@@ -514,7 +519,8 @@ def command_mutants(args: list[str]) -> None:
     time in each listed module, in a scratch copy of the tree, and the tests meant
     to catch it run with -x. A mutant no test notices (a survivor) fails the run
     unless tests/mutation-baseline.txt lists it as equivalent. `--changed`: only
-    modules whose content differs from the baseline's `checked` line; `--budget
+    modules whose content differs from the baseline's `checked` line (a module
+    without one has never been reviewed and is named, not run); `--budget
     SECONDS`: a random sample (seed printed; `--seed` replays it) when all would
     take longer; `--record`: write the `checked` line of each module run in full
     without a new survivor.
@@ -531,7 +537,12 @@ def command_mutants(args: list[str]) -> None:
     checked, baseline = parse_mutation_baseline(MUTATION_BASELINE.read_text())
     modules = options["modules"] or list(mapping)
     if options["changed"]:
-        modules = [m for m in modules if checked.get(m) != module_digest(ROOT / m)]
+        # A module never run in full has no reviewed baseline yet: it is named,
+        # not run, until `dev.py mutants MODULE --record` has been through it.
+        never = [m for m in modules if m not in checked]
+        if never:
+            say(f"never run in full, so not checked here: {', '.join(never)}")
+        modules = changed_modules(modules, checked, ROOT)
         say(f"modules changed since their last full run: {', '.join(modules) or 'none'}")
         if not modules:
             return

@@ -172,3 +172,13 @@ def test_every_configured_module_and_test_file_exists():
         assert tests and all((ROOT / test.split("::")[0]).is_file() for test in tests), module
     for module in dev.parse_mutation_baseline(dev.MUTATION_BASELINE.read_text())[0]:
         assert module in config["modules"], module
+
+
+def test_changed_picks_the_modules_edited_since_their_full_run(tmp_path):
+    for name in ("same.py", "edited.py", "never.py"):
+        (tmp_path / name).write_text("ANSWER = 42\n")
+    checked = {m: dev.module_digest(tmp_path / m) for m in ("same.py", "edited.py")}
+    (tmp_path / "edited.py").write_text("ANSWER = 43\n")
+
+    modules = ["same.py", "edited.py", "never.py"]
+    assert dev.changed_modules(modules, checked, tmp_path) == ["edited.py"]
