@@ -5,6 +5,10 @@ all, damaged or foreign legacy hashes, and the format-blind check the load
 test uses.
 """
 
+import base64
+import hashlib
+import secrets
+
 import pytest
 
 from intake import receipts
@@ -76,3 +80,17 @@ def test_a_legacy_request_is_not_opened_by_its_selector_with_another_secret():
 
     assert find_by_receipt(wrong) is None
     assert not receipts.matches_digest(receipts.digest(code), legacy_scrypt_hash(code[4:]))
+
+
+def test_a_legacy_hash_opens_whatever_the_length_of_its_salt():
+    secret = receipts.new_code()[4:]
+    for size in (1, 2, 3, 7, 16, 19):  # every base64 padding: 0, 1 or 2 characters
+        salt = secrets.token_bytes(size)
+        digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+        stored = f"scrypt$16384$8$1${b64(salt)}${b64(digest)}"
+
+        assert receipts.matches_legacy(secret, stored), size
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
