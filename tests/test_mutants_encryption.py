@@ -3,9 +3,17 @@ Mistakes in encryption/ that mutation testing (dev.py mutants) showed no test
 would notice, each replayed through the module's public functions.
 """
 
+import base64
+import threading
+
 import pytest
+from django.db import connection
+from django.db.models.signals import pre_save
 
 from encryption.chats import chat_handle, open_for_chat, seal_for_chat
+from encryption.digests import secret_digest, secret_digests
+from encryption.models import ServerSecret
+from encryption.server_secrets import server_secret
 
 # Values sealed by this release under a fixed key: a stored value must open
 # after any upgrade, so the layout (12-byte nonce, then ciphertext and tag) is
@@ -33,3 +41,40 @@ def test_a_chat_value_is_a_12_byte_nonce_then_the_ciphertext_and_its_tag(chat_ke
     assert len(sealed) == 12 + len(b"dialogue state v1") + 16
     assert open_for_chat(CHAT_ID, sealed) == b"dialogue state v1"
     assert open_for_chat(CHAT_ID + 1, sealed) is None
+
+
+def test_a_secret_digest_is_stored_under_the_current_key_while_old_ones_are_read(settings):
+    settings.ENCRYPTION_KEY, settings.ENCRYPTION_OLD_KEYS = "new-key-" + "n" * 40, []
+    under_the_new_key_alone = secret_digest("backup-code", "user:1", "4711-0815")
+    settings.ENCRYPTION_OLD_KEYS = ["old-key-" + "o" * 40]
+
+    stored = secret_digest("backup-code", "user:1", "4711-0815")
+    looked_up = secret_digests("backup-code", "user:1", "4711-0815")
+
+    assert stored == under_the_new_key_alone  # still right once the old key is dropped
+    assert looked_up[0] == stored and len(looked_up) == 2 and looked_up[1] != stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_another_process_creates_a_server_secret_first_everyone_uses_theirs():
+    """Replays the race of two first uses on SQLite: just before this process
+    stores its new secret, another connection stores and commits its own."""
+    theirs = base64.urlsafe_b64encode(b"t" * 32).decode("ascii")
+
+    def create_theirs(name: str) -> None:
+        ServerSecret.objects.create(name=name, value=theirs)
+        connection.close()
+
+    def the_other_process_first(sender, instance, **kwargs):
+        if instance.value != theirs:
+            other = threading.Thread(target=create_theirs, args=(instance.name,))
+            other.start()
+            other.join()
+
+    pre_save.connect(the_other_process_first, sender=ServerSecret)
+    try:
+        assert server_secret("race-test") == b"t" * 32
+    finally:
+        pre_save.disconnect(the_other_process_first, sender=ServerSecret)
+    assert ServerSecret.objects.filter(name="race-test").count() == 1
+    assert server_secret("race-test") == b"t" * 32
