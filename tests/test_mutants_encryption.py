@@ -4,6 +4,7 @@ would notice, each replayed through the module's public functions.
 """
 
 import base64
+import dataclasses
 import threading
 
 import pytest
@@ -12,7 +13,8 @@ from django.db.models.signals import pre_save
 
 from encryption.chats import chat_handle, open_for_chat, seal_for_chat
 from encryption.digests import secret_digest, secret_digests
-from encryption.models import ServerSecret
+from encryption.keys import derive_key_material
+from encryption.models import ServerSecret, new_envelope_id
 from encryption.server_secrets import server_secret
 
 # Values sealed by this release under a fixed key: a stored value must open
@@ -78,3 +80,20 @@ def test_when_another_process_creates_a_server_secret_first_everyone_uses_theirs
         pre_save.disconnect(the_other_process_first, sender=ServerSecret)
     assert ServerSecret.objects.filter(name="race-test").count() == 1
     assert server_secret("race-test") == b"t" * 32
+
+
+def test_derived_key_material_never_shows_itself_and_cannot_be_changed():
+    material = derive_key_material("a-secret-" + "s" * 40)
+
+    assert material.cipher.hex() not in repr(material)
+    assert repr(material.cipher) not in repr(material) and "cipher=" not in repr(material)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        material.cipher = b"\0" * 32
+
+
+def test_envelope_ids_are_drawn_from_62_bits_so_worker_processes_never_collide():
+    ids = {new_envelope_id() for _ in range(200)}
+
+    assert len(ids) == 200
+    assert all(1 <= envelope <= 2**62 for envelope in ids)
+    assert max(ids) > 2**56  # not a small range: 200 draws below it are a 1 in 2**1200 chance
