@@ -5,6 +5,7 @@ would notice, each replayed through the module's public functions.
 
 import base64
 import dataclasses
+import secrets
 import threading
 
 import pytest
@@ -97,3 +98,19 @@ def test_envelope_ids_are_drawn_from_62_bits_so_worker_processes_never_collide()
     assert len(ids) == 200
     assert all(1 <= envelope <= 2**62 for envelope in ids)
     assert max(ids) > 2**56  # not a small range: 200 draws below it are a 1 in 2**1200 chance
+
+
+@pytest.mark.parametrize("draw", ["lowest", "highest"])
+def test_envelope_ids_run_from_1_to_2_to_the_62(monkeypatch, draw):
+    """The two ends of the range, drawn on purpose: positive (0 may read as "no
+    envelope"), and within a signed 64-bit column with room to spare."""
+    bounds = []
+
+    def drawn(bound: int) -> int:
+        bounds.append(bound)
+        return 0 if draw == "lowest" else bound - 1
+
+    monkeypatch.setattr(secrets, "randbelow", drawn)
+
+    assert new_envelope_id() == (1 if draw == "lowest" else 2**62)
+    assert bounds == [2**62]
