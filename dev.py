@@ -365,15 +365,21 @@ def mutant_key(
     module has the same line more than once (two `return False`), the function
     gets `#2`, `#3`... for the second, third such line, counted from the top.
     """
+    import re
+
     lines = [" ".join(text.split()) for text in source.splitlines()]
-    if 0 < line <= len(lines) and lines[: line - 1].count(lines[line - 1]):
+    if 0 < line <= len(lines) and lines[line - 1].startswith("@"):
+        # A decorator is named by what it decorates (cosmic-ray names the module).
+        defined = (re.match(r"(?:async )?(?:def|class) (\w+)", text) for text in lines[line:])
+        function = next(filter(None, defined)).group(1)
+    elif 0 < line <= len(lines) and lines[: line - 1].count(lines[line - 1]):
         function = f"{function or '<module>'}#{lines[: line - 1].count(lines[line - 1]) + 1}"
 
     def changed(sign: str) -> str:
         lines = [
             " ".join(line[1:].split())
             for line in diff.splitlines()
-            if line.startswith(sign) and not line.startswith(sign * 3)
+            if line.startswith(sign) and not line.startswith(sign * 3) and line[1:].strip()
         ]
         return " ⏎ ".join(lines)
 

@@ -9,14 +9,18 @@ import secrets
 import threading
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.db.models.signals import pre_save
 
+from encryption import content
 from encryption.chats import chat_handle, open_for_chat, seal_for_chat
 from encryption.digests import secret_digest, secret_digests
 from encryption.keys import derive_key_material
 from encryption.models import ServerSecret, new_envelope_id
 from encryption.server_secrets import server_secret
+from encryption.session import COOKIE_NAME, keep_for_session, keys_for
 
 # Values sealed by this release under a fixed key: a stored value must open
 # after any upgrade, so the layout (12-byte nonce, then ciphertext and tag) is
@@ -114,3 +118,22 @@ def test_envelope_ids_run_from_1_to_2_to_the_62(monkeypatch, draw):
 
     assert new_envelope_id() == (1 if draw == "lowest" else 2**62)
     assert bounds == [2**62]
+
+
+@pytest.mark.django_db
+def test_a_session_past_its_password_but_not_its_second_factor_opens_no_keys(rf):
+    user = get_user_model().objects.create_user("half-signed-in", password="x" * 20)
+    first = rf.get("/")
+    first.session, first.user = SessionStore(), user
+    keep_for_session(first, user, {1: content.new_key()})
+    cookie = first._content_cookie
+
+    def later_request(verified: bool):
+        request = rf.get("/")
+        request.session, request.user = first.session, user
+        request.COOKIES[COOKIE_NAME] = cookie
+        user.is_verified = lambda: verified  # what django-otp's middleware says
+        return request
+
+    assert keys_for(later_request(verified=True)).key_ids == [1]
+    assert not keys_for(later_request(verified=False))

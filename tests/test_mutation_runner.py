@@ -126,6 +126,15 @@ def test_the_second_of_two_identical_lines_is_named_apart():
     assert dev.mutant_key(*name, 4)[1] == "f#2"
 
 
+def test_a_removed_decorator_is_named_by_the_function_it_decorated():
+    source = "import functools\n\n\n@functools.cache\ndef fields(model):\n    return {}\n"
+    diff = "-\n-\n-@functools.cache\n"
+
+    key = dev.mutant_key("m.py", None, "core/RemoveDecorator", diff, source, 4)
+
+    assert key == ("m.py", "fields", "core/RemoveDecorator", "@functools.cache", "")
+
+
 def test_a_baseline_line_without_a_reason_is_refused():
     with pytest.raises(SystemExit) as refused:
         dev.parse_mutation_baseline("m.py f core/AddNot «if x:» → «if not x:»\n")
