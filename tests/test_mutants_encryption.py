@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.db.models.signals import pre_save
@@ -20,7 +21,14 @@ from encryption.digests import secret_digest, secret_digests
 from encryption.keys import derive_key_material
 from encryption.models import ServerSecret, new_envelope_id
 from encryption.server_secrets import server_secret
-from encryption.session import COOKIE_NAME, keep_for_session, keys_for
+from encryption.session import (
+    COOKIE_NAME,
+    SESSION_ENTRY,
+    forget,
+    holds_keys,
+    keep_for_session,
+    keys_for,
+)
 
 # Values sealed by this release under a fixed key: a stored value must open
 # after any upgrade, so the layout (12-byte nonce, then ciphertext and tag) is
@@ -137,3 +145,43 @@ def test_a_session_past_its_password_but_not_its_second_factor_opens_no_keys(rf)
 
     assert keys_for(later_request(verified=True)).key_ids == [1]
     assert not keys_for(later_request(verified=False))
+
+
+@pytest.mark.django_db
+def test_keys_need_a_signed_in_user_and_both_halves(rf):
+    user = get_user_model().objects.create_user("both-halves", password="x" * 20)
+    first = rf.get("/")
+    first.session, first.user = SessionStore(), user
+    keep_for_session(first, user, {1: content.new_key()})
+    cookie = first._content_cookie
+
+    nobody, anonymous = rf.get("/"), rf.get("/")
+    anonymous.user = AnonymousUser()
+    for request in (nobody, anonymous):
+        request.session = first.session
+        request.COOKIES[COOKIE_NAME] = cookie
+        assert not keys_for(request)
+
+    session_only, cookie_only = rf.get("/"), rf.get("/")
+    session_only.session = first.session
+    cookie_only.session = SessionStore()
+    cookie_only.COOKIES[COOKIE_NAME] = cookie
+    assert holds_keys(first) is False  # the cookie is only on its way to the browser
+    assert not holds_keys(session_only) and not holds_keys(cookie_only)
+    session_only.COOKIES[COOKIE_NAME] = cookie
+    assert holds_keys(session_only)
+
+
+@pytest.mark.django_db
+def test_forgetting_drops_the_sealed_keys_from_the_session(rf):
+    user = get_user_model().objects.create_user("forgets", password="x" * 20)
+    request = rf.get("/")
+    request.session, request.user = SessionStore(), user
+    keep_for_session(request, user, {1: content.new_key()})
+    assert SESSION_ENTRY in request.session
+
+    forget(request)
+
+    assert SESSION_ENTRY not in request.session
+    assert request._content_cookie == ""  # the middleware deletes the cookie
+    forget(rf.get("/"))  # a request without a session: nothing to drop, no error
