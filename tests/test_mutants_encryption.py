@@ -16,8 +16,11 @@ from django.db import connection
 from django.db.models.signals import pre_save
 
 from encryption import content
+from encryption.access import ContentKeys
 from encryption.chats import chat_handle, open_for_chat, seal_for_chat
+from encryption.content import CannotOpen
 from encryption.digests import secret_digest, secret_digests
+from encryption.fingerprint import current_fingerprint, is_current, normalise_contact
 from encryption.keys import derive_key_material
 from encryption.models import ServerSecret, new_envelope_id
 from encryption.server_secrets import server_secret
@@ -29,6 +32,8 @@ from encryption.session import (
     keep_for_session,
     keys_for,
 )
+from tests.content_keys import opened, organisation_keys
+from tests.test_content_key_commands import OLD_NARRATIVE, unsealed  # noqa: F401 - a fixture
 
 # Values sealed by this release under a fixed key: a stored value must open
 # after any upgrade, so the layout (12-byte nonce, then ciphertext and tag) is
@@ -185,3 +190,44 @@ def test_forgetting_drops_the_sealed_keys_from_the_session(rf):
     assert SESSION_ENTRY not in request.session
     assert request._content_cookie == ""  # the middleware deletes the cookie
     forget(rf.get("/"))  # a request without a session: nothing to drop, no error
+
+
+def test_only_russian_numbers_written_with_8_become_plus_7():
+    assert normalise_contact("8 915 123-45-67") == normalise_contact("+7 915 123 45 67")
+    assert normalise_contact("8 915 123-45-67") == "tel:79151234567"
+    assert normalise_contact("+1 415 555 0123") == "tel:14155550123"  # 11 digits, not Russian
+    assert normalise_contact("8 800 555 353") == "tel:8800555353"  # starts with 8, only 10
+
+
+@pytest.mark.django_db
+def test_a_fingerprint_is_current_only_under_the_active_key_the_session_holds():
+    keys = organisation_keys()
+    active = keys.active_key_id()
+    stored = current_fingerprint(keys, "@returning_requester")
+    under_another_key = f"k{active + 1}:" + stored.partition(":")[2]
+
+    assert stored.startswith(f"k{active}:") and is_current(stored, keys)
+    assert not is_current(under_another_key, keys)
+    assert not is_current(stored, ContentKeys({}))  # a session without the key
+
+
+@pytest.mark.django_db
+def test_a_session_without_the_active_key_has_none_to_seal_under():
+    keys = organisation_keys()
+    retired_only = ContentKeys({keys.active_key_id() + 1: content.new_key()})
+
+    assert retired_only.active_key_id() is None
+    assert current_fingerprint(retired_only, "@someone") == ""
+    with pytest.raises(CannotOpen):
+        retired_only.private_key(keys.active_key_id())
+
+
+def test_content_stored_before_content_keys_opens_as_its_text_and_erased_content_as_nothing(
+    unsealed,  # noqa: F811 - the fixture imported above
+):
+    help_request, _ = unsealed
+
+    assert opened(help_request, "narrative", "precise_location") == {
+        "narrative": OLD_NARRATIVE,
+        "precise_location": "",
+    }
