@@ -434,6 +434,419 @@ def command_lock(args: list[str]) -> None:
     say("the lock files agree with pyproject.toml" if check else "lock files written")
 
 
+MUTATION_CONFIG = ROOT / "tests" / "mutation.toml"
+MUTATION_BASELINE = ROOT / "tests" / "mutation-baseline.txt"
+
+
+def mutant_key(
+    module: str, function: str | None, operator: str, diff: str, source: str = "", line: int = 0
+) -> tuple:
+    """
+    How a mutant is named in the baseline: its module, the function around it, the
+    operator, and the source line before and after (blanks squeezed). No line
+    number: an edit elsewhere in the module leaves the name as it was. Where the
+    module has the same line more than once (two `return False`), the function
+    gets `#2`, `#3`... for the second, third such line, counted from the top.
+    """
+    import re
+
+    lines = [" ".join(text.split()) for text in source.splitlines()]
+    if 0 < line <= len(lines) and lines[line - 1].startswith("@"):
+        # A decorator is named by what it decorates (cosmic-ray names the module).
+        defined = (re.match(r"(?:async )?(?:def|class) (\w+)", text) for text in lines[line:])
+        function = next(filter(None, defined)).group(1)
+    elif 0 < line <= len(lines) and lines[: line - 1].count(lines[line - 1]):
+        function = f"{function or '<module>'}#{lines[: line - 1].count(lines[line - 1]) + 1}"
+
+    def changed(sign: str) -> str:
+        lines = [
+            " ".join(line[1:].split())
+            for line in diff.splitlines()
+            if line.startswith(sign) and not line.startswith(sign * 3) and line[1:].strip()
+        ]
+        return " ⏎ ".join(lines)
+
+    return (module, function or "<module>", operator, changed("-"), changed("+"))
+
+
+def baseline_line(key: tuple, why: str) -> str:
+    module, function, operator, original, mutated = key
+    return f"{module} {function} {operator} «{original}» → «{mutated}» — {why}"
+
+
+def parse_mutation_baseline(text: str) -> tuple[dict, dict]:
+    """
+    The reviewed baseline: `checked MODULE SHA256` lines (the module's content at
+    its last full run, for --changed) and one line per equivalent survivor
+    (baseline_line; the text after the dash says why it cannot change behaviour).
+    Returns ({module: sha256}, {key: why}); a line in neither form is an error.
+    """
+    import re
+
+    equivalent = re.compile(r"(\S+) (\S+) (\S+) «(.*?)» → «(.*)» — (.+)")
+    checked, survivors = {}, {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("checked "):
+            _, module, digest = line.split()[:3]
+            checked[module] = digest
+            continue
+        match = equivalent.fullmatch(line)
+        if not match:
+            sys.exit(f"{MUTATION_BASELINE.name}:{number}: not a baseline line: {line}")
+        survivors[match.groups()[:5]] = match.group(6)
+    return checked, survivors
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations are ((line, column) from, to): a mutant there
+    changes no behaviour, as annotations are not evaluated at run time here."""
+    import ast
+
+    lines = source.splitlines()
+
+    def column(line: int, offset: int) -> int:  # ast counts bytes, cosmic-ray characters
+        return len(lines[line - 1].encode()[:offset].decode(errors="ignore"))
+
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        annotations = []
+        if isinstance(node, ast.arg | ast.AnnAssign):
+            annotations.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+        for annotation in filter(None, annotations):
+            spans.append(
+                (
+                    (annotation.lineno, column(annotation.lineno, annotation.col_offset)),
+                    (
+                        annotation.end_lineno,
+                        column(annotation.end_lineno, annotation.end_col_offset),
+                    ),
+                )
+            )
+    return spans
+
+
+def operator_wanted(name: str, keep_only: dict[str, list[str]]) -> bool:
+    """cosmic-ray replaces a binary operator by each of eleven others and a
+    comparison by each of seven; the config keeps one or two partners of each."""
+    family, _, pair = name.removeprefix("core/").partition("_")
+    return family not in keep_only or pair in keep_only[family]
+
+
+def module_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def changed_modules(modules: list[str], checked: dict[str, str], root: Path) -> list[str]:
+    """The modules whose content differs from their `checked` line (none without one)."""
+    return [m for m in modules if m in checked and checked[m] != module_digest(root / m)]
+
+
+def scratch_copy() -> Path:
+    """
+    The work tree as it is (committed or not, ignored files left out) copied to a
+    new folder under the temporary directory: mutants are written there, never
+    into a work tree.
+    """
+    import tempfile
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],  # noqa: S607
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    scratch = Path(tempfile.mkdtemp(prefix="tropa-mutants-"))
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch / name)
+    return scratch
+
+
+def mutation_env() -> dict:
+    """SQLite and eager Celery, no log file: no service, nothing outside the copy."""
+    env = development_env()
+    for name in ("DATABASE_URL", "REDIS_URL", "LOG_FILE"):
+        env.pop(name, None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutant is never read from a stale .pyc
+    return env
+
+
+def parse_mutants_args(args: list[str], known: list[str]) -> dict:
+    usage = (
+        "usage: dev.py mutants [MODULE ...] [--changed] [--budget SECONDS] [--seed N] [--record]"
+    )
+    options = {"modules": [], "changed": False, "budget": None, "seed": None, "record": False}
+    words = iter(args)
+    for word in words:
+        if word in ("--changed", "--record"):
+            options[word[2:]] = True
+        elif word in ("--budget", "--seed"):
+            value = next(words, "")
+            if not value.isdigit():
+                sys.exit(f"{word} needs a whole number\n{usage}")
+            options[word[2:]] = int(value)
+        elif word.startswith("-"):
+            sys.exit(usage)
+        else:
+            # encryption/content.py, encryption.content, or encryption (all of it)
+            name = word.removesuffix(".py").replace(".", "/")
+            chosen = [m for m in known if m.removesuffix(".py") == name or m.startswith(name + "/")]
+            if not chosen:
+                sys.exit(f"{word}: not a module of {MUTATION_CONFIG.name}: {', '.join(known)}")
+            options["modules"] += [m for m in chosen if m not in options["modules"]]
+    return options
+
+
+def command_mutants(args: list[str]) -> None:
+    """
+    Mutation testing (tests/mutation.toml): cosmic-ray makes one small mistake at a
+    time in each listed module, in a scratch copy of the tree, and the tests meant
+    to catch it run with -x. A mutant no test notices (a survivor) fails the run
+    unless tests/mutation-baseline.txt lists it as equivalent. `--changed`: only
+    modules whose content differs from the baseline's `checked` line (a module
+    without one has never been reviewed and is named, not run); `--budget
+    SECONDS`: a random sample (seed printed; `--seed` replays it) when all would
+    take longer; `--record`: write the `checked` line of each module run in full
+    without a new survivor.
+    """
+    ensure_venv("dev")
+    if Path(sys.prefix).resolve() != VENV.resolve():  # cosmic-ray lives in .venv
+        run(str(PYTHON), str(ROOT / "dev.py"), "mutants", *args, env=mutation_env())
+        return
+    import tomllib
+
+    config = tomllib.loads(MUTATION_CONFIG.read_text())
+    mapping: dict[str, list[str]] = config["modules"]
+    options = parse_mutants_args(args, list(mapping))
+    checked, baseline = parse_mutation_baseline(MUTATION_BASELINE.read_text())
+    modules = options["modules"] or list(mapping)
+    if options["changed"]:
+        # A module never run in full has no reviewed baseline yet: it is named,
+        # not run, until `dev.py mutants MODULE --record` has been through it.
+        never = [m for m in modules if m not in checked]
+        if never:
+            say(f"never run in full, so not checked here: {', '.join(never)}")
+        modules = changed_modules(modules, checked, ROOT)
+        say(f"modules changed since their last full run: {', '.join(modules) or 'none'}")
+        if not modules:
+            return
+    scratch = scratch_copy()
+    try:
+        results = mutate_modules(scratch, modules, mapping, config, baseline, options)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    report_mutants(results, modules, baseline, options)
+
+
+def module_mutants(scratch: Path, module: str, settings: dict) -> list:
+    """The mutants of one module (cosmic-ray work items) that the config keeps,
+    none inside a type annotation."""
+    from cosmic_ray.commands import init
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    spans = annotation_spans((scratch / module).read_text())
+    items = []
+    session = scratch / f"mutants-{module.replace('/', '-')}.sqlite"
+    with use_db(str(session), WorkDB.Mode.create) as db:
+        init([Path(module)], db, {})
+        for item in db.pending_work_items:
+            mutation = item.mutations[0]
+            where = (tuple(mutation.start_pos), tuple(mutation.end_pos))
+            if not operator_wanted(mutation.operator_name, settings["keep-only"]):
+                continue
+            if any(start <= where[0] and where[1] <= end for start, end in spans):
+                continue
+            items.append(item)
+    return items
+
+
+def clean_run(module: str, command: list[str], env: dict, limit: float | None) -> float | None:
+    """The module's tests on unmutated code: seconds taken (infinite past the
+    limit), or None if they fail (then no mutant of it can be judged)."""
+    started = time.monotonic()
+    try:
+        clean = subprocess.run(  # noqa: S603 - our own tests
+            command, capture_output=True, text=True, env=env, timeout=limit
+        )
+    except subprocess.TimeoutExpired:
+        return float("inf")
+    if clean.returncode != 0:
+        print(clean.stdout[-3000:])
+        print(f"==> {module}: its tests fail before any mutation: {' '.join(command)}")
+        return None
+    return time.monotonic() - started
+
+
+def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict:
+    """
+    Run the mutants of each module in the scratch copy; what happened to each.
+    With a budget, each module gets a share of the time left in proportion to
+    its mutants, and runs a random sample (in an order drawn from the seed) when
+    all of them at the pace of its clean run would not fit; the run stops at the
+    budget whatever the estimate said.
+    """
+    import random
+
+    env = mutation_env()
+    os.environ.update(env)  # cosmic-ray passes its own environment to the tests
+    for name in ("DATABASE_URL", "REDIS_URL", "LOG_FILE"):
+        os.environ.pop(name, None)
+    os.chdir(scratch)
+    package = modules[0].removesuffix(".py").split("/")[0]  # importable without Django
+    where = subprocess.run(  # noqa: S603 - our own virtualenv
+        [str(PYTHON), "-c", f"import {package}; print({package}.__file__)"],
+        capture_output=True, text=True, env=env,
+    ).stdout.strip()  # fmt: skip
+    if not where.startswith(str(scratch)):
+        sys.exit(f"the tests would import {package} from {where or '?'}, not from the copy")
+    settings = config["run"]
+    pytest = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header"]
+    budget = options["budget"]
+    deadline = None if budget is None else STARTED + budget
+    mutants = {module: module_mutants(scratch, module, settings) for module in modules}
+    if budget is not None:
+        seed = options["seed"]
+        if seed is None:
+            seed = random.SystemRandom().randrange(10**6)
+        say(f"budget {budget} s; a module that cannot run in full runs a sample, seed {seed}")
+        chooser = random.Random(seed)  # noqa: S311 - a sample to replay, not a secret
+        for items in mutants.values():
+            chooser.shuffle(items)
+    results = {}
+    for number, module in enumerate(modules):
+        items, tests = mutants[module], mapping[module]
+        result = {"outcomes": [], "planned": len(items), "sampled_from": None, "broken": False}
+        results[module] = result
+        started = time.monotonic()
+        limit = None if deadline is None else max(0.0, deadline - started)
+        seconds = clean_run(module, [*pytest, *tests], env, limit) if items and limit != 0 else 0.0
+        if items and (limit == 0 or seconds == float("inf")):
+            print(f"==> {module}: not run, the budget is spent")
+            result.update(planned=0, sampled_from=len(items), seconds=time.monotonic() - started)
+            continue
+        if seconds is None:
+            result.update(broken=True, planned=0, seconds=time.monotonic() - started)
+            continue
+        if deadline is not None and items:
+            later = sum(len(mutants[m]) for m in modules[number + 1 :])
+            share = (deadline - time.monotonic()) * len(items) / (len(items) + later)
+            affordable = max(0, int(share / max(seconds, 0.5)))
+            if affordable < len(items):
+                result.update(sampled_from=len(items), planned=max(1, affordable))
+                items = items[: result["planned"]]
+        timeout = max(settings["min-timeout"], settings["timeout-factor"] * seconds)
+        sampled = f" (a sample of {result['sampled_from']})" if result["sampled_from"] else ""
+        print(
+            f"==> {module}: {len(items)} mutants{sampled}, tests {' '.join(tests)} "
+            f"({seconds:.1f} s clean; {timeout:.0f} s per mutant at most)",
+            flush=True,
+        )
+        run_module_mutants(module, items, [*pytest, *tests], timeout, deadline, baseline, result)
+        result["seconds"] = time.monotonic() - started
+        print(f"    {summarise_outcomes(result['outcomes'])} in {result['seconds']:.0f} s")
+        new = any(outcome == "survived" for outcome, _, _ in result["outcomes"])
+        in_full = len(result["outcomes"]) == len(mutants[module])
+        if options["record"] and in_full and not new:
+            record_checked_modules([module])
+    return results
+
+
+def run_module_mutants(module, items, command, timeout, deadline, baseline, result) -> None:
+    """Each mutant in turn (one mark each: . caught, T caught by the timeout,
+    e equivalent as the baseline says, S a new survivor, printed at once)."""
+    import shlex
+
+    from cosmic_ray.mutating import mutate_and_test
+
+    marks = {"killed": ".", "timeout": "T", "equivalent": "e", "survived": "S"}
+    source = Path(module).read_text()  # the scratch copy's, unmutated between mutants
+    print("    ", end="", flush=True)
+    for number, item in enumerate(items, 1):
+        if deadline is not None and time.monotonic() > deadline:
+            print(" (budget spent)", end="")
+            break
+        mutation = item.mutations[0]
+        outcome_of = mutate_and_test(item.mutations, shlex.join(command), timeout)
+        outcome = (outcome_of.test_outcome or outcome_of.worker_outcome).value
+        if outcome == "killed" and outcome_of.output == "timeout":
+            outcome = "timeout"
+        name = (mutation.definition_name, mutation.operator_name)
+        key = mutant_key(module, *name, outcome_of.diff or "", source, mutation.start_pos[0])
+        if outcome == "survived":
+            outcome = "equivalent" if key in baseline else "survived"
+        result["outcomes"].append((outcome, key, outcome_of))
+        if outcome == "survived":
+            why = "WHY IT CANNOT CHANGE BEHAVIOUR (or write a test that kills it)"
+            print(f"\n    new survivor: {baseline_line(key, why)}\n    ", end="", flush=True)
+        print(marks.get(outcome, "?"), end="\n    " if number % 60 == 0 else "", flush=True)
+    print(flush=True)
+
+
+def summarise_outcomes(outcomes: list) -> str:
+    from collections import Counter
+
+    counts = Counter(outcome for outcome, _, _ in outcomes)
+    named = ("killed", "timeout", "equivalent", "survived")
+    return (
+        f"{len(outcomes)} run: {counts['killed']} killed, {counts['timeout']} by timeout, "
+        f"{counts['equivalent']} equivalent (baseline), {counts['survived']} survived, "
+        f"{len(outcomes) - sum(counts[k] for k in named)} incompetent"
+    )
+
+
+def report_mutants(results: dict, modules: list[str], baseline: dict, options: dict) -> None:
+    """The summary, each new survivor with its diff and a baseline line to review,
+    stale baseline lines, and the exit status (1 on any new survivor)."""
+    say("summary")
+    survivors, complete = [], []
+    for module, result in results.items():
+        outcomes = result["outcomes"]
+        done = len(outcomes) == result["planned"] and result["sampled_from"] is None
+        done = done and not result["broken"]
+        note = "" if done else f" (of {result['sampled_from'] or result['planned']} mutants)"
+        print(f"  {module}: {summarise_outcomes(outcomes)}{note}, {result['seconds']:.0f} s")
+        survivors += [(key, res) for outcome, key, res in outcomes if outcome == "survived"]
+        if done:
+            complete.append(module)
+    not_run = [m for m in modules if m not in complete]
+    seconds = time.monotonic() - STARTED
+    print(f"  {seconds:.0f} s in all; not run in full: {', '.join(not_run) or 'none'}")
+    seen = {key for result in results.values() for _, key, _ in result["outcomes"]}
+    stale = [key for key in baseline if key[0] in complete and key not in seen]
+    for key in stale:
+        line = baseline_line(key, baseline[key])
+        print(f"  stale baseline line (the mutant is gone or now killed): {line}")
+    if survivors:
+        say(f"{len(survivors)} mutants survived that the baseline does not list:")
+        for key, result in survivors:
+            why = "WHY IT CANNOT CHANGE BEHAVIOUR (or write a test that kills it)"
+            print(f"\n{baseline_line(key, why)}")
+            print("".join(f"    {line}\n" for line in (result.diff or "").splitlines()), end="")
+        sys.exit(1)
+    broken = [module for module, result in results.items() if result["broken"]]
+    if broken:
+        sys.exit(f"the tests of {', '.join(broken)} fail without any mutant: fix them first")
+    say("no survivor outside the baseline")
+
+
+def record_checked_modules(modules: list[str]) -> None:
+    """Write each module's `checked` line (its content now) into the baseline."""
+    lines = [
+        line for line in MUTATION_BASELINE.read_text().splitlines()
+        if not (line.startswith("checked ") and line.split()[1] in modules)
+    ]  # fmt: skip
+    first = next((n for n, line in enumerate(lines) if line.startswith("checked ")), len(lines))
+    today = time.strftime("%Y-%m-%d")
+    new = [f"checked {m} {module_digest(ROOT / m)} {today}" for m in modules]
+    MUTATION_BASELINE.write_text("\n".join(lines[:first] + new + lines[first:]) + "\n")
+    say(f"recorded the content of {', '.join(modules)}: run in full, no new survivor")
+
+
 COMMANDS = {
     "run": command_run,
     "install": command_install,
@@ -444,6 +857,7 @@ COMMANDS = {
     "faults": command_faults,
     "bench": command_bench,
     "manage": command_manage,
+    "mutants": command_mutants,
 }
 
 if __name__ == "__main__":
