@@ -141,19 +141,24 @@ def test_a_narrative_the_case_page_logs_is_found_by_the_scan(
     case = CaseFactory(request__narrative="I will not go back to the front, 7790")
     real_open_case = views.open_case
 
+    # Its own logger, writing only to this test's folder: the run's real log
+    # (LOG_FILE) must stay clean, or the run's own scan would find this plant.
+    leak = logging.getLogger("tests.planted_leak")
+    leak.propagate = False
+
     def leaky_open_case(request, case, **kwargs):
         opened = real_open_case(request, case, **kwargs)
-        logging.getLogger("cases.access").warning("opened %s", opened.request["narrative"])
+        leak.warning("opened %s", opened.request["narrative"])
         return opened
 
     monkeypatch.setattr(views, "open_case", leaky_open_case)
     handler = logging.FileHandler(tmp_path / "app.log", encoding="utf-8")
-    logging.getLogger().addHandler(handler)
+    leak.addHandler(handler)
     try:
         sign_in(client, alice)
         assert client.get(f"/staff/cases/{case.request.reference}/").status_code == 200
     finally:
-        logging.getLogger().removeHandler(handler)
+        leak.removeHandler(handler)
         handler.close()
     observed.write(tmp_path)
 
