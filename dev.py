@@ -578,14 +578,18 @@ def mutation_env() -> dict:
 
 def parse_mutants_args(args: list[str], known: list[str]) -> dict:
     usage = (
-        "usage: dev.py mutants [MODULE ...] [--changed] [--budget SECONDS] [--seed N] [--record]"
+        "usage: dev.py mutants [MODULE ...] [--changed] [--budget SECONDS] [--seed N] "
+        "[--sample N] [--record]"
     )
-    options = {"modules": [], "changed": False, "budget": None, "seed": None, "record": False}
+    options = {
+        "modules": [], "changed": False, "budget": None, "seed": None, "sample": None,
+        "record": False,
+    }  # fmt: skip
     words = iter(args)
     for word in words:
         if word in ("--changed", "--record"):
             options[word[2:]] = True
-        elif word in ("--budget", "--seed"):
+        elif word in ("--budget", "--seed", "--sample"):
             value = next(words, "")
             if not value.isdigit():
                 sys.exit(f"{word} needs a whole number\n{usage}")
@@ -611,8 +615,10 @@ def command_mutants(args: list[str]) -> None:
     modules whose content differs from the baseline's `checked` line (a module
     without one has never been reviewed and is named, not run); `--budget
     SECONDS`: a random sample (seed printed; `--seed` replays it) when all would
-    take longer; `--record`: write the `checked` line of each module run in full
-    without a new survivor.
+    take longer; `--sample N`: the first N mutants of each module in the seed's
+    order, however fast the machine (so CI runs exactly what a developer ran
+    with the same seed; the budget can only stop it sooner); `--record`: write
+    the `checked` line of each module run in full without a new survivor.
     """
     ensure_venv("dev")
     if Path(sys.prefix).resolve() != VENV.resolve():  # cosmic-ray lives in .venv
@@ -709,11 +715,12 @@ def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict
     budget = options["budget"]
     deadline = None if budget is None else STARTED + budget
     mutants = {module: module_mutants(scratch, module, settings) for module in modules}
-    if budget is not None:
+    sample = options.get("sample")
+    if budget is not None or sample is not None:
         seed = options["seed"]
         if seed is None:
             seed = random.SystemRandom().randrange(10**6)
-        say(f"budget {budget} s; a module that cannot run in full runs a sample, seed {seed}")
+        say(f"budget {budget} s, sample {sample}; mutants in the order of seed {seed}")
         chooser = random.Random(seed)  # noqa: S311 - a sample to replay, not a secret
         for items in mutants.values():
             chooser.shuffle(items)
@@ -732,7 +739,10 @@ def mutate_modules(scratch, modules, mapping, config, baseline, options) -> dict
         if seconds is None:
             result.update(broken=True, planned=0, seconds=time.monotonic() - started)
             continue
-        if deadline is not None and items:
+        if sample is not None and sample < len(items):
+            result.update(sampled_from=len(items), planned=sample)
+            items = items[:sample]
+        elif deadline is not None and items:
             later = sum(len(mutants[m]) for m in modules[number + 1 :])
             share = (deadline - time.monotonic()) * len(items) / (len(items) + later)
             affordable = max(0, int(share / max(seconds, 0.5)))

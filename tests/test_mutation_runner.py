@@ -163,9 +163,9 @@ def test_modules_are_named_by_path_dotted_name_or_package():
     known = ["encryption/chats.py", "encryption/content.py", "intake/receipts.py"]
 
     assert dev.parse_mutants_args(["intake.receipts"], known)["modules"] == ["intake/receipts.py"]
-    assert dev.parse_mutants_args(["encryption", "--budget", "200"], known) == {
+    assert dev.parse_mutants_args(["encryption", "--budget", "200", "--sample", "2"], known) == {
         "modules": ["encryption/chats.py", "encryption/content.py"],
-        "changed": False, "budget": 200, "seed": None, "record": False,
+        "changed": False, "budget": 200, "seed": None, "sample": 2, "record": False,
     }  # fmt: skip
     with pytest.raises(SystemExit):
         dev.parse_mutants_args(["cases/nowhere.py"], known)
