@@ -25,12 +25,30 @@ SHORTEST_SCANNED = 6
 VALUE_AAD = b"tropa/value/"
 
 
+def module_names() -> frozenset[str]:
+    """The names of the project's modules and packages: every log line names its
+    logger (audit.checks, cases.services), so a test value that happens to be
+    one of these words ("checks") would be found in every log by chance."""
+    root = Path(__file__).resolve().parent.parent
+    names = set()
+    for path in root.glob("*/**/*.py"):
+        if ".venv" not in path.parts:
+            names.update(part.removesuffix(".py") for part in path.relative_to(root).parts)
+    return frozenset(names)
+
+
 def scannable(values: set[str]) -> list[str]:
     """The lines worth looking for: a value of several lines is looked for line by
-    line; degenerate strings ("000000", made by hypothesis) and very short ones
-    are skipped, since they could match ordinary log text by chance."""
+    line; degenerate strings ("000000", made by hypothesis), very short ones and
+    the project's own module names are skipped, since they could match ordinary
+    log text by chance."""
     lines = {line.strip() for value in values for line in value.splitlines()}
-    return sorted(line for line in lines if len(line) >= SHORTEST_SCANNED and len(set(line)) >= 4)
+    ordinary = module_names()
+    return sorted(
+        line
+        for line in lines
+        if len(line) >= SHORTEST_SCANNED and len(set(line)) >= 4 and line not in ordinary
+    )
 
 
 class SensitiveValues:

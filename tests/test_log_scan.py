@@ -165,3 +165,9 @@ def test_a_narrative_the_case_page_logs_is_found_by_the_scan(
     found = scan(tmp_path)[2]
     assert ("I will not go back to the front, 7790", "app.log") in found
     assert main([str(tmp_path)]) == 1
+
+
+def test_a_module_name_used_as_test_text_is_not_looked_for():
+    """Every log line names its logger ("audit.checks"): a test value that is one
+    of the project's module names would be found by chance, so it is skipped."""
+    assert scannable({"checks", "I need to leave my unit"}) == ["I need to leave my unit"]
