@@ -668,7 +668,17 @@ def module_mutants(scratch: Path, module: str, settings: dict) -> list:
             if any(start <= where[0] and where[1] <= end for start, end in spans):
                 continue
             items.append(item)
-    return items
+    # The work database hands items out in no fixed order (their ids are random):
+    # sorted by place and operator, a seed draws the same sample on every machine.
+    return sorted(items, key=mutant_order)
+
+
+def mutant_order(item) -> tuple:
+    mutation = item.mutations[0]
+    return (
+        tuple(mutation.start_pos), tuple(mutation.end_pos), mutation.operator_name,
+        mutation.occurrence,
+    )  # fmt: skip
 
 
 def clean_run(module: str, command: list[str], env: dict, limit: float | None) -> float | None:

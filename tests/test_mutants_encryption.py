@@ -231,3 +231,31 @@ def test_content_stored_before_content_keys_opens_as_its_text_and_erased_content
         "narrative": OLD_NARRATIVE,
         "precise_location": "",
     }
+
+
+def cache_lifetime(name: str) -> float:
+    """Seconds until the cache forgets `name`, on whichever cache the run has."""
+    import time
+
+    from django.core.cache import cache
+
+    key = cache.make_and_validate_key(name)
+    if hasattr(cache, "_expire_info"):  # the local-memory cache (no REDIS_URL)
+        return cache._expire_info[key] - time.time()
+    return cache._cache.get_client(key).ttl(key)  # Redis
+
+
+def test_a_flood_key_is_one_32_byte_key_kept_two_hours_past_its_last_use():
+    """docs/encryption.md: each use keeps a flood's digest key for two more hours,
+    and copies of one text in one flood share a digest."""
+    from django.core.cache import cache
+
+    from encryption.digests import flood_digest
+
+    first = flood_digest(7, "the same text")
+
+    assert flood_digest(7, "the same text") == first
+    assert flood_digest(8, "the same text") != first
+    key = cache.get("flood-digest-key:7")
+    assert isinstance(key, bytes) and len(key) == 32
+    assert 2 * 3600 - 1 <= cache_lifetime("flood-digest-key:7") <= 2 * 3600
