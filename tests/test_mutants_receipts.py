@@ -94,3 +94,19 @@ def test_a_legacy_hash_opens_whatever_the_length_of_its_salt():
 
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_a_retry_code_is_a_whole_code_made_again_from_the_same_key_only():
+    """A bot's retry gets its code made again (intake.api): every one of the 100
+    bits comes from the key, so it is a code like any other, the same for the
+    same bot and key, and another for another key or bot."""
+    code = receipts.code_for_retry(7, "k" * 32)
+
+    assert receipts.normalise(code) == code and len(code) == receipts.LENGTH
+    assert receipts.code_for_retry(7, "k" * 32) == code
+    others = {receipts.code_for_retry(7, f"key-{n:04d}-" + "x" * 20) for n in range(50)}
+    assert code not in others and len(others) == 50
+    assert receipts.code_for_retry(8, "k" * 32) != code
+    # The first character varies too: the top bits are the HMAC's, not zeros.
+    assert len({other[0] for other in others}) > 10
+    assert receipts.retry_index(7, "k" * 32) != receipts.retry_index(8, "k" * 32)
