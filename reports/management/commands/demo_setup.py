@@ -1,4 +1,8 @@
-"""`manage.py demo_setup`: demo data and demo accounts for a newcomer's machine."""
+"""`manage.py demo_setup`: demo data and demo accounts for a newcomer's machine.
+
+It lives in reports/, the top floor of the domain, because it builds every floor
+below it (accounts, keys, requests, cases, stored reports); core/ imports no
+domain app (../shared/STYLE.md, "Where the house stands")."""
 
 import secrets
 import time
