@@ -6,6 +6,7 @@ once rather than by a template tag per cell. Published figures only.
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -130,7 +131,7 @@ def stored_rows(data) -> list[tuple]:
         month = str(report)  # YYYY-MM: nothing to escape
         # Reviewed (bandit B703): a reversed URL and a YYYY-MM label, no outside text.
         head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')  # nosec B703
-        generated = f"{report.generated_at.astimezone(zone):%Y-%m-%d %H:%M}"
+        generated = date_format(report.generated_at.astimezone(zone), "DATETIME_FORMAT")
         rows.append((report, head, generated, cells([
             figure(p.get("requests"), "requests"),
             figure(p.get("desertion_related"), "desertion_related"),
