@@ -165,6 +165,18 @@ def horizontal_bars_drawing(
     return drawing
 
 
+def captioned(drawing: Drawing, lines: list[str]) -> Drawing:
+    """The drawing with lines of small print below it: a downloaded chart
+    travels without the page around it, so it says its period, date and source."""
+    row = 16
+    shapes = list(drawing.shapes)
+    for i, line in enumerate(lines):
+        shapes.append(Text(8, drawing.height + 14 + i * row, line, size=11, fill=MUTED))
+    return Drawing(
+        drawing.name, drawing.title, drawing.width, drawing.height + row * len(lines) + 8, shapes
+    )
+
+
 def to_svg(drawing: Drawing) -> SafeString:
     title_id = f"chart-{drawing.name}-title"
     parts = [

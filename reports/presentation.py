@@ -7,13 +7,15 @@ once rather than by a template tag per cell. Published figures only.
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from cases.workflow import Outcome
+from core import dates
 from intake.vocabulary import Category, ServiceStatus
 from reports import charts
-from reports.months import label
+from reports.months import current_month, label
 from reports.templatetags.report_figures import cells, figure, hours
 
 CATEGORY_COLOURS = {
@@ -125,12 +127,20 @@ def cohort_rows(published: dict) -> list[tuple]:
 def stored_rows(data) -> list[tuple]:
     """Each stored month's row: its link, figures and date, rendered here (see _figure_rows)."""
     link, zone = reverse("reports:month", args=["0000-00"]), timezone.get_current_timezone()
+    this_month = current_month()
     rows = []
     for report in data.stored:
         p, response = report.published, report.published.get("first_response") or {}
         month = str(report)  # YYYY-MM: nothing to escape
         # Reviewed (bandit B703): a reversed URL and a YYYY-MM label, no outside text.
         head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')  # nosec B703
+        if report.month >= this_month:
+            # Outside the charts and totals; here with its own mark.
+            head = format_html(
+                '{} <span class="partial">{}</span>',
+                head,
+                _("partial: to %(day)s") % {"day": dates.day(timezone.localdate())},
+            )
         generated = date_format(report.generated_at.astimezone(zone), "DATETIME_FORMAT")
         rows.append((report, head, generated, cells([
             figure(p.get("requests"), "requests"),
@@ -140,6 +150,16 @@ def stored_rows(data) -> list[tuple]:
             hours(response.get("p90_hours"), "first_response.p90_hours"),
         ])))  # fmt: skip
     return rows
+
+
+def download_caption(data, site_name: str) -> list[str]:
+    """Period, generation date and source, printed on every downloaded chart."""
+    return [
+        _("Period: %(period)s, complete months only (the month under way is left out).")
+        % {"period": dates.period(data.window[0], data.window[-1])},
+        _("Generated %(day)s by %(site)s from its stored monthly reports; small figures withheld.")
+        % {"day": dates.day(timezone.localdate()), "site": site_name},
+    ]
 
 
 def chart(name: str, data) -> charts.Drawing:

@@ -17,6 +17,7 @@ from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
 from cases.workflow import Outcome
+from core import context_processors
 from reports import charts, presentation
 from reports.definitions import DEFINITIONS
 from reports.exports import ExportRefused, check_request, export_statistics, min_published_cell
@@ -62,7 +63,10 @@ def chart_download(request: HttpRequest, name: str, file_format: str) -> HttpRes
     data = dashboard_data()
     if not data.latest:
         raise Http404
-    drawing = presentation.chart(name, data)
+    site_name = context_processors.site(request)["site_name"]
+    drawing = charts.captioned(
+        presentation.chart(name, data), presentation.download_caption(data, str(site_name))
+    )
     if file_format == "svg":
         response = HttpResponse(
             charts.to_svg_document(drawing), content_type="image/svg+xml; charset=utf-8"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone, translation
 from hypothesis import given, settings
 from openpyxl import load_workbook
 from PIL import Image
@@ -227,3 +228,72 @@ def test_month_pages_and_the_dashboard_have_a_print_stylesheet(client, carol, st
         assert 'href="/static/css/print.css" media="print"' in client.get(url).content.decode()
     css = client.get("/static/css/print.css")
     assert b"@media print" in b"".join(css.streaming_content)
+
+
+@pytest.fixture
+def month_under_way(stored_months):
+    """The month under way, stored as the nightly run stores it: far fewer requests so far."""
+    month = current_month()
+    received = datetime(month.year, month.month, 1, 1, tzinfo=UTC)
+    CaseFactory.create_batch(11, request__received_at=received, request__category="consultation")
+    store_report(month)
+    return label(month)
+
+
+def test_the_month_under_way_is_left_out_of_charts_and_their_totals(client, carol, month_under_way):
+    from reports import presentation
+    from reports.selectors import dashboard
+
+    sign_in(client, carol)
+    data = dashboard()
+    assert data.window[-1] == shift(current_month(), -1)
+    assert month_under_way not in [month for month, _counts in presentation.category_rows(data)]
+    svg = client.get("/staff/dashboard/charts/categories.svg").content.decode()
+    assert f"{month_under_way} ·" not in svg and "Consultation: 11" not in svg
+    page = client.get("/staff/dashboard/").content.decode()
+    # The page keeps it in the stored months' table, marked partial.
+    assert f'>{month_under_way}</a> <span class="partial">partial: to ' in page
+
+
+def test_the_month_under_way_changes_no_downloaded_chart(client, carol, month_under_way):
+    from reports.models import MonthlyReport
+
+    sign_in(client, carol)
+    urls = [f"/staff/dashboard/charts/{name}.{ext}" for name in ("categories", "service-status")
+            for ext in ("svg", "png")]  # fmt: skip
+    with_it = [client.get(url).content for url in urls]
+    MonthlyReport.objects.filter(month=current_month()).delete()
+    without_it = [client.get(url).content for url in urls]
+
+    assert with_it == without_it
+
+
+@pytest.mark.parametrize("name", ["categories", "service-status"])
+def test_every_downloaded_chart_says_its_period_date_and_source(
+    client, carol, stored_months, settings, name
+):
+    from core import dates
+    from reports import charts, presentation
+    from reports.selectors import dashboard
+
+    settings.SITE_NAME = "Test Hotline"
+    sign_in(client, carol)
+    svg = client.get(f"/staff/dashboard/charts/{name}.svg").content.decode()
+    first, last = shift(current_month(), -24), shift(current_month(), -1)
+    with translation.override("en"):
+        today = dates.day(timezone.localdate())
+        period = f"{dates.month(first)} – {dates.month(last)}"
+
+    assert f"Period: {period}, complete months only" in svg
+    assert f"Generated {today} by Test Hotline from its stored monthly reports" in svg
+    # The PNG: the chart as on the page, with the same small print painted below it.
+    png = Image.open(io.BytesIO(client.get(f"/staff/dashboard/charts/{name}.png").content))
+    with translation.override("en"):
+        bare = Image.open(io.BytesIO(charts.to_png(presentation.chart(name, dashboard()))))
+    assert png.height > bare.height and png.width == bare.width
+    assert png.convert("RGB").crop((0, 0, *bare.size)).tobytes() == bare.convert("RGB").tobytes()
+    below = png.convert("L").crop((0, bare.height, png.width, png.height))
+    assert below.getextrema()[0] < 128  # text was painted there
+    client.cookies["django_language"] = "ru"
+    russian = client.get(f"/staff/dashboard/charts/{name}.svg").content.decode()
+    assert "Период: " in russian and "только полные месяцы" in russian
