@@ -8,8 +8,8 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -147,6 +147,10 @@ def regenerate_all(request: HttpRequest) -> HttpResponse:
     return redirect("reports:dashboard")
 
 
+def worded_headers() -> str:
+    return "ru" if (get_language() or "").startswith("ru") else "en"
+
+
 class ExportForm(forms.Form):
     from_month = forms.CharField(
         label=gettext_lazy("From"),
@@ -231,7 +235,9 @@ class ExportForm(forms.Form):
         return self._month("to_month")
 
     def clean_headers(self):
-        return self.cleaned_data.get("headers") or "codes"
+        # Words by default, in the reader's language: a person opens the file;
+        # scripts ask for the codes (and the command keeps them by default).
+        return self.cleaned_data.get("headers") or worded_headers()
 
     def clean(self):
         data = super().clean()
@@ -266,7 +272,7 @@ def export_stats(request: HttpRequest) -> HttpResponse:
         "to_month": label(shift(month, -1)),
         "file_format": "csv",
         "min_cell": min_published_cell(),
-        "headers": "codes",
+        "headers": worded_headers(),
     }
     form = ExportForm(data, initial=initial)
     if not form.is_bound or not form.is_valid():

@@ -218,7 +218,8 @@ def export_rows(file_format: str, first: str, last: str, min_cell: int | None) -
         width = len(COLUMNS) + 1
         rows = [[*row, *[None] * (width - len(row))] for row in sheet.values]
         return [
-            {"month": row[0], **{c: v for c, v in zip(COLUMNS, row[1:], strict=True)}}
+            # The month is a date in the workbook (shown as "January 2024").
+            {"month": f"{row[0]:%Y-%m}", **{c: v for c, v in zip(COLUMNS, row[1:], strict=True)}}
             for row in rows[1:]
         ]
     out = io.StringIO()

@@ -6,6 +6,7 @@ the dashboard's charts as SVG and PNG; each audited without a figure.
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -55,7 +56,9 @@ def test_a_coordinator_downloads_the_xlsx_and_it_is_audited(client, carol, janua
     assert response["Content-Disposition"].endswith('filename="tropa-stats-2023-12-2024-02.xlsx"')
     entry = AuditEntry.objects.get(action="stats.export")
     assert entry.actor == "carol"
-    assert entry.detail == {"from": "2023-12", "to": "2024-02", "format": "xlsx", "min_cell": 10}
+    assert entry.detail == {
+        "from": "2023-12", "to": "2024-02", "format": "xlsx", "min_cell": 10, "headers": "en"
+    }  # fmt: skip
     assert not any(str(n) in json.dumps(entry.detail) for n in (284, 336, 296, 249, 142))
 
 
@@ -63,12 +66,13 @@ def test_the_xlsx_has_numeric_columns_empty_withheld_cells_and_a_status_sheet(
     client, carol, january_2024
 ):
     sign_in(client, carol)
-    book = workbook(client.post(URL, FORM).content)
+    book = workbook(client.post(URL, {**FORM, "headers": "codes"}).content)
 
     figures, status, definitions = book.worksheets
     header, *months = rows(figures)
     assert header == ("month", *COLUMNS)
     january = dict(zip(header, months[1], strict=True))
+    assert january["month"] == datetime(2024, 1, 1)
     january_status = dict(zip(header, rows(status)[2], strict=True))
     for column in COLUMNS:
         published = JANUARY_PUBLISHED[column]
@@ -297,3 +301,40 @@ def test_every_downloaded_chart_says_its_period_date_and_source(
     client.cookies["django_language"] = "ru"
     russian = client.get(f"/staff/dashboard/charts/{name}.svg").content.decode()
     assert "Период: " in russian and "только полные месяцы" in russian
+
+
+def test_the_xlsx_has_month_dates_column_widths_and_worded_headers_by_default(
+    client, carol, january_2024
+):
+    sign_in(client, carol)
+    client.cookies["django_language"] = "en"
+    book = workbook(client.post(URL, FORM).content)  # no header style asked for
+
+    figures, status, definitions = book.worksheets
+    header = rows(figures)[0]
+    assert header[:3] == ("Month", "Requests received", "Desertion-related requests")
+    for sheet in (figures, status):
+        months = [row[0] for row in sheet.iter_rows(min_row=2, max_col=1)]
+        assert [cell.value for cell in months] == [datetime(2023, 12, 1), datetime(2024, 1, 1),
+                                                   datetime(2024, 2, 1)]  # fmt: skip
+        assert {cell.number_format for cell in months} == {"[$-409]mmmm yyyy"}
+        assert sheet.column_dimensions["A"].width >= 14
+        widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1][1:]]
+        assert all(
+            width >= min(48, len(str(c.value)))
+            for width, c in zip(widths, sheet[1][1:], strict=True)
+        )
+    assert ("Months", "December 2023 – February 2024", None) in rows(definitions)
+
+    client.cookies["django_language"] = "ru"
+    russian = workbook(client.post(URL, FORM).content).worksheets[0]
+    assert rows(russian)[0][0] == "Месяц"
+    assert russian["A2"].number_format == "[$-419]mmmm yyyy"
+
+
+def test_the_export_form_offers_words_in_the_page_language(client, carol):
+    sign_in(client, carol)
+    client.cookies["django_language"] = "en"
+    page = client.get(URL).content.decode()
+
+    assert re.search(r'<input[^>]*name="headers" value="en"[^>]*checked', page)
