@@ -12,7 +12,10 @@ from reports.months import current_month, label, shift
 from reports.services import store_report
 from tests.factories import CaseFactory
 from tests.staffing import make_staff
-from tests.test_browser import browser, page, sign_in  # noqa: F401 (fixtures)
+from tests.test_browser import sign_in
+
+# The chromium and open_page fixtures, with the screenshots of failed tests.
+pytest_plugins = ["tests.browser"]
 
 # Every region that scrolls sideways: is it reachable by keyboard, named, and
 # announced by a visible hint just before it?
@@ -66,8 +69,9 @@ def months_with_one_under_way(transactional_db):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_month_under_way_is_absent_from_the_dashboard_chart(
-    page, live_server, months_with_one_under_way
+    open_page, live_server, months_with_one_under_way
 ):
+    page = open_page("dashboard-390")
     coordinator = make_staff("browser-coordinator", "coordinator")
     sign_in(page, live_server.url, coordinator)
     page.set_viewport_size({"width": 390, "height": 844})
@@ -83,7 +87,6 @@ def test_the_month_under_way_is_absent_from_the_dashboard_chart(
     assert page.evaluate(BROKEN_WORDS) == []
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
     page.goto(f"{live_server.url}/staff/dashboard/")
-    page.screenshot(path="/tmp/fig-dashboard-390.png", full_page=False)
     assert page.locator("h1").inner_text() == "Dashboard"
     assert page.evaluate(BROKEN_WORDS) == []
     regions = page.evaluate(SCROLLING_REGIONS)
