@@ -10,10 +10,15 @@ from accounts.roles import Role
 
 class SignInForm(forms.Form):
     username = forms.CharField(
-        label=_("Username"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True})
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
-        label=_("Password"), strip=False, max_length=4096, widget=forms.PasswordInput
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
@@ -92,7 +97,20 @@ class PasswordChangeForm(forms.Form):
     def __init__(self, *args, issued: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if issued:
-            self.fields["current_password"].label = _("The password you were given")
+            # Asked once more on purpose: it unlocks what was sealed under it (a
+            # caseworker's key) so that it can be sealed under the new one; no
+            # password is ever kept in the session to spare the typing.
+            field = self.fields["current_password"]
+            field.label = _("The password you were given")
+            field.help_text = _(
+                "The one you have just signed in with, once more: it is needed to move what "
+                "it protects under your new password."
+            )
+        self.wrong_current = (
+            _("This is not the password you were given.")
+            if issued
+            else _("This is not your current password.")
+        )
 
     def clean(self) -> dict:
         data = super().clean()

@@ -1,8 +1,10 @@
 """Small things a new team trips on in its first week (issue 25, item 14)."""
 
+import re
+
 import pytest
 
-from tests.staffing import sign_in
+from tests.staffing import enter_password, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +32,43 @@ def test_a_403_for_someone_without_a_role_stays_public(client):
     page = permission_denied(request, PermissionDenied()).content.decode()
 
     assert "staff-nav" not in page and 'href="/"' in page
+
+
+def test_choosing_a_password_says_why_the_given_one_is_asked_again(client, dave):
+
+    admin = client
+    sign_in(admin, dave)
+    admin.cookies["django_language"] = "en"
+    page = admin.post(
+        "/staff/accounts/new/", {"username": "newcomer", "role": "coordinator"}
+    ).content.decode()
+    issued = re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
+    from django.test import Client
+
+    newcomer = Client()
+    newcomer.cookies["django_language"] = "en"
+    enter_password(newcomer, "newcomer", issued)
+    form = newcomer.get("/staff/password/").content.decode()
+    assert "The one you have just signed in with, once more" in form
+    assert 'autocomplete="current-password"' in form and 'autocomplete="new-password"' in form
+
+    wrong = newcomer.post(
+        "/staff/password/",
+        {
+            "current_password": "not it",
+            "new_password": "a b c d e f",
+            "new_password_again": "a b c d e f",
+        },
+    ).content.decode()
+    # The error names the field as its label does, not "your current password".
+    assert "This is not the password you were given." in wrong
+    assert "This is not your current password." not in wrong
+
+
+def test_the_sign_in_form_hints_password_managers(client):
+    page = client.get("/staff/login/").content.decode()
+
+    assert re.search(
+        r'<input[^>]*name="password"[^>]*autocomplete="current-password"', page
+    ) or re.search(r'<input[^>]*autocomplete="current-password"[^>]*name="password"', page)
+    assert 'autocomplete="username"' in page
