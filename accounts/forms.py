@@ -6,6 +6,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from audit.labels import SYSTEM_ACTORS
 
 
 class SignInForm(forms.Form):
@@ -51,6 +52,9 @@ class NewStaffForm(forms.Form):
         username = self.cleaned_data["username"]
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("An account with this username already exists."))
+        if username.lower() in SYSTEM_ACTORS:
+            # The audit log shows these names as the system, never as a person.
+            raise forms.ValidationError(_("This name is kept for the system: choose another."))
         return username
 
 

@@ -72,3 +72,26 @@ def test_the_sign_in_form_hints_password_managers(client):
         r'<input[^>]*name="password"[^>]*autocomplete="current-password"', page
     ) or re.search(r'<input[^>]*autocomplete="current-password"[^>]*name="password"', page)
     assert 'autocomplete="username"' in page
+
+
+def test_a_grant_made_by_the_demo_is_shown_as_the_demo_not_a_person(client, alice):
+    from encryption.models import ContentGrant
+
+    ContentGrant.objects.filter(user=alice.user).update(granted_by="demo_setup")
+    sign_in(client, alice)
+    client.cookies["django_language"] = "en"
+    page = client.get("/staff/access/").content.decode()
+
+    assert '<span class="system-actor">set up by the demo</span>' in page
+    assert "<td>demo_setup</td>" not in page
+
+
+def test_no_account_can_take_a_system_actors_name(client, dave):
+    sign_in(client, dave)
+    client.cookies["django_language"] = "en"
+    page = client.post("/staff/accounts/new/", {"username": "Demo_Setup", "role": "caseworker"})
+
+    assert "This name is kept for the system" in page.content.decode()
+    from django.contrib.auth import get_user_model
+
+    assert not get_user_model().objects.filter(username__iexact="demo_setup").exists()
