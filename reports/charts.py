@@ -122,7 +122,8 @@ def stacked_bars_drawing(
             h = plot_h * (value or 0) / ceiling
             y -= h
             add(Rect(x, y, bar_w, h, s.colour, f"{month} · {s.label}: {_figure(value)}"))
-        if i % 3 == 0 or i == len(categories) - 1:
+        # Months in words are wider than "2026-11": every sixth, and the last.
+        if (i % 6 == 0 and len(categories) - 1 - i >= 3) or i == len(categories) - 1:
             add(Text(x + bar_w / 2, top + plot_h + 16, month, anchor="middle"))
     legend_x = left
     for s in series:

@@ -8,14 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from cases.workflow import Outcome
 from core import dates
 from intake.vocabulary import Category, ServiceStatus
 from reports import charts
-from reports.months import current_month, label
+from reports.months import current_month, parse_label
 from reports.templatetags.report_figures import cells, figure, hours
 
 CATEGORY_COLOURS = {
@@ -44,7 +44,7 @@ def category_rows(data) -> list[tuple[str, dict]]:
             counts = published.get("by_category") or dict.fromkeys(Category.values)
         else:  # no report: a month before the first request
             counts = dict.fromkeys(Category.values, 0)
-        rows.append((label(month), counts))
+        rows.append((capfirst(dates.month(month)), counts))
     return rows
 
 
@@ -120,7 +120,7 @@ def cohort_rows(published: dict) -> list[tuple]:
             continue
         flat = {**row, **{f"outcome_{slug}": n for slug, n in row["by_outcome"].items()}}
         shown = [figure(flat[key], f"cohort.{row['month']}.{path}") for key, path in columns]
-        rows.append((row["month"], cells(shown)))
+        rows.append((capfirst(dates.month(parse_label(row["month"]))), cells(shown)))
     return rows
 
 
@@ -132,8 +132,11 @@ def stored_rows(data) -> list[tuple]:
     for report in data.stored:
         p, response = report.published, report.published.get("first_response") or {}
         month = str(report)  # YYYY-MM: nothing to escape
-        # Reviewed (bandit B703): a reversed URL and a YYYY-MM label, no outside text.
-        head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')  # nosec B703
+        head = format_html(
+            '<a href="{}">{}</a>',
+            link.replace("0000-00", month),
+            capfirst(dates.month(report.month)),
+        )
         if report.month >= this_month:
             # Outside the charts and totals; here with its own mark.
             head = format_html(

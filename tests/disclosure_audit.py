@@ -257,9 +257,12 @@ def add_export(publication, file_format, first, last, min_cell=None) -> None:
 
 def add_dashboard(publication: Publication) -> None:
     data = dashboard()
-    for month, counts in presentation.category_rows(data):
-        if parse_label(month) not in data.by_report:
+    # The rows name their months in words; the window gives each row's month.
+    rows = presentation.category_rows(data)
+    for shown, (_words, counts) in zip(data.window, rows, strict=True):
+        if shown not in data.by_report:
             continue
+        month = label(shown)
         for category, count in counts.items():
             publication.add(("cell", month, f"category_{category}"), count, None, "dashboard")
     window = tuple(label(m) for m in data.window if m in data.by_report)
