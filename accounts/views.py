@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from accounts import lockdown, services, throttle
+from accounts import lockdown, services, throttle, webauthn
 from accounts.decorators import staff_required
 from accounts.forms import (
     CodeForm,
@@ -230,6 +230,7 @@ def _verify_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
         "passkey": services.has_passkey(user),
         "passkey_only": _passkey_policy_applies(request),
         "exempt_host": services.passkey_required(user) and services.webauthn_exempt(request),
+        "webauthn_config": webauthn.configuration(request),
     }
     return render(request, "accounts/verify.html", context, status=status)
 
@@ -347,6 +348,7 @@ def security_passkeys(request: HttpRequest) -> HttpResponse:
         "may_register": services.may_register_passkey(request),
         "walked_here": services.session_needs_passkey(request),
         "done_url": home_url(user) if services.session_needs_passkey(request) else "",
+        "webauthn_config": webauthn.configuration(request),
     }
     return render(request, "accounts/passkeys.html", context, status=status)
 

@@ -16,6 +16,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
+from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 from django_otp_webauthn.utils import rewrite_exceptions
 from django_otp_webauthn.views import (
     BeginCredentialAuthenticationView,
@@ -193,3 +194,8 @@ class _library_errors:
 
 
 _CONFIRM_FIRST = _("Confirm your password on this page first.")
+
+
+def configuration(request) -> dict:
+    """What the library's script reads from the page: our endpoints and the CSRF token."""
+    return get_configuration(request)
