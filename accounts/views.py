@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -202,7 +202,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     return _verify_page(request, form)
 
 
-PASSKEY_NEEDED = _lazy(
+PASSKEY_NEEDED = gettext_lazy(
     "Your role signs in with a passkey or security key: use it above. An authenticator "
     "code is not enough here; a backup code is."
 )
