@@ -18,7 +18,9 @@ urlpatterns = [
     path("security/authenticator/", views.security_authenticator, name="security_authenticator"),
     path("security/passkeys/", views.security_passkeys, name="security_passkeys"),
     path(
-        "security/passkeys/<int:pk>/name/", views.security_passkey_name, name="security_passkey_name"
+        "security/passkeys/<int:pk>/name/",
+        views.security_passkey_name,
+        name="security_passkey_name",
     ),
     path(
         "security/passkeys/<int:pk>/remove/",

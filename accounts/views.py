@@ -27,9 +27,9 @@ from accounts import lockdown, services, throttle, webauthn
 from accounts.decorators import staff_required
 from accounts.forms import (
     CodeForm,
-    PasskeyNameForm,
     LockdownForm,
     NewStaffForm,
+    PasskeyNameForm,
     PasswordChangeForm,
     PasswordConfirmForm,
     ReplaceAuthenticatorForm,

@@ -491,6 +491,7 @@ OTP_TOTP_ISSUER = "Tropa"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 
+
 # Passkeys and security keys (WebAuthn; accounts/webauthn.py). A credential is
 # bound to the relying party id (a host name) and every assertion names the
 # origin the browser was on: one not listed here is refused, which is what

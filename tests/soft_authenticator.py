@@ -108,9 +108,7 @@ class SoftAuthenticator:
 
 
 def _post_json(client, path: str, body: dict | None = None, **extra):
-    return client.post(
-        path, json.dumps(body or {}), content_type="application/json", **extra
-    )
+    return client.post(path, json.dumps(body or {}), content_type="application/json", **extra)
 
 
 def register(client, authenticator: SoftAuthenticator, **extra):

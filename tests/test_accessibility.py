@@ -312,10 +312,18 @@ def caseworker_visits() -> list[Visit]:
             400,
             steps(clear_passkey_name, click("form[action$='/name/'] button")),
         ),
-        Visit("adding a passkey: the password first", "accounts:security_passkeys",
-              "/staff/security/passkeys/"),
-        Visit("adding a passkey with its errors", "accounts:security_passkeys",
-              "/staff/security/passkeys/", 400, click(SEND)),
+        Visit(
+            "adding a passkey: the password first",
+            "accounts:security_passkeys",
+            "/staff/security/passkeys/",
+        ),
+        Visit(
+            "adding a passkey with its errors",
+            "accounts:security_passkeys",
+            "/staff/security/passkeys/",
+            400,
+            click(SEND),
+        ),
         Visit(
             "adding a passkey: the button",
             "accounts:security_passkeys",
