@@ -7,6 +7,8 @@ from base64 import b32encode
 from collections.abc import Callable
 
 import segno
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
@@ -172,8 +174,15 @@ def _change_password(request: HttpRequest, form: PasswordChangeForm, stage: str)
     return True
 
 
+# The two pages that run the passkey script (django-otp-webauthn's, from our
+# static files): it fetches its ceremony from our own origin, nowhere else.
+# Every other page keeps connect-src at 'none' (default-src).
+passkey_script = csp_update({"connect-src": [SELF]})
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
+@passkey_script
 def verify(request: HttpRequest) -> HttpResponse:
     elsewhere = _second_factor_stage(request)
     if elsewhere:
@@ -317,6 +326,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@passkey_script
 @staff_required()
 def security_passkeys(request: HttpRequest) -> HttpResponse:
     """

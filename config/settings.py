@@ -568,9 +568,6 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF],
-        # The passkey script (django-otp-webauthn's, from our static files)
-        # fetches its ceremony options from our own origin, nowhere else.
-        "connect-src": [SELF],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
         "base-uri": [NONE],

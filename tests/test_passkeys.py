@@ -6,7 +6,8 @@ get, the WebAuthn policy with its onion exemption, and who may remove whose.
 """
 
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client as DjangoClient
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import services
@@ -21,6 +22,13 @@ from tests.soft_authenticator import (
 from tests.staffing import PASSWORD, confirmed_post, enter_password, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
+
+
+def Client(**defaults) -> DjangoClient:  # noqa: N802 (stands in for the class)
+    """A test client that chose English (tests read English messages)."""
+    client = DjangoClient(**defaults)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 def actions(code: str) -> list[dict]:
@@ -275,3 +283,14 @@ def test_a_passkey_added_outside_the_pages_is_audited(alice):
         user=alice.user, name="from a shell", credential_id=b"k" * 16, public_key=b"p"
     )
     assert actions("account.device_added")[-1] == {"device": "webauthncredential"}
+
+
+def test_only_the_passkey_pages_may_fetch_and_only_from_our_origin(alice):
+    """The library's script fetches its ceremony; every other page keeps
+    connect-src at 'none' (the public pages above all)."""
+    client = Client()
+    assert "connect-src" not in client.get("/staff/login/")["Content-Security-Policy"]
+    assert "connect-src" not in client.get("/")["Content-Security-Policy"]
+    enter_password(client, alice.username)
+    policy = client.get("/staff/verify/")["Content-Security-Policy"]
+    assert "connect-src 'self'" in policy and "script-src 'self'" in policy
