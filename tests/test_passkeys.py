@@ -24,7 +24,7 @@ from tests.staffing import PASSWORD, confirmed_post, enter_password, sign_in, to
 pytestmark = pytest.mark.django_db
 
 
-def Client(**defaults) -> DjangoClient:  # noqa: N802 (stands in for the class)
+def Client(**defaults) -> DjangoClient:
     """A test client that chose English (tests read English messages)."""
     client = DjangoClient(**defaults)
     client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
