@@ -14,6 +14,7 @@ counted like wrong codes, and the audit of every change and of a cloned key.
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
@@ -199,3 +200,11 @@ _CONFIRM_FIRST = _("Confirm your password on this page first.")
 def configuration(request) -> dict:
     """What the library's script reads from the page: our endpoints and the CSRF token."""
     return get_configuration(request)
+
+
+class ScriptCatalog(JavaScriptCatalog):
+    """The passkey script's messages: the library's own catalogues, and ours
+    (locale/ru/LC_MESSAGES/djangojs.po: the library ships no Russian)."""
+
+    def get_paths(self, packages):
+        return [*super().get_paths(packages), *map(str, settings.LOCALE_PATHS)]

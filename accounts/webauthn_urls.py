@@ -5,7 +5,6 @@ script's translations, served from our origin like every script.
 """
 
 from django.urls import path
-from django.views.i18n import JavaScriptCatalog
 
 from accounts import webauthn
 
@@ -34,7 +33,7 @@ urlpatterns = [
     ),
     path(
         "jsi18n/",
-        JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]),
+        webauthn.ScriptCatalog.as_view(packages=["django_otp_webauthn"]),
         name="js-i18n-catalog",
     ),
 ]

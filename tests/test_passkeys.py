@@ -5,6 +5,8 @@ registering one's own, signing in with it, what a relay, a replay and a clone
 get, the WebAuthn policy with its onion exemption, and who may remove whose.
 """
 
+import json
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client as DjangoClient
@@ -294,3 +296,11 @@ def test_only_the_passkey_pages_may_fetch_and_only_from_our_origin(alice):
     enter_password(client, alice.username)
     policy = client.get("/staff/verify/")["Content-Security-Policy"]
     assert "connect-src 'self'" in policy and "script-src 'self'" in policy
+
+
+def test_the_passkey_script_speaks_russian():
+    """The library ships no Russian; our catalogue gives its messages one."""
+    client = DjangoClient()
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "ru"
+    catalogue = client.get("/staff/webauthn/jsi18n/").content.decode()
+    assert json.dumps("Ключ добавлен.") in catalogue  # "Registration successful!"
