@@ -6,6 +6,7 @@ at /staff/security/, signs out, signs in with password and passkey, and reads a 
 """
 
 import pytest
+from django_otp_webauthn.models import WebAuthnCredential
 
 from tests.factories import CaseFactory
 from tests.staffing import PASSWORD, make_staff, totp_code
@@ -70,4 +71,23 @@ def test_a_caseworker_registers_a_passkey_and_signs_in_with_it(open_page, live_s
 
     page.goto(f"{base}/staff/cases/{case.request.reference}/")
     expect(page.locator(".narrative")).to_contain_text("I need to leave my unit, story number")
+    assert page.problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_the_second_step_says_so_and_the_code_works(open_page, live_server):
+    alice = make_staff("browser-nojs", "caseworker")
+    WebAuthnCredential.objects.create(
+        user=alice.user, name="Laptop", credential_id=b"n" * 16, public_key=b"k"
+    )
+    base = live_server.url
+    page = open_page("no-javascript", java_script_enabled=False)
+
+    password_step(page, base, alice.username)
+    page.wait_for_url(f"{base}/staff/verify/")
+    expect(page.locator("#passkey-verification-placeholder")).to_be_visible()
+    expect(page.locator("#passkey-verification-button")).to_have_count(0)
+    page.fill("#id_code", totp_code(alice.device))
+    page.click("form[action='/staff/verify/'] button")
+    page.wait_for_url(f"{base}/staff/")
     assert page.problems == []
