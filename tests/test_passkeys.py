@@ -118,19 +118,20 @@ def test_a_replayed_assertion_is_refused(alice):
     assert again.get("/staff/")["Location"] == "/staff/verify/"
 
 
-def test_a_cloned_passkey_with_a_lower_counter_is_refused_switched_off_and_audited(alice):
+@pytest.mark.parametrize("behind", [0, 1, 3])  # lower, or no higher: all mean a copy
+def test_a_cloned_passkey_with_a_lower_counter_is_refused_switched_off_and_audited(alice, behind):
     authenticator = with_passkey(Client(), alice)
     for _ in range(3):
         assert second_step_with_passkey(alice, authenticator)[1].status_code == 200
     assert WebAuthnCredential.objects.get().sign_count == 3
 
-    client, response = second_step_with_passkey(alice, authenticator, counter=2)
+    client, response = second_step_with_passkey(alice, authenticator, counter=behind)
 
     assert response.status_code == 403
     assert response.json()["code"] == "credential_cloned"
     assert client.get("/staff/")["Location"] == "/staff/verify/"
     assert actions("auth.passkey_cloned") == [{"passkey": WebAuthnCredential.objects.get().pk,
-                                               "stored": 3, "received": 2}]  # fmt: skip
+                                               "stored": 3, "received": behind}]  # fmt: skip
     assert not WebAuthnCredential.objects.get().confirmed
     # Switched off: even the genuine key, counter moved on, no longer signs in.
     assert second_step_with_passkey(alice, authenticator)[1].status_code == 403
@@ -304,3 +305,23 @@ def test_the_passkey_script_speaks_russian():
     client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "ru"
     catalogue = client.get("/staff/webauthn/jsi18n/").content.decode()
     assert json.dumps("Ключ добавлен.") in catalogue  # "Registration successful!"
+
+
+def test_failed_passkey_answers_count_like_wrong_codes_and_lock(alice, settings):
+    authenticator = with_passkey(Client(), alice)
+    client = Client()
+    enter_password(client, alice.username)
+    for _ in range(settings.SIGN_IN_FAILURE_LIMIT):
+        response = sign_in_with(client, authenticator, origin="https://evil.example")
+        assert response.status_code == 422
+
+    refused = client.post("/staff/webauthn/authentication/begin/")
+
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "refused"
+    assert actions("auth.locked")[-1]["scope"] == "source"
+    # Paused for this source: not even the genuine answer gets through now.
+    assert (
+        complete_assertion(client, authenticator.assertion({"challenge": "AAAA"})).status_code
+        == 429
+    )
