@@ -693,16 +693,20 @@ def webauthn_exempt(request: HttpRequest) -> bool:
 def session_needs_passkey(request: HttpRequest) -> bool:
     """
     A verified session that the policy does not accept yet: its role needs a
-    passkey, it rests on an authenticator code (not a passkey and not a backup
-    code), and the request is not on an exempt host. Such a session reaches
-    only the page where its owner registers a passkey.
+    passkey, it rests on an authenticator code (or on a backup code while the
+    account has no working passkey), and the request is not on an exempt host.
+    Such a session reaches only the page where its owner registers a passkey.
+    A backup code of someone who has one is their way in after losing it.
     """
     from django_otp_webauthn.models import WebAuthnCredential
 
     user = request.user
     if not (user.is_authenticated and user.is_verified()) or not passkey_required(user):
         return False
-    if isinstance(user.otp_device, WebAuthnCredential | BackupCodeDevice):
+    device = user.otp_device
+    if isinstance(device, WebAuthnCredential):
+        return False
+    if isinstance(device, BackupCodeDevice) and has_passkey(user):
         return False
     return not webauthn_exempt(request)
 

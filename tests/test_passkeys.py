@@ -21,7 +21,14 @@ from tests.soft_authenticator import (
     register,
     sign_in_with,
 )
-from tests.staffing import PASSWORD, confirmed_post, enter_password, sign_in, totp_code
+from tests.staffing import (
+    PASSWORD,
+    confirmed_post,
+    enter_password,
+    make_staff,
+    sign_in,
+    totp_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -231,6 +238,12 @@ def test_under_the_policy_someone_without_a_passkey_is_walked_to_registering_one
     assert client.get("/staff/").status_code == 200
     # The session now rests on the new passkey, not on the code.
     assert client.session["otp_device_id"].startswith("django_otp_webauthn.")
+    # A backup code, for someone with no passkey, leads to registering one too.
+    bob = make_staff("bob", "caseworker")
+    backup = Client()
+    enter_password(backup, bob.username)
+    assert backup.post("/staff/verify/", {"code": bob.backup_codes[0]}).status_code == 302
+    assert backup.get("/staff/")["Location"] == "/staff/security/passkeys/"
     # A coordinator's role is not under the policy: the code is enough.
     other = Client()
     sign_in(other, carol)
