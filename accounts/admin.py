@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django_otp.admin import OTPAdminSite
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from accounts import lockdown
 
@@ -59,7 +60,11 @@ class StaffAdminSite(OTPAdminSite):
         return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': next_url})}")
 
 
-for model in (Group, get_user_model()):
+# Passkeys are added, renamed and removed only by their owner at
+# /staff/security/, and removed by an admin only through the confirmed reset
+# (which also expires the password and drops content access): django-otp-webauthn's
+# own admin pages, which could delete or switch off anyone's, are not offered.
+for model in (Group, get_user_model(), WebAuthnCredential, WebAuthnAttestation):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 

@@ -141,3 +141,9 @@ class ReplaceAuthenticatorForm(PasswordConfirmForm):
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
     )
+
+
+class PasskeyNameForm(forms.Form):
+    """A name for one's own passkey, to tell one's keys apart ("Yubikey", "laptop")."""
+
+    name = forms.CharField(label=_("Name"), max_length=64)

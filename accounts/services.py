@@ -144,6 +144,8 @@ def renew_credentials(user, password: str, *, actor, keep_authenticator: bool = 
         )
         others = AuthenticatorDevice.objects.filter(user=user)
         (others.exclude(pk=kept.pk) if kept else others).delete()
+        if kept is None:
+            passkeys_of(user).delete()
         # The old key opened with the old password only: a fresh one, no access.
         key_services.forget_caseworker(user, actor=actor, reason="credentials_renewed")
         if has_role(user, Role.CASEWORKER):
@@ -589,7 +591,7 @@ def end_sessions_of(user) -> int:
 
 def reset_devices(user, *, actor) -> str:
     """
-    Remove the account's authenticator and backup codes, and expire its
+    Remove the account's authenticator, passkeys and backup codes, and expire its
     password: the owner signs in with the one-time password returned here,
     chooses their own and enrols a new device. Never for one's own account.
     """
@@ -597,7 +599,9 @@ def reset_devices(user, *, actor) -> str:
     with transaction.atomic(), audited_by_service():
         AuthenticatorDevice.objects.filter(user=user).delete()
         BackupCodeDevice.objects.filter(user=user).delete()
-        record("staff.reset_device", actor=actor, target=user.get_username())
+        passkeys = passkeys_of(user).count()
+        passkeys_of(user).delete()
+        record("staff.reset_device", actor=actor, target=user.get_username(), passkeys=passkeys)
         return issue_one_time_password(user, actor=actor)
 
 
@@ -655,3 +659,137 @@ def deactivate(user, *, actor) -> None:
         key_services.forget_caseworker(user, actor=actor, reason="deactivated")
         sessions = end_sessions_of(user)
         record("staff.deactivate", actor=actor, target=user.get_username(), sessions=sessions)
+
+
+# --- passkeys and security keys (WebAuthn) -----------------------------------------
+#
+# The ceremonies themselves (challenge, origin, relying party, signature and
+# its counter) are django-otp-webauthn's and py_webauthn's (accounts.webauthn);
+# the rules around them are here. Only what the library keeps is stored: the
+# credential's id, public key, signature counter and metadata (a name, when it
+# was made and last used), never a secret.
+
+# How long after confirming their password someone may register a passkey.
+PASSKEY_REGISTRATION_SECONDS = 300
+_REGISTRATION_KEY = "passkey_registration_until"
+
+
+def passkeys_of(user):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return WebAuthnCredential.objects.filter(user=user).order_by("created_at", "pk")
+
+
+def has_passkey(user) -> bool:
+    return passkeys_of(user).filter(confirmed=True).exists()
+
+
+def passkey_required(user) -> bool:
+    """Whether the account's role is under the WebAuthn policy (WEBAUTHN_REQUIRED_ROLES)."""
+    from accounts.roles import roles_of
+
+    return bool(roles_of(user) & set(settings.WEBAUTHN_REQUIRED_ROLES))
+
+
+def webauthn_exempt(request: HttpRequest) -> bool:
+    """The request came to a host where the policy gives way to TOTP (the staff
+    onion address: Tor Browser has no WebAuthn)."""
+    host = request.get_host().rsplit(":", 1)[0].lower()
+    return host in {h.lower() for h in settings.WEBAUTHN_EXEMPT_HOSTS}
+
+
+def session_needs_passkey(request: HttpRequest) -> bool:
+    """
+    A verified session that the policy does not accept yet: its role needs a
+    passkey, it rests on an authenticator code (or on a backup code while the
+    account has no working passkey), and the request is not on an exempt host.
+    Such a session reaches only the page where its owner registers a passkey.
+    A backup code of someone who has one is their way in after losing it.
+    """
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    user = request.user
+    if not (user.is_authenticated and user.is_verified()) or not passkey_required(user):
+        return False
+    device = user.otp_device
+    if isinstance(device, WebAuthnCredential):
+        return False
+    if isinstance(device, BackupCodeDevice) and has_passkey(user):
+        return False
+    return not webauthn_exempt(request)
+
+
+def allow_passkey_registration(request: HttpRequest) -> None:
+    """The password was just confirmed in this session: a passkey may be added
+    for a few minutes (a session stolen later cannot add the thief's)."""
+    request.session[_REGISTRATION_KEY] = int(timezone.now().timestamp()) + (
+        PASSKEY_REGISTRATION_SECONDS
+    )
+
+
+def may_register_passkey(request: HttpRequest) -> bool:
+    until = request.session.get(_REGISTRATION_KEY)
+    return isinstance(until, int) and until >= timezone.now().timestamp()
+
+
+def confirm_for_passkey(request: HttpRequest, password: str) -> None:
+    """The owner's password opens the passkey registration; WrongPassword otherwise."""
+    if not password_matches(request.user, password):
+        raise WrongPassword
+    allow_passkey_registration(request)
+
+
+def passkey_registered(request: HttpRequest, device) -> None:
+    """A new credential of the signed-in person (verified by the library)."""
+    with audited_by_service():
+        device.name = device.name or str(_("Passkey"))
+        device.save(update_fields=["name"])
+    request.session.pop(_REGISTRATION_KEY, None)
+    user = request.user
+    record("auth.passkey_added", actor=user, target=user.get_username(), passkey=device.pk)
+    if session_needs_passkey(request):
+        # The policy's first registration: the session now rests on the passkey.
+        otp_login(request, device)
+
+
+def rename_passkey(user, pk: int, name: str) -> None:
+    name = " ".join(name.split())[:64]
+    if not name:
+        raise AccountError(str(_("Give the passkey a name.")))
+    device = passkeys_of(user).filter(pk=pk).first()
+    if device is None:
+        raise AccountError(str(_("There is no such passkey.")))
+    with audited_by_service():
+        device.name = name
+        device.save(update_fields=["name"])
+    record("auth.passkey_renamed", actor=user, target=user.get_username(), passkey=pk)
+
+
+def remove_passkey(user, pk: int, password: str) -> None:
+    """The owner removes one of their own credentials; their password confirms it."""
+    if not password_matches(user, password):
+        raise WrongPassword
+    device = passkeys_of(user).filter(pk=pk).first()
+    if device is None:
+        raise AccountError(str(_("There is no such passkey.")))
+    with transaction.atomic(), audited_by_service():
+        device.delete()
+        record("auth.passkey_removed", actor=user, target=user.get_username(), passkey=pk)
+
+
+def passkey_counter_regressed(device, *, received: int) -> None:
+    """
+    A genuine signature from this credential came with a counter no higher
+    than the one stored: two copies of the key are in use (a clone). The
+    credential stops working; its owner signs in with a backup code or asks
+    for a reset, and an admin sees why in the audit log.
+    """
+    with audited_by_service():
+        type(device).objects.filter(pk=device.pk).update(confirmed=False)
+    record(
+        "auth.passkey_cloned",
+        target=device.user.get_username(),
+        passkey=device.pk,
+        stored=device.sign_count,
+        received=received,
+    )

@@ -109,7 +109,9 @@ def connect() -> None:
     m2m_changed.connect(
         record_group_change, sender=User.groups.through, dispatch_uid="accounts.groups"
     )
-    for model in (AuthenticatorDevice, BackupCodeDevice):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    for model in (AuthenticatorDevice, BackupCodeDevice, WebAuthnCredential):
         post_save.connect(record_device_added, sender=model, dispatch_uid=f"add.{model.__name__}")
         post_delete.connect(
             record_device_removed, sender=model, dispatch_uid=f"rm.{model.__name__}"

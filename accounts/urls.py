@@ -16,6 +16,17 @@ urlpatterns = [
     path("security/password/", views.security_password, name="security_password"),
     path("security/backup-codes/", views.security_backup_codes, name="security_backup_codes"),
     path("security/authenticator/", views.security_authenticator, name="security_authenticator"),
+    path("security/passkeys/", views.security_passkeys, name="security_passkeys"),
+    path(
+        "security/passkeys/<int:pk>/name/",
+        views.security_passkey_name,
+        name="security_passkey_name",
+    ),
+    path(
+        "security/passkeys/<int:pk>/remove/",
+        views.security_passkey_remove,
+        name="security_passkey_remove",
+    ),
     path("no-role/", views.no_role, name="no_role"),
     path("accounts/", views.staff_list, name="staff_list"),
     path("accounts/new/", views.staff_new, name="staff_new"),

@@ -7,6 +7,8 @@ from base64 import b32encode
 from collections.abc import Callable
 
 import segno
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
@@ -18,16 +20,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from accounts import lockdown, services, throttle
+from accounts import lockdown, services, throttle, webauthn
 from accounts.decorators import staff_required
 from accounts.forms import (
     CodeForm,
     LockdownForm,
     NewStaffForm,
+    PasskeyNameForm,
     PasswordChangeForm,
     PasswordConfirmForm,
     ReplaceAuthenticatorForm,
@@ -88,6 +92,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             # The password was checked by services.check_password, not authenticate().
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             services.unlock_content(request, user, form.cleaned_data["password"])
+            if services.passkey_required(user) and not services.has_passkey(user):
+                services.allow_passkey_registration(request)  # walked to it after the code
             if next_url:
                 request.session[NEXT_KEY] = next_url
             return redirect(_next_step(user))
@@ -168,8 +174,15 @@ def _change_password(request: HttpRequest, form: PasswordChangeForm, stage: str)
     return True
 
 
+# The two pages that run the passkey script (django-otp-webauthn's, from our
+# static files): it fetches its ceremony from our own origin, nowhere else.
+# Every other page keeps connect-src at 'none' (default-src).
+passkey_script = csp_update({"connect-src": [SELF]})
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
+@passkey_script
 def verify(request: HttpRequest) -> HttpResponse:
     elsewhere = _second_factor_stage(request)
     if elsewhere:
@@ -184,14 +197,51 @@ def verify(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             if services.is_refused(request, user):
                 return _refuse_locked(request)
-            device = services.verify_second_factor(user, form.cleaned_data["code"])
+            code = form.cleaned_data["code"]
+            if _passkey_instead_of(request, code):
+                form.add_error("code", str(PASSKEY_NEEDED))
+                return _verify_page(request, form, status=400)
+            device = services.verify_second_factor(user, code)
             if device is None:
                 if services.register_failure(request, user, stage="code"):
                     return _refuse_locked(request)
                 form.add_error("code", _("This code is not valid, or it was already used."))
             else:
                 return _after_code(request, device)
-    return render(request, "accounts/verify.html", {"form": form})
+    return _verify_page(request, form)
+
+
+PASSKEY_NEEDED = gettext_lazy(
+    "Your role signs in with a passkey or security key: use it above. An authenticator "
+    "code is not enough here; a backup code is."
+)
+
+
+def _passkey_policy_applies(request: HttpRequest) -> bool:
+    user = request.user
+    return (
+        services.passkey_required(user)
+        and services.has_passkey(user)
+        and not services.webauthn_exempt(request)
+    )
+
+
+def _passkey_instead_of(request: HttpRequest, code: str) -> bool:
+    """An authenticator code (six digits) where the policy wants the passkey."""
+    typed = services.normalise_code(code)
+    return typed.isdigit() and len(typed) == 6 and _passkey_policy_applies(request)
+
+
+def _verify_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
+    user = request.user
+    context = {
+        "form": form,
+        "passkey": services.has_passkey(user),
+        "passkey_only": _passkey_policy_applies(request),
+        "exempt_host": services.passkey_required(user) and services.webauthn_exempt(request),
+        "webauthn_config": webauthn.configuration(request),
+    }
+    return render(request, "accounts/verify.html", context, status=status)
 
 
 def _after_code(request: HttpRequest, device) -> HttpResponse:
@@ -274,11 +324,101 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 # --- the owner's own security page ---------------------------------------------
 
 
+@never_cache
+@require_http_methods(["GET", "POST"])
+@passkey_script
+@staff_required()
+def security_passkeys(request: HttpRequest) -> HttpResponse:
+    """
+    Add a passkey or security key: the password first (a stolen session cannot
+    add the thief's key), then the browser's own dialog, started by the
+    library's script. The policy sends here, right after signing in, anyone
+    whose role needs a passkey and who has none yet.
+    """
+    user = request.user
+    form = PasswordConfirmForm(request.POST or None, auto_id="passkey_%s")
+    status = 200
+    if request.method == "POST":
+        if throttle.over_rate_limit(request):
+            return _too_many(request)
+        if form.is_valid():
+            try:
+                services.confirm_for_passkey(request, form.cleaned_data["password"])
+            except services.WrongPassword:
+                ended = _wrong_password(request, form)
+                if ended:
+                    return ended
+                status = 400
+            else:
+                return redirect("accounts:security_passkeys")
+        else:
+            status = 400
+    context = {
+        "form": form,
+        "may_register": services.may_register_passkey(request),
+        "walked_here": services.session_needs_passkey(request),
+        "done_url": home_url(user) if services.session_needs_passkey(request) else "",
+        "webauthn_config": webauthn.configuration(request),
+    }
+    return render(request, "accounts/passkeys.html", context, status=status)
+
+
+@never_cache
+@require_POST
+@staff_required()
+def security_passkey_name(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(services.passkeys_of(request.user), pk=pk)  # only one's own
+    form = PasskeyNameForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.AccountError(_("Give the passkey a name."))
+        services.rename_passkey(request.user, pk, form.cleaned_data["name"])
+    except services.AccountError as error:
+        return _security_page(request, passkey_errors=[str(error)], status=400)
+    messages.success(request, _("The passkey is renamed."))
+    return redirect("accounts:security")
+
+
+@never_cache
+@require_POST
+@staff_required()
+def security_passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(services.passkeys_of(request.user), pk=pk)  # only one's own
+    form = PasswordConfirmForm(request.POST)
+    error = _("This is not your current password.")
+    if form.is_valid():
+        try:
+            services.remove_passkey(request.user, pk, form.cleaned_data["password"])
+        except services.WrongPassword:
+            if services.register_failure(request, request.user, stage="security"):
+                return _refuse_locked(request)
+        except services.AccountError as refusal:
+            error = str(refusal)
+        else:
+            messages.success(request, _("The passkey is removed; it no longer works here."))
+            return redirect("accounts:security")
+    return _security_page(request, passkey_errors=[error], status=400)
+
+
 def _security_page(
-    request: HttpRequest, *, password_form=None, codes_form=None, status: int = 200
+    request: HttpRequest,
+    *,
+    password_form=None,
+    codes_form=None,
+    passkey_errors=None,
+    status: int = 200,
 ) -> HttpResponse:
     user = request.user
+    passkeys = list(services.passkeys_of(user))
+    for device in passkeys:
+        device.name_form = PasskeyNameForm(
+            initial={"name": device.name}, auto_id=f"passkey{device.pk}_%s"
+        )
+        device.remove_form = PasswordConfirmForm(auto_id=f"remove{device.pk}_%s")
     context = {
+        "passkeys": passkeys,
+        "passkey_errors": passkey_errors or [],
+        "passkey_required": services.passkey_required(user),
         "password_form": password_form or PasswordChangeForm(auto_id="password_%s"),
         "codes_form": codes_form or PasswordConfirmForm(auto_id="codes_%s"),
         "authenticator": services.authenticator_of(user),

@@ -31,6 +31,10 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "auth.authenticator_replaced": _("Own authenticator replaced"),
         "auth.backup_codes_replaced": _("New backup codes made"),
         "auth.password_changed": _("Own password changed"),
+        "auth.passkey_added": _("Own passkey added"),
+        "auth.passkey_renamed": _("Own passkey renamed"),
+        "auth.passkey_removed": _("Own passkey removed"),
+        "auth.passkey_cloned": _("Passkey used from two places (a copy): switched off"),
     }),
     ("staff", _("Staff accounts, by an admin"), {
         "staff.create": _("Account created"),
@@ -224,6 +228,10 @@ DETAIL_KEYS: dict[str, Any] = {
     "address_given": pgettext_lazy("audit detail", "address given"),
     "results": pgettext_lazy("audit detail", "results"),
     "page": pgettext_lazy("audit detail", "page"),
+    "passkey": pgettext_lazy("audit detail", "passkey number"),
+    "passkeys": pgettext_lazy("audit detail", "passkeys removed"),
+    "stored": pgettext_lazy("audit detail", "counter kept"),
+    "received": pgettext_lazy("audit detail", "counter received"),
 }
 
 # The codes of the log's own details.
@@ -236,6 +244,8 @@ _OWN_VALUES: dict[str, Any] = {
     "choose_password": pgettext_lazy("audit detail", "choosing a password"),
     "totp": pgettext_lazy("audit detail", "authenticator"),
     "backup_code": pgettext_lazy("audit detail", "backup code"),
+    "webauthn": pgettext_lazy("audit detail", "passkey or security key"),
+    "webauthncredential": pgettext_lazy("audit detail", "passkey or security key"),
     "locked": pgettext_lazy("audit detail", "paused"),
     "lockdown": pgettext_lazy("audit detail", "lockdown"),
     "account": pgettext_lazy("audit detail", "the account"),

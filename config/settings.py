@@ -249,6 +249,9 @@ INSTALLED_APPS = [
     # The device models are our own (accounts.models): TOTP secrets encrypted,
     # backup codes hashed. django-otp's plugins stored both in clear.
     "django_otp",
+    # Passkeys and security keys (WebAuthn) as a second factor: its credential
+    # model and its verification; the views staff reach are ours (accounts.webauthn).
+    "django_otp_webauthn",
     "core",
     "encryption",
     "audit",
@@ -274,6 +277,7 @@ MIDDLEWARE = [
     "encryption.session.ContentKeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.LockdownMiddleware",
+    "accounts.middleware.PasskeyPolicyMiddleware",
     "core.middleware.RefuseNullCharactersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -488,6 +492,41 @@ SIGN_IN_KNOWN_BROWSER_DAYS = 30
 OTP_TOTP_ISSUER = "Tropa"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+
+
+# Passkeys and security keys (WebAuthn; accounts/webauthn.py). A credential is
+# bound to the relying party id (a host name) and every assertion names the
+# origin the browser was on: one not listed here is refused, which is what
+# defeats a phishing page relaying a sign-in. By default the first allowed host
+# that is not an onion address, over https.
+def _webauthn_rp_id() -> str:
+    for host in ALLOWED_HOSTS:
+        name = host.lstrip(".")
+        if name and name != "*" and not name.endswith(".onion"):
+            return name
+    return "localhost"
+
+
+WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "").strip() or _webauthn_rp_id()
+WEBAUTHN_ORIGINS = _env_list("WEBAUTHN_ORIGINS", f"https://{WEBAUTHN_RP_ID}")
+# Roles whose sign-in needs a passkey or security key (TOTP alone is not
+# enough; backup codes still are). A setting, not a page: an admin session
+# that is stolen cannot switch it off (docs/deployment.md).
+WEBAUTHN_REQUIRED_ROLES = _env_list("WEBAUTHN_REQUIRED_ROLES")
+# Hosts (the staff onion address) where the policy gives way to TOTP: Tor
+# Browser disables WebAuthn. Default: every .onion name in ALLOWED_HOSTS.
+WEBAUTHN_EXEMPT_HOSTS = _env_list(
+    "WEBAUTHN_EXEMPT_HOSTS", ",".join(h for h in ALLOWED_HOSTS if h.endswith(".onion"))
+)
+OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID
+OTP_WEBAUTHN_RP_NAME = "Tropa"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.webauthn.Helper"
+# A passkey is a second factor here, after the password (which unwraps the
+# caseworker's content key): never a sign-in on its own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Failures are audited by accounts.webauthn; no tracebacks in the logs.
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
 
 # Sessions and cookies. Staff sessions end on browser close and after a short
 # idle time; every request refreshes the idle clock.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("accounts.urls")),
+    path("staff/webauthn/", include("accounts.webauthn_urls")),
     path("staff/", include("audit.urls")),
     path("staff/", include("reports.urls")),
     path("staff/", include("intake.staff_urls")),

@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import services as account_services
 from accounts.models import SignInGuard
@@ -305,6 +306,32 @@ def caseworker_visits() -> list[Visit]:
         *confirming_visits(),
         Visit("own backup codes", "accounts:security", "/staff/security/"),
         Visit(
+            "renaming a passkey with its errors",
+            "accounts:security_passkey_name",
+            "/staff/security/",
+            400,
+            steps(clear_passkey_name, click("form[action$='/name/'] button")),
+        ),
+        Visit(
+            "adding a passkey: the password first",
+            "accounts:security_passkeys",
+            "/staff/security/passkeys/",
+        ),
+        Visit(
+            "adding a passkey with its errors",
+            "accounts:security_passkeys",
+            "/staff/security/passkeys/",
+            400,
+            click(SEND),
+        ),
+        Visit(
+            "adding a passkey: the button",
+            "accounts:security_passkeys",
+            "/staff/security/passkeys/",
+            200,
+            steps(fill(passkey_password=PASSWORD), click(SEND)),
+        ),
+        Visit(
             "a password change with its errors",
             "accounts:security_password",
             "/staff/security/",
@@ -338,6 +365,10 @@ def caseworker_visits() -> list[Visit]:
             steps(fill(codes_password=PASSWORD), click(BACKUP_CODES)),
         ),
     ]
+
+
+def clear_passkey_name(page, world):
+    page.locator("form[action$='/name/'] input[name=name]").fill("")
 
 
 def confirming_visits() -> list[Visit]:
@@ -775,6 +806,12 @@ NOT_PAGES = {
     "admin/audit/auditentry/<path:object_id>/": "a redirect to the change page",
     "admin/auth/user/<path:object_id>/": "a redirect to the change page",
     "admin/(?P<url>.*)$": "the admin's not-found answer",
+    "accounts:security_passkey_remove": "POST, then the security page",
+    "otp_webauthn:credential-registration-begin": "JSON for the passkey script (POST)",
+    "otp_webauthn:credential-registration-complete": "JSON for the passkey script (POST)",
+    "otp_webauthn:credential-authentication-begin": "JSON for the passkey script (POST)",
+    "otp_webauthn:credential-authentication-complete": "JSON for the passkey script (POST)",
+    "otp_webauthn:js-i18n-catalog": "JavaScript (the passkey script's messages)",
 }
 ERROR_PAGES = {"404", "403", "429", "csrf"}
 
@@ -821,6 +858,10 @@ def build_world(role: str, settings) -> tuple[SimpleNamespace, object]:
     world = SimpleNamespace(settings=settings)
     alice = make_staff("alice", "caseworker")
     world.bob = make_staff("bob", "caseworker").user.pk
+    # A passkey: the second step offers it, the security page lists it.
+    WebAuthnCredential.objects.create(
+        user=alice.user, name="Laptop", credential_id=b"a11y" * 8, public_key=b"key"
+    )
     earlier = submit_request(request_record(received_at=timezone.now() - timedelta(days=40)))
     submission = submit_request(request_record())
     world.code = submission.receipt_code

@@ -20,6 +20,7 @@ from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import AuditEntry
 from cases.models import ReplyTemplate
@@ -36,6 +37,8 @@ ALLOWED = {
     "cases:": {"caseworker"},
     "accounts:staff_": {"admin"},
     "accounts:access_": {"caseworker"},
+    # One's own passkeys only: nobody may touch another person's (bob's, below).
+    "accounts:security_passkey_": set(),
     "reports:regenerate": {"admin"},
     "reports:": {"coordinator", "admin"},
     "bots:": {"admin"},
@@ -124,11 +127,16 @@ def ids(alice, bob):
         "file_format": "svg",
         "object_id": bob.user.pk,
         "content_type_id": 4,
+        "passkey": WebAuthnCredential.objects.create(
+            user=bob.user, name="bob's key", credential_id=b"b" * 16, public_key=b"k"
+        ).pk,
     }
 
 
 def path_for(name: str, route: str, ids: dict) -> str:
     kind = {"cases:": "template", "bots:": "bot"}.get(name[: name.index(":") + 1], "account")
+    if name.startswith("accounts:security_passkey_"):
+        kind = "passkey"
 
     def value(match: re.Match) -> str:
         param = match.group(1)
