@@ -3,6 +3,7 @@
 Set-up and everyday commands, for a fresh machine with nothing but Python 3.11.
 
     python3.11 dev.py run     install into .venv, migrate SQLite, seed demo data, run the app
+                              (--fresh: renew the demo authenticators, kept by default)
     python3.11 dev.py test    install into .venv with the test tools, run the whole test suite
 
 Also: `lint` (ruff), `security` (check --deploy, bandit, pip-audit), `faults`
@@ -278,9 +279,18 @@ def manage_step(title: str, *args: str, show: bool = False) -> None:
 
 
 def command_run(args: list[str]) -> None:
+    """Migrate, prepare the demo and serve (`--fresh`: new demo authenticators too;
+    by default they are kept between starts, so a phone that scanned them still works)."""
     ensure_venv()
+    fresh = "--fresh" in args
+    args = [arg for arg in args if arg != "--fresh"]
     manage_step("migrating the database", "migrate", "--verbosity", "0")
-    manage_step("preparing demo data and demo accounts", "demo_setup", show=True)
+    manage_step(
+        "preparing demo data and demo accounts",
+        "demo_setup",
+        *(["--fresh"] if fresh else []),
+        show=True,
+    )
     address = args[0] if args else "127.0.0.1:8000"
     say(
         f"ready after {time.monotonic() - STARTED:.0f} s; starting the app at "

@@ -6,14 +6,20 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from audit.labels import SYSTEM_ACTORS
 
 
 class SignInForm(forms.Form):
     username = forms.CharField(
-        label=_("Username"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True})
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
-        label=_("Password"), strip=False, max_length=4096, widget=forms.PasswordInput
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
@@ -46,6 +52,9 @@ class NewStaffForm(forms.Form):
         username = self.cleaned_data["username"]
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("An account with this username already exists."))
+        if username.lower() in SYSTEM_ACTORS:
+            # The audit log shows these names as the system, never as a person.
+            raise forms.ValidationError(_("This name is kept for the system: choose another."))
         return username
 
 
@@ -92,7 +101,20 @@ class PasswordChangeForm(forms.Form):
     def __init__(self, *args, issued: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if issued:
-            self.fields["current_password"].label = _("The password you were given")
+            # Asked once more on purpose: it unlocks what was sealed under it (a
+            # caseworker's key) so that it can be sealed under the new one; no
+            # password is ever kept in the session to spare the typing.
+            field = self.fields["current_password"]
+            field.label = _("The password you were given")
+            field.help_text = _(
+                "The one you have just signed in with, once more: it is needed to move what "
+                "it protects under your new password."
+            )
+        self.wrong_current = (
+            _("This is not the password you were given.")
+            if issued
+            else _("This is not your current password.")
+        )
 
     def clean(self) -> dict:
         data = super().clean()

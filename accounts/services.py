@@ -127,22 +127,30 @@ def _caseworker_key_for(user, role: str, password: str, *, actor) -> str:
     return ""
 
 
-def renew_credentials(user, password: str, *, actor) -> NewStaff:
+def renew_credentials(user, password: str, *, actor, keep_authenticator: bool = False) -> NewStaff:
     """A new password, authenticator and backup codes for an existing account
-    (demo accounts, from the server)."""
+    (demo accounts, from the server); with `keep_authenticator`, a confirmed
+    authenticator stays (the demo's between starts: nobody scans it again)."""
     with transaction.atomic(), audited_by_service():
         validate_password(password, user)
         user.set_password(password)
         user.is_active = True
         user.save()
         IssuedPassword.objects.filter(user=user).delete()
-        AuthenticatorDevice.objects.filter(user=user).delete()
-        passkeys_of(user).delete()
+        kept = (
+            AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
+            if keep_authenticator
+            else None
+        )
+        others = AuthenticatorDevice.objects.filter(user=user)
+        (others.exclude(pk=kept.pk) if kept else others).delete()
+        if kept is None:
+            passkeys_of(user).delete()
         # The old key opened with the old password only: a fresh one, no access.
         key_services.forget_caseworker(user, actor=actor, reason="credentials_renewed")
         if has_role(user, Role.CASEWORKER):
             key_services.set_caseworker_key(user, password)
-        device = _new_authenticator(user, confirmed=True)
+        device = kept or _new_authenticator(user, confirmed=True)
         codes = replace_backup_codes(user)
         _clear_failures(user, forget_sources=True)
         record("staff.renew_credentials", actor=actor, target=user.get_username())

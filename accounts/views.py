@@ -166,7 +166,7 @@ def _change_password(request: HttpRequest, form: PasswordChangeForm, stage: str)
             auth_logout(request)
             messages.error(request, str(services.LOCKED_MESSAGE))
         else:
-            form.add_error("current_password", _("This is not your current password."))
+            form.add_error("current_password", form.wrong_current)
         return False
     except ValidationError as error:
         form.add_error("new_password", error)

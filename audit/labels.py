@@ -307,3 +307,17 @@ def action_choices() -> list[tuple[Any, list[tuple[str, Any]]]]:
         each = sorted(actions.items(), key=lambda item: str(item[1]))
         choices.append((group, [(f"{prefix}.*", _("All: %(group)s") % {"group": group}), *each]))
     return choices
+
+
+# Actors that are no person: a command or a task named in the log by a plain
+# string (audit.services.actor_name). Shown as what they are, never as someone;
+# no account may take one of these names (accounts.forms.NewStaffForm).
+SYSTEM_ACTORS: dict[str, Any] = {
+    "demo_setup": _("set up by the demo"),
+    "digest": _("the daily digest"),
+}
+
+
+def actor_label(name: str) -> str:
+    """A system actor in words; a username as it is."""
+    return str(SYSTEM_ACTORS[name]) if name in SYSTEM_ACTORS else name

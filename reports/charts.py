@@ -122,7 +122,8 @@ def stacked_bars_drawing(
             h = plot_h * (value or 0) / ceiling
             y -= h
             add(Rect(x, y, bar_w, h, s.colour, f"{month} · {s.label}: {_figure(value)}"))
-        if i % 3 == 0 or i == len(categories) - 1:
+        # Months in words are wider than "2026-11": every sixth, and the last.
+        if (i % 6 == 0 and len(categories) - 1 - i >= 3) or i == len(categories) - 1:
             add(Text(x + bar_w / 2, top + plot_h + 16, month, anchor="middle"))
     legend_x = left
     for s in series:
@@ -163,6 +164,18 @@ def horizontal_bars_drawing(
             figure += f" ({number_format(round(100 * count / total))}%)"
         add(Text(label_w + length + 6, y + 17, figure, size=12, fill=INK))
     return drawing
+
+
+def captioned(drawing: Drawing, lines: list[str]) -> Drawing:
+    """The drawing with lines of small print below it: a downloaded chart
+    travels without the page around it, so it says its period, date and source."""
+    row = 16
+    shapes = list(drawing.shapes)
+    for i, line in enumerate(lines):
+        shapes.append(Text(8, drawing.height + 14 + i * row, line, size=11, fill=MUTED))
+    return Drawing(
+        drawing.name, drawing.title, drawing.width, drawing.height + row * len(lines) + 8, shapes
+    )
 
 
 def to_svg(drawing: Drawing) -> SafeString:

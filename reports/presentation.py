@@ -6,13 +6,16 @@ once rather than by a template tag per cell. Published figures only.
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from cases.workflow import Outcome
+from core import dates
 from intake.vocabulary import Category, ServiceStatus
 from reports import charts
-from reports.months import label
+from reports.months import current_month, parse_label
 from reports.templatetags.report_figures import cells, figure, hours
 
 CATEGORY_COLOURS = {
@@ -41,7 +44,7 @@ def category_rows(data) -> list[tuple[str, dict]]:
             counts = published.get("by_category") or dict.fromkeys(Category.values)
         else:  # no report: a month before the first request
             counts = dict.fromkeys(Category.values, 0)
-        rows.append((label(month), counts))
+        rows.append((capfirst(dates.month(month)), counts))
     return rows
 
 
@@ -117,20 +120,31 @@ def cohort_rows(published: dict) -> list[tuple]:
             continue
         flat = {**row, **{f"outcome_{slug}": n for slug, n in row["by_outcome"].items()}}
         shown = [figure(flat[key], f"cohort.{row['month']}.{path}") for key, path in columns]
-        rows.append((row["month"], cells(shown)))
+        rows.append((capfirst(dates.month(parse_label(row["month"]))), cells(shown)))
     return rows
 
 
 def stored_rows(data) -> list[tuple]:
     """Each stored month's row: its link, figures and date, rendered here (see _figure_rows)."""
     link, zone = reverse("reports:month", args=["0000-00"]), timezone.get_current_timezone()
+    this_month = current_month()
     rows = []
     for report in data.stored:
         p, response = report.published, report.published.get("first_response") or {}
         month = str(report)  # YYYY-MM: nothing to escape
-        # Reviewed (bandit B703): a reversed URL and a YYYY-MM label, no outside text.
-        head = SafeString(f'<a href="{link.replace("0000-00", month)}">{month}</a>')  # nosec B703
-        generated = f"{report.generated_at.astimezone(zone):%Y-%m-%d %H:%M}"
+        head = format_html(
+            '<a href="{}">{}</a>',
+            link.replace("0000-00", month),
+            capfirst(dates.month(report.month)),
+        )
+        if report.month >= this_month:
+            # Outside the charts and totals; here with its own mark.
+            head = format_html(
+                '{} <span class="partial">{}</span>',
+                head,
+                _("partial: to %(day)s") % {"day": dates.day(timezone.localdate())},
+            )
+        generated = date_format(report.generated_at.astimezone(zone), "DATETIME_FORMAT")
         rows.append((report, head, generated, cells([
             figure(p.get("requests"), "requests"),
             figure(p.get("desertion_related"), "desertion_related"),
@@ -139,6 +153,16 @@ def stored_rows(data) -> list[tuple]:
             hours(response.get("p90_hours"), "first_response.p90_hours"),
         ])))  # fmt: skip
     return rows
+
+
+def download_caption(data, site_name: str) -> list[str]:
+    """Period, generation date and source, printed on every downloaded chart."""
+    return [
+        _("Period: %(period)s, complete months only (the month under way is left out).")
+        % {"period": dates.period(data.window[0], data.window[-1])},
+        _("Generated %(day)s by %(site)s from its stored monthly reports; small figures withheld.")
+        % {"day": dates.day(timezone.localdate()), "site": site_name},
+    ]
 
 
 def chart(name: str, data) -> charts.Drawing:

@@ -108,7 +108,9 @@ def dashboard() -> Dashboard:
     headline = complete[0] if complete else stored[0]
     latest = MonthlyReport.objects.defer("data").get(month=headline.month)
     in_progress = stored[0] if stored[0].month == this_month and headline is not stored[0] else None
-    newest = stored[0].month
+    # The month under way would read as a collapse beside full months: charts
+    # and their totals end at the last complete month (its own page has it).
+    newest = min(stored[0].month, shift(this_month, -1))
     return Dashboard(
         latest=latest,
         in_progress=in_progress,

@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import dates
 from reports.months import parse_label
 
 
@@ -33,7 +35,20 @@ def figure(path: str, value: int | float, decimals: int | None = None) -> SafeSt
 
 
 def month_name(text: str) -> str:
-    return date_format(parse_label(text), "F Y")
+    """A month opening a sentence: "January 2024" / «Январь 2024»."""
+    return capfirst(dates.month(parse_label(text)))
+
+
+def in_month(text: str) -> str:
+    return dates.in_month(parse_label(text))
+
+
+def since_month(text: str) -> str:
+    return dates.since_month(parse_label(text))
+
+
+def for_month(text: str) -> str:
+    return dates.for_month(parse_label(text))
 
 
 def _with(template: str, **values: Any) -> SafeString:
@@ -75,49 +90,47 @@ def _requests(p: dict) -> Sentence:
 
 
 def _year_on_year(p: dict) -> Sentence | None:
+    # Requests, not people: a requester who wrote twice is counted twice here.
     desertion = p["by_category"]["desertion"]
     earlier = p["same_month_last_year"]
     if desertion is None:
         return None
-    then = month_name(earlier["month"])
     now = figure("by_category.desertion", desertion)
     if earlier["desertion"] is None:
         text = _with(
             ngettext(
-                "%(count)s person asked for help with desertion; the figure for %(then)s is "
-                "withheld.",
-                "%(count)s people asked for help with desertion; the figure for %(then)s is "
-                "withheld.",
+                "%(count)s request for help with desertion; the figure %(then)s is withheld.",
+                "%(count)s requests for help with desertion; the figure %(then)s is withheld.",
                 desertion,
             ),
             count=now,
-            then=then,
+            then=for_month(earlier["month"]),
         )
     elif earlier["ratio"] is None:
         text = _with(
             ngettext(
-                "%(count)s person asked for help with desertion, against %(before)s a year "
-                "earlier (%(then)s).",
-                "%(count)s people asked for help with desertion, against %(before)s a year "
-                "earlier (%(then)s).",
+                "%(count)s request for help with desertion, against %(before)s %(then)s, "
+                "a year earlier.",
+                "%(count)s requests for help with desertion, against %(before)s %(then)s, "
+                "a year earlier.",
                 desertion,
             ),
             count=now,
             before=figure("same_month_last_year.desertion", earlier["desertion"]),
-            then=then,
+            then=in_month(earlier["month"]),
         )
     else:
         text = _with(
             ngettext(
-                "%(count)s person asked for help with desertion, against %(before)s a year "
-                "earlier (%(then)s): %(ratio)s times as many.",
-                "%(count)s people asked for help with desertion, against %(before)s a year "
-                "earlier (%(then)s): %(ratio)s times as many.",
+                "%(count)s request for help with desertion, against %(before)s %(then)s, "
+                "a year earlier: %(ratio)s times as many.",
+                "%(count)s requests for help with desertion, against %(before)s %(then)s, "
+                "a year earlier: %(ratio)s times as many.",
                 desertion,
             ),
             count=now,
             before=figure("same_month_last_year.desertion", earlier["desertion"]),
-            then=then,
+            then=in_month(earlier["month"]),
             ratio=figure("same_month_last_year.ratio", earlier["ratio"], decimals=2),
         )
     return Sentence(text, ("desertion", "year_on_year"))
@@ -135,13 +148,13 @@ def _record(p: dict) -> Sentence | None:
 
 def _cumulative(p: dict) -> Sentence:
     total = p["cumulative"]
-    since = month_name(total["since"])
+    since = capfirst(since_month(total["since"]))
     requests, related = total["requests"], total["desertion_related"]
     if requests is not None and related is not None:
         text = _with(
             ngettext(
-                "Since %(since)s: %(requests)s request, %(related)s of them desertion-related.",
-                "Since %(since)s: %(requests)s requests, %(related)s of them desertion-related.",
+                "%(since)s: %(requests)s request, %(related)s of them desertion-related.",
+                "%(since)s: %(requests)s requests, %(related)s of them desertion-related.",
                 requests,
             ),
             since=since,
@@ -151,8 +164,8 @@ def _cumulative(p: dict) -> Sentence:
     elif requests is not None:
         text = _with(
             ngettext(
-                "Since %(since)s: %(requests)s request.",
-                "Since %(since)s: %(requests)s requests.",
+                "%(since)s: %(requests)s request.",
+                "%(since)s: %(requests)s requests.",
                 requests,
             ),
             since=since,
@@ -161,27 +174,28 @@ def _cumulative(p: dict) -> Sentence:
     else:
         text = _with(
             _(
-                "The totals since %(since)s are withheld: a month on the way has a withheld "
+                "The totals %(since)s are withheld: a month on the way has a withheld "
                 "figure that they would reveal."
             ),
-            since=since,
+            since=since_month(total["since"]),
         )
     return Sentence(text, ("cumulative", "requests", "desertion_related"))
 
 
 def _helped(p: dict) -> Sentence:
+    # Cases, not people: a requester helped after two requests is two cases.
     assisted, share = p["assisted_desertions"], p["share_abroad"]
     since_total = p["cumulative"]["assisted_desertions"]
     if assisted is None:
-        parts = [_("The number of people helped to desert this month is withheld.")]
+        parts = [_("The number of cases resolved as helped to desert this month is withheld.")]
     elif share is not None:
         parts = [
             _with(
                 ngettext(
-                    "%(count)s person was helped to desert, %(share)s%% of them abroad "
-                    "(the rest hiding in the country).",
-                    "%(count)s people were helped to desert, %(share)s%% of them abroad "
-                    "(the rest hiding in the country).",
+                    "%(count)s case was resolved as helped to desert, %(share)s%% of them "
+                    "abroad (the rest hiding in the country).",
+                    "%(count)s cases were resolved as helped to desert, %(share)s%% of them "
+                    "abroad (the rest hiding in the country).",
                     assisted,
                 ),
                 count=figure("assisted_desertions", assisted),
@@ -192,8 +206,8 @@ def _helped(p: dict) -> Sentence:
         parts = [
             _with(
                 ngettext(
-                    "%(count)s person was helped to desert.",
-                    "%(count)s people were helped to desert.",
+                    "%(count)s case was resolved as helped to desert.",
+                    "%(count)s cases were resolved as helped to desert.",
                     assisted,
                 ),
                 count=figure("assisted_desertions", assisted),
@@ -202,9 +216,9 @@ def _helped(p: dict) -> Sentence:
     if since_total is not None:
         parts.append(
             _with(
-                _("%(count)s in all since %(since)s."),
+                _("%(count)s in all %(since)s."),
                 count=figure("cumulative.assisted_desertions", since_total),
-                since=month_name(p["cumulative"]["since"]),
+                since=since_month(p["cumulative"]["since"]),
             )
         )
     text = format_html(" ".join("{}" for _part in parts), *parts)

@@ -8,8 +8,8 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +17,7 @@ from accounts.decorators import staff_required
 from accounts.roles import Role, has_role
 from audit.services import record
 from cases.workflow import Outcome
+from core import context_processors
 from reports import charts, presentation
 from reports.definitions import DEFINITIONS
 from reports.exports import ExportRefused, check_request, export_statistics, min_published_cell
@@ -62,7 +63,10 @@ def chart_download(request: HttpRequest, name: str, file_format: str) -> HttpRes
     data = dashboard_data()
     if not data.latest:
         raise Http404
-    drawing = presentation.chart(name, data)
+    site_name = context_processors.site(request)["site_name"]
+    drawing = charts.captioned(
+        presentation.chart(name, data), presentation.download_caption(data, str(site_name))
+    )
     if file_format == "svg":
         response = HttpResponse(
             charts.to_svg_document(drawing), content_type="image/svg+xml; charset=utf-8"
@@ -141,6 +145,10 @@ def regenerate_all(request: HttpRequest) -> HttpResponse:
         request, _("%(count)s monthly reports are being generated.") % {"count": len(months)}
     )
     return redirect("reports:dashboard")
+
+
+def worded_headers() -> str:
+    return "ru" if (get_language() or "").startswith("ru") else "en"
 
 
 class ExportForm(forms.Form):
@@ -227,7 +235,9 @@ class ExportForm(forms.Form):
         return self._month("to_month")
 
     def clean_headers(self):
-        return self.cleaned_data.get("headers") or "codes"
+        # Words by default, in the reader's language: a person opens the file;
+        # scripts ask for the codes (and the command keeps them by default).
+        return self.cleaned_data.get("headers") or worded_headers()
 
     def clean(self):
         data = super().clean()
@@ -262,7 +272,7 @@ def export_stats(request: HttpRequest) -> HttpResponse:
         "to_month": label(shift(month, -1)),
         "file_format": "csv",
         "min_cell": min_published_cell(),
-        "headers": "codes",
+        "headers": worded_headers(),
     }
     form = ExportForm(data, initial=initial)
     if not form.is_bound or not form.is_valid():

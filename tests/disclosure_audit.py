@@ -218,7 +218,8 @@ def export_rows(file_format: str, first: str, last: str, min_cell: int | None) -
         width = len(COLUMNS) + 1
         rows = [[*row, *[None] * (width - len(row))] for row in sheet.values]
         return [
-            {"month": row[0], **{c: v for c, v in zip(COLUMNS, row[1:], strict=True)}}
+            # The month is a date in the workbook (shown as "January 2024").
+            {"month": f"{row[0]:%Y-%m}", **{c: v for c, v in zip(COLUMNS, row[1:], strict=True)}}
             for row in rows[1:]
         ]
     out = io.StringIO()
@@ -256,9 +257,12 @@ def add_export(publication, file_format, first, last, min_cell=None) -> None:
 
 def add_dashboard(publication: Publication) -> None:
     data = dashboard()
-    for month, counts in presentation.category_rows(data):
-        if parse_label(month) not in data.by_report:
+    # The rows name their months in words; the window gives each row's month.
+    rows = presentation.category_rows(data)
+    for shown, (_words, counts) in zip(data.window, rows, strict=True):
+        if shown not in data.by_report:
             continue
+        month = label(shown)
         for category, count in counts.items():
             publication.add(("cell", month, f"category_{category}"), count, None, "dashboard")
     window = tuple(label(m) for m in data.window if m in data.by_report)

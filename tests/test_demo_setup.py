@@ -78,3 +78,59 @@ def test_it_refuses_to_run_without_debug(settings):
     with pytest.raises(CommandError, match="DEBUG only"):
         demo_setup()
     assert not HelpRequest.objects.exists()
+
+
+def otpauth_links(output: str) -> dict[str, str]:
+    return dict(re.findall(r"user (\S+) .*?\n.*?(otpauth://\S+)", output, flags=re.S))
+
+
+def test_a_second_start_keeps_the_authenticators_unless_asked_fresh(settings):
+    from accounts.models import AuthenticatorDevice
+
+    settings.DEBUG = True
+    first = demo_setup("--months", "1")
+    devices = set(AuthenticatorDevice.objects.values_list("pk", flat=True))
+
+    second = demo_setup("--months", "1")
+    assert set(AuthenticatorDevice.objects.values_list("pk", flat=True)) == devices
+    assert otpauth_links(second) == otpauth_links(first)
+    assert len(otpauth_links(first)) == 3
+
+    fresh = demo_setup("--months", "1", "--fresh")
+    assert not devices & set(AuthenticatorDevice.objects.values_list("pk", flat=True))
+    assert set(otpauth_links(fresh).values()).isdisjoint(otpauth_links(first).values())
+
+
+def test_the_demo_is_a_working_day_for_its_caseworker(settings):
+    from django.utils import timezone
+
+    from cases.models import CaseEvent, ReplyTemplate
+
+    settings.DEBUG = True
+    output = demo_setup("--months", "2")
+    caseworker = get_user_model().objects.get(username="demo-caseworker")
+    mine = Case.objects.filter(assigned_to=caseworker)
+    today = timezone.localdate()
+
+    assert mine.count() == 8
+    assert mine.filter(follow_up_on=today).exists()
+    assert mine.filter(follow_up_on__lt=today).exists()
+    # Here the organisation key belongs to the tests, so the demo caseworker's
+    # session opens nothing and writes no template; with keys, it writes three.
+    from cases.demo import working_day
+    from tests.content_keys import organisation_keys
+
+    assert ReplyTemplate.objects.count() == 0
+    assert working_day(caseworker, organisation_keys())["templates"] == 3
+    assert ReplyTemplate.objects.count() == 3
+    moved = CaseEvent.objects.filter(kind=CaseEvent.Kind.MOVED, from_state="new")
+    assert moved.exists()
+    assert "A working day for demo-caseworker: 8 case(s) assigned" in output
+    # The stored report of the last complete month has first-response figures.
+    latest = MonthlyReport.objects.filter(month__lt=today.replace(day=1)).order_by("-month")[0]
+    assert latest.published["first_response"]["median_hours"] is not None
+    # A second start does it no twice.
+    demo_setup("--months", "2")
+    assert Case.objects.filter(assigned_to=caseworker).count() == 8
+    assert ReplyTemplate.objects.count() == 3
+    assert moved.count() == CaseEvent.objects.filter(kind="moved", from_state="new").count()

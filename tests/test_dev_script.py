@@ -4,6 +4,7 @@ took, uv installing with pip as the fallback, and an editable install that
 setuptools does not warn about. dev.py runs in a subprocess, as a person runs it.
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -163,3 +164,23 @@ def test_ci_fails_when_pyproject_and_the_locks_disagree(tmp_path):
 
     assert result.returncode != 0
     assert "disagree: run python dev.py lock" in result.stdout + result.stderr
+
+
+def test_run_keeps_the_demo_authenticators_unless_asked_fresh():
+    """What `dev.py run` asks of demo_setup, with the server and the steps stubbed out."""
+    script = (
+        "steps = []\n"
+        "dev.ensure_venv = lambda *a, **k: None\n"
+        "dev.manage_step = lambda title, *args, **k: steps.append(args)\n"
+        "dev.manage = lambda *args: steps.append(('serve',) + args)\n"
+        "dev.say = lambda *a: None\n"
+        "dev.command_run([])\n"
+        "dev.command_run(['--fresh', '0.0.0.0:9000'])\n"
+        "print(steps)\n"
+    )
+    steps = ast.literal_eval(dev(script).stdout)
+
+    assert steps[1] == ("demo_setup",)
+    assert steps[2] == ("serve", "runserver", "127.0.0.1:8000")
+    assert steps[4] == ("demo_setup", "--fresh")
+    assert steps[5] == ("serve", "runserver", "0.0.0.0:9000")

@@ -440,7 +440,8 @@ def test_a_bad_request_exits_non_zero_from_the_shell():
 # The page.
 
 URL = "/staff/exports/"
-FORM = {"from_month": "2023-12", "to_month": "2024-02", "file_format": "csv", "min_cell": "10"}
+FORM = {"from_month": "2023-12", "to_month": "2024-02", "file_format": "csv", "min_cell": "10",
+        "headers": "codes"}  # fmt: skip
 
 
 @needs_db

@@ -6,10 +6,12 @@ the dashboard's charts as SVG and PNG; each audited without a figure.
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone, translation
 from hypothesis import given, settings
 from openpyxl import load_workbook
 from PIL import Image
@@ -54,7 +56,9 @@ def test_a_coordinator_downloads_the_xlsx_and_it_is_audited(client, carol, janua
     assert response["Content-Disposition"].endswith('filename="tropa-stats-2023-12-2024-02.xlsx"')
     entry = AuditEntry.objects.get(action="stats.export")
     assert entry.actor == "carol"
-    assert entry.detail == {"from": "2023-12", "to": "2024-02", "format": "xlsx", "min_cell": 10}
+    assert entry.detail == {
+        "from": "2023-12", "to": "2024-02", "format": "xlsx", "min_cell": 10, "headers": "en"
+    }  # fmt: skip
     assert not any(str(n) in json.dumps(entry.detail) for n in (284, 336, 296, 249, 142))
 
 
@@ -62,12 +66,13 @@ def test_the_xlsx_has_numeric_columns_empty_withheld_cells_and_a_status_sheet(
     client, carol, january_2024
 ):
     sign_in(client, carol)
-    book = workbook(client.post(URL, FORM).content)
+    book = workbook(client.post(URL, {**FORM, "headers": "codes"}).content)
 
     figures, status, definitions = book.worksheets
     header, *months = rows(figures)
     assert header == ("month", *COLUMNS)
     january = dict(zip(header, months[1], strict=True))
+    assert january["month"] == datetime(2024, 1, 1)
     january_status = dict(zip(header, rows(status)[2], strict=True))
     for column in COLUMNS:
         published = JANUARY_PUBLISHED[column]
@@ -227,3 +232,115 @@ def test_month_pages_and_the_dashboard_have_a_print_stylesheet(client, carol, st
         assert 'href="/static/css/print.css" media="print"' in client.get(url).content.decode()
     css = client.get("/static/css/print.css")
     assert b"@media print" in b"".join(css.streaming_content)
+
+
+@pytest.fixture
+def month_under_way(stored_months):
+    """The month under way, stored as the nightly run stores it: far fewer requests so far."""
+    month = current_month()
+    received = datetime(month.year, month.month, 1, 1, tzinfo=UTC)
+    CaseFactory.create_batch(11, request__received_at=received, request__category="consultation")
+    store_report(month)
+    return label(month)
+
+
+def test_the_month_under_way_is_left_out_of_charts_and_their_totals(client, carol, month_under_way):
+    from core import dates
+    from reports import presentation
+    from reports.selectors import dashboard
+
+    sign_in(client, carol)
+    client.cookies["django_language"] = "en"
+    data = dashboard()
+    assert data.window[-1] == shift(current_month(), -1)
+    with translation.override("en"):
+        under_way, last = dates.month(current_month()), dates.month(shift(current_month(), -1))
+        shown = [month for month, _counts in presentation.category_rows(data)]
+    assert last in shown and under_way not in shown
+    svg = client.get("/staff/dashboard/charts/categories.svg").content.decode()
+    assert f"<title>{last} ·" in svg
+    assert f"{under_way} ·" not in svg and "Consultation: 11" not in svg
+    page = client.get("/staff/dashboard/").content.decode()
+    # The page keeps it in the stored months' table, marked partial.
+    assert f'{month_under_way}/">{under_way}</a> <span class="partial">partial: to ' in page
+
+
+def test_the_month_under_way_changes_no_downloaded_chart(client, carol, month_under_way):
+    from reports.models import MonthlyReport
+
+    sign_in(client, carol)
+    urls = [f"/staff/dashboard/charts/{name}.{ext}" for name in ("categories", "service-status")
+            for ext in ("svg", "png")]  # fmt: skip
+    with_it = [client.get(url).content for url in urls]
+    MonthlyReport.objects.filter(month=current_month()).delete()
+    without_it = [client.get(url).content for url in urls]
+
+    assert with_it == without_it
+
+
+@pytest.mark.parametrize("name", ["categories", "service-status"])
+def test_every_downloaded_chart_says_its_period_date_and_source(
+    client, carol, stored_months, settings, name
+):
+    from core import dates
+    from reports import charts, presentation
+    from reports.selectors import dashboard
+
+    settings.SITE_NAME = "Test Hotline"
+    sign_in(client, carol)
+    svg = client.get(f"/staff/dashboard/charts/{name}.svg").content.decode()
+    first, last = shift(current_month(), -24), shift(current_month(), -1)
+    with translation.override("en"):
+        today = dates.day(timezone.localdate())
+        period = f"{dates.month(first)} – {dates.month(last)}"
+
+    assert f"Period: {period}, complete months only" in svg
+    assert f"Generated {today} by Test Hotline from its stored monthly reports" in svg
+    # The PNG: the chart as on the page, with the same small print painted below it.
+    png = Image.open(io.BytesIO(client.get(f"/staff/dashboard/charts/{name}.png").content))
+    with translation.override("en"):
+        bare = Image.open(io.BytesIO(charts.to_png(presentation.chart(name, dashboard()))))
+    assert png.height > bare.height and png.width == bare.width
+    assert png.convert("RGB").crop((0, 0, *bare.size)).tobytes() == bare.convert("RGB").tobytes()
+    below = png.convert("L").crop((0, bare.height, png.width, png.height))
+    assert below.getextrema()[0] < 128  # text was painted there
+    client.cookies["django_language"] = "ru"
+    russian = client.get(f"/staff/dashboard/charts/{name}.svg").content.decode()
+    assert "Период: " in russian and "только полные месяцы" in russian
+
+
+def test_the_xlsx_has_month_dates_column_widths_and_worded_headers_by_default(
+    client, carol, january_2024
+):
+    sign_in(client, carol)
+    client.cookies["django_language"] = "en"
+    book = workbook(client.post(URL, FORM).content)  # no header style asked for
+
+    figures, status, definitions = book.worksheets
+    header = rows(figures)[0]
+    assert header[:3] == ("Month", "Requests received", "Desertion-related requests")
+    for sheet in (figures, status):
+        months = [row[0] for row in sheet.iter_rows(min_row=2, max_col=1)]
+        assert [cell.value for cell in months] == [datetime(2023, 12, 1), datetime(2024, 1, 1),
+                                                   datetime(2024, 2, 1)]  # fmt: skip
+        assert {cell.number_format for cell in months} == {"[$-409]mmmm yyyy"}
+        assert sheet.column_dimensions["A"].width >= 14
+        widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1][1:]]
+        assert all(
+            width >= min(48, len(str(c.value)))
+            for width, c in zip(widths, sheet[1][1:], strict=True)
+        )
+    assert ("Months", "December 2023 – February 2024", None) in rows(definitions)
+
+    client.cookies["django_language"] = "ru"
+    russian = workbook(client.post(URL, FORM).content).worksheets[0]
+    assert rows(russian)[0][0] == "Месяц"
+    assert russian["A2"].number_format == "[$-419]mmmm yyyy"
+
+
+def test_the_export_form_offers_words_in_the_page_language(client, carol):
+    sign_in(client, carol)
+    client.cookies["django_language"] = "en"
+    page = client.get(URL).content.decode()
+
+    assert re.search(r'<input[^>]*name="headers" value="en"[^>]*checked', page)

@@ -225,6 +225,8 @@ def test_caseworkers_see_which_cases_go_within_seven_days(client, alice, setting
     queue = client.get("/staff/").content.decode()
     assert "1 finished case will have its content erased within 7 days" in queue
     assert soon.request.reference in queue
+    # Below the work: after the queue's table, not between the heading and the cases.
+    assert queue.index('class="purge-soon"') > queue.index('<form class="bulk"')
     assert later.request.reference not in queue
     case_page = client.get(f"/staff/cases/{soon.request.reference}/").content.decode()
     assert "will be erased on" in case_page

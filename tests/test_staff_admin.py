@@ -102,7 +102,7 @@ def test_a_weak_or_mismatched_chosen_password_is_refused(client, dave):
     weak = choose_password(owner, issued, "short")
     assert "too short" in weak.content.decode()
     wrong = choose_password(owner, "not the issued one", OWN_PASSWORD)
-    assert "not your current password" in wrong.content.decode()
+    assert "not the password you were given" in wrong.content.decode()
     assert owner.get("/staff/enrol/")["Location"] == "/staff/password/"
 
 

@@ -5,11 +5,12 @@ from functools import cache
 
 from django import template
 from django.utils import translation
-from django.utils.formats import date_format, get_format, number_format
+from django.utils.formats import get_format, number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from core import dates
 from reports.definitions import DEFINITIONS, definition_url
 from reports.months import parse_label
 
@@ -96,5 +97,17 @@ def number(value) -> str:
 
 @register.filter
 def month_name(text: str) -> str:
-    """ "2024-01" -> "January 2024" in the page's language."""
-    return date_format(parse_label(text), "F Y") if text else ""
+    """ "2024-01" -> "January 2024" / «январь 2024» (core.dates)."""
+    return dates.month(parse_label(text)) if text else ""
+
+
+@register.filter
+def since_month(text: str) -> str:
+    """ "2024-01" -> "since January 2024" / «с января 2024 года»."""
+    return dates.since_month(parse_label(text)) if text else ""
+
+
+@register.filter
+def for_month(text: str) -> str:
+    """ "2024-01" -> "for January 2024" / «за январь 2024 года»."""
+    return dates.for_month(parse_label(text)) if text else ""

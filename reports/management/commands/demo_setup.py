@@ -1,4 +1,8 @@
-"""`manage.py demo_setup`: demo data and demo accounts for a newcomer's machine."""
+"""`manage.py demo_setup`: demo data and demo accounts for a newcomer's machine.
+
+It lives in reports/, the top floor of the domain, because it builds every floor
+below it (accounts, keys, requests, cases, stored reports); core/ imports no
+domain app (../shared/STYLE.md, "Where the house stands")."""
 
 import secrets
 import time
@@ -12,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.roles import Role
 from accounts.services import create_staff, renew_credentials
 from cases.access import fingerprint_backlog
+from cases.demo import working_day
 from cases.retention import purge_expired, retention_days
 from encryption import services as key_services
 from encryption.access import ContentKeys
@@ -62,12 +67,21 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, months: int, **options) -> None:
+        parser.add_argument(
+            "--fresh",
+            action="store_true",
+            help=(
+                "renew the demo authenticators too (by default they are kept between starts, "
+                "so an authenticator app that scanned them keeps working)"
+            ),
+        )
+
+    def handle(self, *args, months: int, fresh: bool = False, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_setup creates accounts with printed passwords: DEBUG only.")
         # Accounts first: the first caseworker creates the organisation key
         # that the demo requests are then sealed to.
-        accounts = {name: self._account(name, role) for name, role in DEMO_ACCOUNTS.items()}
+        accounts = {name: self._account(name, role, fresh) for name, role in DEMO_ACCOUNTS.items()}
         caseworker, password = accounts["demo-caseworker"]
         self._give_access(caseworker.user, caseworker.recovery_key)
         if not HelpRequest.objects.exists():
@@ -75,8 +89,10 @@ class Command(BaseCommand):
                 "seed_demo", "--months", str(months), stdout=self.stdout, stderr=self.stderr,
                 verbosity=0,
             )  # fmt: skip
+        keys = ContentKeys(key_services.unlock(caseworker.user, password))
+        self._working_day(caseworker.user, keys)
         self._purge()
-        self._fingerprint(ContentKeys(key_services.unlock(caseworker.user, password)))
+        self._fingerprint(keys)
         if not MonthlyReport.objects.exists():
             # What beat would have stored month after month.
             started = time.monotonic()
@@ -87,11 +103,14 @@ class Command(BaseCommand):
             )
         self._print_accounts(accounts)
 
-    def _account(self, username: str, role: str):
+    def _account(self, username: str, role: str, fresh: bool):
         password = secrets.token_urlsafe(12)
         existing = get_user_model().objects.filter(username=username).first()
         if existing:
-            return renew_credentials(existing, password, actor="demo_setup"), password
+            renewed = renew_credentials(
+                existing, password, actor="demo_setup", keep_authenticator=not fresh
+            )
+            return renewed, password
         return create_staff(username, role, password, actor="demo_setup"), password
 
     def _give_access(self, caseworker, recovery_key: str) -> None:
@@ -112,6 +131,17 @@ class Command(BaseCommand):
             key_services.recover_access(caseworker, typed, actor="demo_setup")
         except (key_services.ContentKeyError, CannotOpen) as error:
             self.stderr.write(f"The demo caseworker has no access to case content: {error}")
+
+    def _working_day(self, caseworker, keys: ContentKeys) -> None:
+        """Cases, follow-ups and templates for the demo caseworker, and the first
+        responses the seeded history lacks (cases.demo)."""
+        done = working_day(caseworker, keys)
+        if any(done.values()):
+            self.stdout.write(
+                f"A working day for demo-caseworker: {done['assigned']} case(s) assigned, "
+                f"{done['follow_ups']} follow-up(s) due, {done['templates']} reply template(s), "
+                f"{done['first_responses']} first response(s) recorded."
+            )
 
     def _purge(self) -> None:
         """What the nightly purge (beat, 03:30) would have erased by now."""
@@ -138,10 +168,11 @@ class Command(BaseCommand):
 
     def _print_accounts(self, accounts: dict) -> None:
         self.stdout.write(
-            "\nDemo accounts, renewed on every start. Sign in at /staff/login/ with the "
-            "password, then one of the backup codes (each works once) or a code from an "
-            "authenticator app that scanned the otpauth:// link. The demo caseworker has "
-            "access to case content.\n"
+            "\nDemo accounts: passwords and backup codes are renewed on every start, the "
+            "authenticators kept (`dev.py run --fresh` renews them too). Sign in at "
+            "/staff/login/ with the password, then one of the backup codes (each works once) "
+            "or a code from an authenticator app that scanned the otpauth:// link. The demo "
+            "caseworker has access to case content.\n"
         )
         for username, role in DEMO_ACCOUNTS.items():
             staff, password = accounts[username]
