@@ -50,6 +50,12 @@ def some_work() -> None:
     store_report(date.today().replace(day=1))
 
 
+def scratch_databases() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'tropa_restore_%'")
+        return [name for (name,) in cursor.fetchall()]
+
+
 def back_up(folder) -> str:
     out = io.StringIO()
     call_command("backup", "--to", str(folder), stdout=out)
@@ -74,7 +80,9 @@ def test_a_backup_is_encrypted_and_its_manifest_signed(backup_keys, folder):
     assert [name.rsplit(".", 1)[1] for name in files] == ["age", "manifest"]
     data = (folder / files[0]).read_bytes()
     assert data.startswith(b"age-encryption.org/v1")
-    assert b"SQLite format 3" not in data and b"PGDMP" not in data and b"SECRET-NARRATIVE" not in data
+    assert (
+        b"SQLite format 3" not in data and b"PGDMP" not in data and b"SECRET-NARRATIVE" not in data
+    )
     manifest = (folder / files[1]).read_text()
     assert manifest.startswith("backup-manifest v1\n")
     assert "table intake_helprequest: 3\n" in manifest and "reports: 1 " in manifest
@@ -90,10 +98,14 @@ def test_the_restore_drill_proves_the_backup_and_names_what_came_after(
     checkpoints.make_checkpoint()
     archive = back_up(folder)
 
+    assert sorted(p.suffix for p in folder.iterdir()) == [".age", ".manifest"]  # no .part left
+
     out, problems = restore_check(monkeypatch, archive, backup_keys)
     assert problems == ""
     assert "the audit chain passes through 1 checkpoint(s)" in out
     assert "1 month(s) of reports match" in out and "scratch database is dropped" in out
+    if connection.vendor == "postgresql":
+        assert scratch_databases() == []
 
     CaseFactory()  # a request submitted after the backup
     out, problems = restore_check(monkeypatch, archive, backup_keys, "--compare-live")
@@ -139,3 +151,59 @@ def test_no_backup_without_recipients_or_a_signing_key(settings, folder):
     with pytest.raises(CommandError, match="No backup made: no signing key"):
         back_up(folder)
     assert list(folder.iterdir()) == []
+
+
+# --- PostgreSQL: pg_dump and pg_restore through age, a scratch database ------------
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="pg_dump and pg_restore: runs when DATABASE_URL is PostgreSQL (as in CI)",
+)
+
+
+@postgresql_only
+def test_on_postgresql_a_backup_that_is_not_a_dump_fails_and_the_scratch_database_is_dropped(
+    backup_keys, folder, monkeypatch
+):
+    some_work()
+    archive = folder / back_up(folder)
+    # The right keys, the wrong content: what pg_restore is given is no dump.
+    archive.write_bytes(
+        pyrage.encrypt(b"not a dump", [pyrage.x25519.Identity.from_str(backup_keys).to_public()])
+    )
+
+    _out, problems = restore_check(monkeypatch, str(archive), backup_keys)
+    assert "the backup file is not the one the manifest describes" in problems
+    assert "pg_restore failed" in problems
+    assert scratch_databases() == []
+
+
+@postgresql_only
+def test_on_postgresql_the_attachments_storage_is_backed_up_and_checked(
+    backup_keys, folder, monkeypatch, settings, tmp_path
+):
+    stored = tmp_path / "attachments"
+    (stored / "2026" / "12").mkdir(parents=True)
+    (stored / "2026" / "12" / "a.bin").write_bytes(b"ciphertext one")
+    (stored / "b.bin").write_bytes(b"ciphertext two")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(stored)},
+        },
+    }
+    some_work()
+    checkpoints.make_checkpoint()
+    archive = folder / back_up(folder)
+    attachments = folder / archive.name.replace(".age", ".attachments.age")
+    assert attachments.read_bytes().startswith(b"age-encryption.org/v1")
+    assert b"ciphertext one" not in attachments.read_bytes()
+    assert "attachments: 2 " in archive.with_suffix(".manifest").read_text()
+
+    out, problems = restore_check(monkeypatch, str(archive), backup_keys)
+    assert problems == "" and "2 attachment object(s) match" in out
+
+    attachments.unlink()
+    _out, problems = restore_check(monkeypatch, str(archive), backup_keys)
+    assert "attachments: the manifest lists them" in problems
