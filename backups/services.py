@@ -604,3 +604,45 @@ def _check_attachments(
         )
     else:
         report.notes.append(f"{len(pairs)} attachment object(s) match")
+
+
+# --- restoring for real: into the configured database, only when it is empty ----------
+
+
+def restore_into_empty(archive: Path, identity: str) -> RestoreReport:
+    """
+    Restore a backup whose manifest holds (signature and file) into the
+    configured database, which must have no table at all: a restore never
+    overwrites data. The dump streams from age into pg_restore (PostgreSQL) or
+    from memory into the database file (SQLite).
+    """
+    manifest_path = archive.with_suffix(".manifest")
+    if archive.suffix != ".age" or not archive.is_file() or not manifest_path.is_file():
+        raise BackupError(f"{archive} is not a backup (NAME.age beside NAME.manifest)")
+    manifest = read_manifest(manifest_path)
+    report = RestoreReport(list(manifest.problems))
+    if _file_sha256(archive) != manifest.values.get("sha256"):
+        report.problems.append("the backup file is not the one the manifest describes")
+    if report.problems:
+        return report  # nothing restored from a backup that does not prove itself
+    if connection.introspection.table_names():
+        raise BackupError("the database is not empty: a restore goes into an empty one only")
+    database = manifest.values.get("database")
+    if database != connection.vendor:
+        raise BackupError(f"a {database} backup cannot go into {connection.vendor}")
+    if database == "postgresql":
+        _pg_restore(_tool("pg_restore"), archive, identity, connection.settings_dict, report)
+    else:
+        try:
+            image = backup_crypto.decrypt(archive.read_bytes(), identity)
+        except backup_crypto.BackupKeyError as error:
+            raise BackupError(str(error)) from None
+        loaded = sqlite3.connect(":memory:")
+        loaded.deserialize(image)
+        del image
+        connection.ensure_connection()
+        loaded.backup(connection.connection)
+        loaded.close()
+    if not report.problems:
+        report.notes.append(f"restored {len(manifest.tables())} tables from {archive.name}")
+    return report
