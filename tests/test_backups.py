@@ -207,3 +207,29 @@ def test_on_postgresql_the_attachments_storage_is_backed_up_and_checked(
     attachments.unlink()
     _out, problems = restore_check(monkeypatch, str(archive), backup_keys)
     assert "attachments: the manifest lists them" in problems
+
+
+def restore_backup(monkeypatch, archive: str, identity: str) -> str:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{identity}\n"))
+    err = io.StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("restore_backup", archive, stdout=io.StringIO(), stderr=err)
+    return err.getvalue() + str(failure.value)
+
+
+def test_restore_backup_goes_into_an_empty_database_only_and_never_from_an_edited_backup(
+    backup_keys, folder, monkeypatch
+):
+    some_work()
+    archive = back_up(folder)
+
+    refused = restore_backup(monkeypatch, archive, backup_keys)
+    assert "Nothing restored: the database is not empty" in refused
+
+    manifest = folder / archive.replace(".age", ".manifest")
+    manifest.write_text(
+        manifest.read_text().replace("intake_helprequest: 3", "intake_helprequest: 9")
+    )
+    refused = restore_backup(monkeypatch, archive, backup_keys)
+    assert "the manifest does not match its signature: edited" in refused
+    assert "Restore FAILED" in refused
