@@ -62,7 +62,8 @@ def storage_settings(url: str, folder: str) -> dict:
         raise ImproperlyConfigured(
             f"AUDIT_CHECKPOINT_STORE names a bucket, but {' and '.join(missing)} "
             f"{'are' if len(missing) > 1 else 'is'} not installed: install the s3 extra "
-            "(pip install '.[s3]', i.e. django-storages[s3]), or leave AUDIT_CHECKPOINT_STORE empty for a folder."
+            "(pip install '.[s3]', i.e. django-storages[s3]), or leave AUDIT_CHECKPOINT_STORE "
+            "empty for a folder."
         )
     options = {
         "bucket_name": parsed.netloc,

@@ -73,10 +73,10 @@ def figures() -> None:
     from audit.models import ChainHead
     from cases.models import Case
     from reports.models import MonthlyReport
-    from reports.services import monthly_report
+    from reports.services import rebuild_reports
 
     stored = {r.month.isoformat(): r.data for r in MonthlyReport.objects.order_by("month")}
-    rebuilt = {month: monthly_report(r.month) for month, r in _months()}
+    rebuilt = rebuild_reports([r.month for _month, r in _months()])
     head = ChainHead.objects.first()
     print(
         "FIGURES "

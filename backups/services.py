@@ -52,7 +52,7 @@ from audit.models import GENESIS_HASH, ChainHead
 from audit.services import HEAD_ID
 from encryption import backup_crypto, checkpoint_key
 from reports.models import MonthlyReport
-from reports.services import monthly_report
+from reports.services import rebuild_reports
 
 HEADER = "backup-manifest v1"
 SCRATCH = "restore_check"
@@ -145,7 +145,7 @@ def _facts(alias: str) -> dict[str, str]:
     months = list(
         MonthlyReport.objects.using(alias).order_by("month").values_list("month", flat=True)
     )
-    rebuilt = {month.isoformat(): monthly_report(month) for month in months}
+    rebuilt = rebuild_reports(months)
     facts["reports"] = f"{len(months)} {_digest(rebuilt)}"
     return facts
 
