@@ -253,8 +253,8 @@ def _backup_sqlite(stem: Path, hour) -> tuple[Path, Path]:
     del image
     archive = Path(f"{stem}.age")
     _write_new(archive, encrypted)
-    sha = hashlib.sha256(encrypted).hexdigest()
-    return archive, _manifest(stem, "sqlite", hour, [f"sha256: {sha}"], facts)
+    lines = [f"sha256: {hashlib.sha256(encrypted).hexdigest()}", *_attachments_lines(stem)]
+    return archive, _manifest(stem, "sqlite", hour, lines, facts)
 
 
 class _Hashing:
@@ -331,11 +331,16 @@ def _backup_postgresql(stem: Path, hour) -> tuple[Path, Path]:
                 errors.seek(0)
                 message = errors.read().decode(errors="replace").strip().splitlines()
                 raise BackupError(f"pg_dump failed: {message[-1] if message else failed}")
-    lines = [f"sha256: {sha}"]
-    if ATTACHMENTS in settings.STORAGES:
-        count, listing, attachments_sha = _backup_attachments(stem)
-        lines += [f"attachments: {count} {listing}", f"attachments sha256: {attachments_sha}"]
+    lines = [f"sha256: {sha}", *_attachments_lines(stem)]
     return archive, _manifest(stem, "postgresql", hour, lines, facts)
+
+
+def _attachments_lines(stem: Path) -> list[str]:
+    """The attachments storage backed up beside the database, when there is one."""
+    if ATTACHMENTS not in settings.STORAGES:
+        return []
+    count, listing, sha = _backup_attachments(stem)
+    return [f"attachments: {count} {listing}", f"attachments sha256: {sha}"]
 
 
 # --- attachments: their objects are ciphertext already; one tar through age ----------
@@ -484,6 +489,7 @@ def restore_check(
         with in_memory(f"restore-{os.getpid()}", image):
             del image
             _check_scratch(manifest, report, checkpoints_from)
+        _check_attachments_if_any(archive, identity, manifest, report)
     else:
         raise BackupError(f"the manifest names no database this code restores ({database})")
     if compare_live:
@@ -515,14 +521,13 @@ def _restore_postgresql(
     scratch = {**connection.settings_dict, "NAME": name}
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
+    report.notes.append(f"restored into the scratch database {name}, dropped at the end")
     try:
         _pg_restore(restore, archive, identity, scratch, report)
         if not any(problem.startswith("pg_restore") for problem in report.problems):
             with routed_to(scratch):
                 _check_scratch(manifest, report, where)
-        attachments = Path(str(archive).removesuffix(".age") + ".attachments.age")
-        if "attachments" in manifest.values or attachments.exists():
-            _check_attachments(attachments, identity, manifest, report)
+        _check_attachments_if_any(archive, identity, manifest, report)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -564,6 +569,14 @@ def _pg_restore(
             )
 
 
+def _check_attachments_if_any(
+    archive: Path, identity: str, manifest: Manifest, report: RestoreReport
+) -> None:
+    attachments = Path(str(archive).removesuffix(".age") + ".attachments.age")
+    if "attachments" in manifest.values or attachments.exists():
+        _check_attachments(attachments, identity, manifest, report)
+
+
 def _check_attachments(
     path: Path, identity: str, manifest: Manifest, report: RestoreReport
 ) -> None:
@@ -592,7 +605,8 @@ def _check_attachments(
         with path.open("rb") as handle, os.fdopen(write_end, "wb") as pipe:
             backup_crypto.decrypt_stream(handle, pipe, identity)
     except (backup_crypto.BackupKeyError, OSError) as error:
-        failure.append(error)
+        # Named before whatever the tar reader then made of a stream cut short.
+        failure.insert(0, error)
     reader.join()
     restored = f"{len(pairs)} {_listing_digest(pairs)}"
     if failure:
