@@ -123,7 +123,7 @@ def test_a_lock_without_a_mode_or_a_retention_is_refused():
 def test_the_store_setting_is_a_folder_or_a_bucket_and_says_what_is_missing():
     assert storage_settings("", "/srv/checkpoints")["OPTIONS"]["location"] == "/srv/checkpoints"
     for wrong in ("ftp://bucket", "s3://", "s3://b/p?colour=red"):
-        with pytest.raises(ImproperlyConfigured, match="must be empty|unknown parameters: colour"):
+        with pytest.raises(ImproperlyConfigured, match=r"must be empty|unknown parameters: colour"):
             storage_settings(wrong, "")
     for wrong in ("s3://b?mode=LAX", "s3://b?retain_days=0", "s3://b?retain_days=-5"):
         with pytest.raises(ImproperlyConfigured, match="retain_days a whole number of days"):
