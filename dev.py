@@ -7,7 +7,9 @@ Set-up and everyday commands, for a fresh machine with nothing but Python 3.11.
     python3.11 dev.py test    install into .venv with the test tools, run the whole test suite
 
 Also: `lint` (ruff), `security` (check --deploy, bandit, pip-audit), `faults`
-(the fault scenarios, needing PostgreSQL and redis-server), `bench NAME`
+(the fault scenarios, needing PostgreSQL and redis-server), `drill` (back up,
+destroy, restore and check a database of its own: on the PostgreSQL server
+DATABASE_URL names, else SQLite), `bench NAME`
 (a script under bench/), `manage ...` (manage.py in the virtualenv), `install
 [--dev] [--refresh]` (only the virtualenv), `lock [--upgrade | --check]` (make
 the lock files from pyproject.toml, or check that they agree with it).
@@ -368,6 +370,12 @@ def command_faults(args: list[str]) -> None:
     """Fault scenarios (bench/faults/): worker killed, Redis down, PostgreSQL restart."""
     ensure_venv("dev")
     run(str(PYTHON), "-m", "bench.faults.run_all", *args, env=development_env())
+
+
+def command_drill(args: list[str]) -> None:
+    """The restore drill (backups/drill.py): back up, destroy, restore, check."""
+    ensure_venv("dev")
+    run(str(PYTHON), "-m", "backups.drill", *args)
 
 
 APP_PACKAGES = (
@@ -885,6 +893,7 @@ COMMANDS = {
     "lint": command_lint,
     "security": command_security,
     "faults": command_faults,
+    "drill": command_drill,
     "bench": command_bench,
     "manage": command_manage,
     "mutants": command_mutants,

@@ -189,6 +189,14 @@ def last_checkpoint() -> SignedCheckpoint | None:
     return SignedCheckpoint.objects.order_by("-number").first()
 
 
+def earlier_not_stored(last: SignedCheckpoint | None) -> int:
+    """Checkpoints before the last one still waiting for the store: a newer one that
+    arrived must not hide an older one that did not."""
+    if last is None:
+        return 0
+    return SignedCheckpoint.objects.filter(stored_as="", number__lt=last.number).count()
+
+
 # --- reading ----------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.roles import Role
-from audit.checkpoints import checkpoints_enabled, last_checkpoint
+from audit.checkpoints import checkpoints_enabled, earlier_not_stored, last_checkpoint
 from audit.checks import check_under_way, last_result, request_check
 from audit.labels import action_choices, action_label, details
 from audit.models import AuditEntry
@@ -87,6 +87,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     # The chain is never walked here: the page shows the last stored check.
+    checkpoint = last_checkpoint()
     return render(
         request,
         "audit/log.html",
@@ -97,7 +98,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "last_check": last_result(),
             "check_under_way": check_under_way(),
             "check_form": ChainCheckForm(),
-            "checkpoint": last_checkpoint(),
+            "checkpoint": checkpoint,
+            "earlier_not_stored": earlier_not_stored(checkpoint),
             "checkpoints_enabled": checkpoints_enabled(),
         },
     )

@@ -18,6 +18,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from audit import checkpoint_store
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Published in the repository on purpose: usable only with DEBUG on.
@@ -140,6 +142,9 @@ AUDIT_CHECKPOINT_HOURS = int(_interval_match[1])
 AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "").strip() or str(
     BASE_DIR / "audit-checkpoints"
 )
+# Empty: the folder above. s3://BUCKET/PREFIX?endpoint=…&retain_days=…: a bucket
+# with object lock, through django-storages (the s3 extra; audit/checkpoint_store.py).
+AUDIT_CHECKPOINT_STORE = os.environ.get("AUDIT_CHECKPOINT_STORE", "").strip()
 # Backups (`manage.py backup`, `restore_check`): the age public keys they are
 # encrypted to (one a line; the identities stay offline) and where they go.
 BACKUP_RECIPIENTS_FILE = os.environ.get("BACKUP_RECIPIENTS_FILE", "").strip()
@@ -357,10 +362,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Where signed audit checkpoints are written, never overwritten. In
     # production an S3-compatible bucket with object lock (docs/audit-checkpoints.md).
-    "audit_checkpoints": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": AUDIT_CHECKPOINT_DIR, "file_permissions_mode": 0o440},
-    },
+    "audit_checkpoints": checkpoint_store.storage_settings(
+        AUDIT_CHECKPOINT_STORE, AUDIT_CHECKPOINT_DIR
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

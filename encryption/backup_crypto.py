@@ -49,3 +49,24 @@ def decrypt(data: bytes, identity: str) -> bytes:
         return pyrage.decrypt(data, [key])
     except pyrage.DecryptError:
         raise BackupKeyError("this identity does not open this backup") from None
+
+
+def encrypt_stream(reader, writer) -> None:
+    """
+    What `reader` gives (pg_dump's output, a tar of attachments), encrypted to
+    every configured recipient as it is read, written to `writer`: nothing
+    unencrypted is held whole in memory or written anywhere.
+    """
+    pyrage.encrypt_io(reader, writer, recipients())
+
+
+def decrypt_stream(reader, writer, identity: str) -> None:
+    """An age stream from `reader`, decrypted as it is read, into `writer` (a pipe)."""
+    try:
+        key = pyrage.x25519.Identity.from_str(identity.strip())
+    except pyrage.IdentityError:
+        raise BackupKeyError("that is not an age identity (AGE-SECRET-KEY-1…)") from None
+    try:
+        pyrage.decrypt_io(reader, writer, [key])
+    except pyrage.DecryptError:
+        raise BackupKeyError("this identity does not open this backup") from None

@@ -266,6 +266,16 @@ def monthly_report(month: date, series: dict | None = None) -> dict[str, Any]:
     }
 
 
+def rebuild_reports(months: list[date]) -> dict[str, dict[str, Any]]:
+    """
+    Every month's report computed afresh from the data, keyed by the month's
+    ISO date (a backup's manifest and a restore check compare these). One
+    series serves every month, as in `store_reports`.
+    """
+    series = _monthly_series(bounds(max(months))[1]) if months else None
+    return {month.isoformat(): monthly_report(month, series) for month in sorted(months)}
+
+
 def store_report(month: date) -> MonthlyReport:
     """
     Compute and keep the month's report, with its published figures: one row

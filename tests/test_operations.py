@@ -23,7 +23,8 @@ def test_a_failed_backup_leaves_no_part_file_and_alerts_the_admins():
     unit = (ROOT / "deploy/systemd/tropa-backup.service").read_text()
 
     assert "OnFailure=tropa-alert@%n.service" in unit
-    assert re.search(r"^ExecStopPost=.*-name tropa-\*\.dump\.age\.part -delete$", unit, re.M)
+    assert re.search(r"^ExecStopPost=.*-name tropa-\*\.age\.part -delete$", unit, re.M)
+    assert re.search(r"^ExecStart=.* manage\.py backup --to /var/backups/tropa$", unit, re.M)
     alert = (ROOT / "deploy/systemd/tropa-alert@.service").read_text()
     assert "manage.py alert_admins --unit %i" in alert
 

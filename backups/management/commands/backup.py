@@ -10,10 +10,12 @@ from backups import services
 
 class Command(BaseCommand):
     help = (
-        "Copy the database (SQLite's online backup API, in memory), encrypt it with age to the "
-        "recipients in BACKUP_RECIPIENTS_FILE and write NAME.age and NAME.manifest (row counts "
-        "per table, the audit head, the migrations, a digest of the reports; signed with the "
-        "audit signing key) to BACKUP_DIR. Nothing unencrypted is written. SQLite only."
+        "Back the database up, encrypted with age to the recipients in BACKUP_RECIPIENTS_FILE, "
+        "into BACKUP_DIR: on PostgreSQL pg_dump --format=custom streamed through age (and the "
+        "attachments storage, when there is one, as a tar), on SQLite the online backup API "
+        "in memory; beside it NAME.manifest (row counts per table, the audit head, the "
+        "migrations, a digest of the reports), signed with the audit signing key. Nothing "
+        "unencrypted is written."
     )
 
     def add_arguments(self, parser) -> None:

@@ -10,11 +10,12 @@ from core.prompts import ask_secret
 
 class Command(BaseCommand):
     help = (
-        "Ask for an age identity (never taken from the command line), open BACKUP (NAME.age, "
-        "beside NAME.manifest) into a scratch database in memory, and check the manifest's "
-        "signature and figures, the audit chain against the signed checkpoints, the "
-        "migrations and the reports rebuilt from the data; then drop the scratch database. "
-        "Exits 1 naming every difference. SQLite only."
+        "Ask for an age identity (never taken from the command line), restore BACKUP (NAME.age, "
+        "beside NAME.manifest) into a scratch database (tropa_restore_<random> on PostgreSQL, "
+        "through a decrypting pipe into pg_restore; memory on SQLite), and check the "
+        "manifest's signature and figures, the audit chain against the signed checkpoints, "
+        "the migrations and the reports rebuilt from the data; then drop the scratch "
+        "database, whatever happened. Exits 1 naming every difference."
     )
 
     def add_arguments(self, parser) -> None:
