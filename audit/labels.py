@@ -56,6 +56,7 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.assign": _("Case assigned"),
         "case.note": _("Note written"),
         "case.reply": _("Reply sent to the requester"),
+        "case.reply_notice": _("Reply notice sent through the bot"),
         "case.release": _("Held request released"),
         "case.follow_up": _("Follow-up day set"),
         "case.refused": _("Refused: no access to the organisation key"),
@@ -224,6 +225,7 @@ DETAIL_KEYS: dict[str, Any] = {
     "address_given": pgettext_lazy("audit detail", "address given"),
     "results": pgettext_lazy("audit detail", "results"),
     "page": pgettext_lazy("audit detail", "page"),
+    "sent": pgettext_lazy("audit detail", "sent"),
 }
 
 # The codes of the log's own details.

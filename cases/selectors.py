@@ -10,8 +10,21 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Length
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from audit.models import AuditEntry
@@ -35,7 +48,37 @@ QUEUE_FIELDS = (
     "request__received_at",
     "waiting_since",  # the flag on cases waiting too long (cases.follow_up)
     "unread_message_at",
+    "escalated",  # with_escalation: untriaged for too long (ESCALATE_*_AFTER)
 )
+
+
+def escalation(now: datetime | None = None) -> Q:
+    """
+    Critical or high requests nobody has triaged for longer than
+    ESCALATE_CRITICAL_AFTER / ESCALATE_HIGH_AFTER (counted from the received
+    hour, the only time a request keeps), not held during a flood.
+    """
+    now = now or timezone.now()
+    critical = now - timedelta(seconds=settings.ESCALATE_CRITICAL_AFTER)
+    high = now - timedelta(seconds=settings.ESCALATE_HIGH_AFTER)
+    return Q(state=CaseState.NEW, flood__isnull=True) & (
+        Q(priority=URGENCY_RANK["critical"], created_at__lt=critical)
+        | Q(priority=URGENCY_RANK["high"], created_at__lt=high)
+    )
+
+
+def escalated_cases(now: datetime | None = None) -> QuerySet:
+    return Case.objects.filter(escalation(now))
+
+
+def with_escalation(cases: QuerySet) -> QuerySet:
+    """The cases with `escalated` (True or False) for the queue's flag."""
+    return cases.annotate(escalated=ExpressionWrapper(escalation(), output_field=BooleanField()))
+
+
+def my_unread_cases(user: AbstractBaseUser) -> QuerySet:
+    """This caseworker's cases whose requester wrote since someone last looked."""
+    return unread_cases().filter(assigned_to=user)
 
 
 @dataclass
@@ -53,7 +96,7 @@ class QueuePage(Paginator):
     def __init__(self, cases: QuerySet, per_page: int) -> None:
         self.cases = cases
         rows = cases if cases.ordered else cases.order_by(*QUEUE_ORDER)
-        super().__init__(rows.values(*QUEUE_FIELDS), per_page)
+        super().__init__(with_escalation(rows).values(*QUEUE_FIELDS), per_page)
 
     @cached_property
     def count(self) -> int:
@@ -110,7 +153,7 @@ def cases_by_reference(keys: list[str], *, whole: bool) -> QuerySet:
         for key in keys:
             matching |= Q(request__reference_key__startswith=key)
     return (
-        Case.objects.filter(matching)
+        with_escalation(Case.objects.filter(matching))
         .order_by("-request__received_at", "-request__id")
         .values(*QUEUE_FIELDS)
     )
@@ -155,6 +198,7 @@ def _count_for_nav() -> dict[str, int]:
     return {
         "new": new_requests().count(),
         "unread": unread_cases().count(),
+        "escalated": escalated_cases().count(),
         # Intake is holding (a flood): said in the menu of every page.
         "held": held_count(),
     }

@@ -26,6 +26,7 @@ from encryption.digests import forget_flood_key
 from encryption.sealing import seal_item
 from intake.messages import seal_message
 from intake.models import RequestMessage
+from telegram_bot import notice as telegram_notice
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,33 @@ def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> Re
         record("case.reply", actor=author, target=case.request.reference, message=message.pk)
     forget_nav_counts()
     return message
+
+
+def reply_and_wait(
+    case: Case, body: str, *, author: AbstractBaseUser, expected_state: str
+) -> RequestMessage:
+    """
+    A reply and the move to "waiting" as one action: both happen or neither
+    (a case moved meanwhile, or one the workflow does not let wait, sends
+    nothing). Each is audited as itself.
+    """
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        _check_move(locked, CaseState.WAITING, "", expected_state)
+        move_case(case, CaseState.WAITING, actor=author, expected_state=expected_state)
+        return reply_to_requester(case, body, author=author)
+
+
+def send_reply_notice(case: Case, chat_id: int, *, actor: AbstractBaseUser) -> bool:
+    """
+    Tell the requester, in the Telegram chat they gave for it, that a
+    caseworker answered (a fixed text in the request's language; the answer
+    stays behind the receipt code). Audited, sent or not; the chat id is
+    neither recorded nor logged. Returns whether Telegram took it.
+    """
+    sent = telegram_notice.send_reply_notice(chat_id, case.request.language)
+    record("case.reply_notice", actor=actor, target=case.request.reference, sent=sent)
+    return sent
 
 
 def mark_messages_read(case: Case) -> None:

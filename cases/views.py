@@ -17,6 +17,7 @@ from cases.access import (
     caseworker_door,
     get_case_for,
     open_case,
+    reply_notice_chat,
     work_in_passing,
 )
 from cases.due_views import FollowUpForm
@@ -28,6 +29,7 @@ from cases.selectors import (
     case_timeline,
     cases_with_new_messages,
     held_count,
+    my_unread_cases,
     new_requests,
     timeline_page,
     triage_queue,
@@ -96,6 +98,9 @@ def new_cases(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": "",
             "new_messages": cases_with_new_messages(),
+            "mine_wrote": my_unread_cases(request.user)
+            .order_by("unread_message_at", "id")
+            .values("request__reference", "state", "unread_message_at")[:PURGE_LIST_SIZE],
             "after_rejection": written_after_rejection(),
         },
     )
@@ -150,6 +155,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "caseworkers": caseworkers(),
             "note_form": NoteForm(auto_id="note_%s"),
             **reply_form_context(request, case),
+            "can_wait": is_allowed(case.state, CaseState.WAITING),
+            "notice_failed": case.request.reference in request.session.get(FAILED_NOTICES, []),
             "follow_up_form": FollowUpForm(
                 auto_id="follow_up_%s", initial={"follow_up_on": case.follow_up_on}
             ),
@@ -267,15 +274,89 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.reply_to_requester(case, form.cleaned_data["body"], author=request.user)
-        except services.CaseError as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(
-                request, _("Message sent. The requester sees it with their receipt code.")
-            )
-    else:
+    if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("body", [])))
+        return redirect("cases:detail", reference=reference)
+    body = form.cleaned_data["body"]
+    if request.POST.get("then") == CaseState.WAITING:
+        return _reply_and_wait(request, case, body)
+    try:
+        services.reply_to_requester(case, body, author=request.user)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Message sent. The requester sees it with their receipt code."))
+        _tell_requester(request, case)
+    return redirect("cases:detail", reference=reference)
+
+
+def _reply_and_wait(request: HttpRequest, case, body: str) -> HttpResponse:
+    """Send and set waiting: asked again on a page of its own (the text is
+    carried back in the form, never kept on the server), then done at once."""
+    selection = [f"case={case.request.reference}", f"from={case.state}"]
+    if not is_allowed(case.state, CaseState.WAITING):
+        messages.error(
+            request,
+            _("A case in “%(state)s” cannot be set waiting; nothing was sent.")
+            % {"state": CaseState(case.state).label},
+        )
+        return redirect("cases:detail", reference=case.request.reference)
+    if not confirmation.redeem(request, "case.reply_wait", selection):
+        return render(
+            request,
+            "cases/confirm_reply_wait.html",
+            {
+                "confirmation": confirmation.issue(request, "case.reply_wait", selection),
+                "case": case,
+                "help_request": case.request,
+                "reply_form": ReplyForm(auto_id="reply_%s", initial={"body": body}),
+            },
+        )
+    try:
+        services.reply_and_wait(case, body, author=request.user, expected_state=case.state)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Message sent, and the case now waits for the requester."))
+        _tell_requester(request, case)
+    return redirect("cases:detail", reference=case.request.reference)
+
+
+# The session remembers only which case's reply notice failed (its reference),
+# so the retry button shows on that case and nowhere else.
+FAILED_NOTICES = "reply_notice_failed"
+
+
+def _tell_requester(request: HttpRequest, case) -> None:
+    """The requester asked (in the bot) to be told of replies: tell them now,
+    from this request, and say on the page if Telegram did not take it."""
+    try:
+        chat_id = reply_notice_chat(request, case)
+    except ContentLocked:
+        messages.error(request, _("The reply notice could not be opened with your access."))
+        return
+    if chat_id is None:
+        return
+    failed = set(request.session.get(FAILED_NOTICES, []))
+    if services.send_reply_notice(case, chat_id, actor=request.user):
+        failed.discard(case.request.reference)
+        messages.info(request, _("The requester was told in Telegram that there is an answer."))
+    else:
+        failed.add(case.request.reference)
+        messages.error(
+            request,
+            _("The requester could not be told in Telegram that there is an answer."),
+        )
+    request.session[FAILED_NOTICES] = sorted(failed)
+
+
+@require_POST
+@caseworker_door
+def case_reply_notice(request: HttpRequest, reference: str) -> HttpResponse:
+    """Try the reply notice again, after it failed on this case in this session."""
+    case = get_case_for(request, reference)
+    if reference not in request.session.get(FAILED_NOTICES, []):
+        messages.error(request, _("There is no failed reply notice to send again."))
+    else:
+        _tell_requester(request, case)
     return redirect("cases:detail", reference=reference)
