@@ -57,6 +57,7 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.note": _("Note written"),
         "case.reply": _("Reply sent to the requester"),
         "case.reply_notice": _("Reply notice sent through the bot"),
+        "case.contact": _("Contact outside the system recorded"),
         "case.release": _("Held request released"),
         "case.follow_up": _("Follow-up day set"),
         "case.refused": _("Refused: no access to the organisation key"),

@@ -7,7 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.roles import Role, has_role
 from cases.access import may_act
-from cases.selectors import my_unread_cases, nav_counts
+from cases.selectors import my_nav_count, nav_counts
 
 
 def caseworker_counts(request: HttpRequest) -> dict:
@@ -22,6 +22,6 @@ def caseworker_counts(request: HttpRequest) -> dict:
     return {
         "case_counts": SimpleLazyObject(nav_counts),
         # Per person, so not in the shared cached counts: one small count.
-        "my_counts": SimpleLazyObject(lambda: {"unread": my_unread_cases(user).count()}),
+        "my_counts": SimpleLazyObject(lambda: {"unread": my_nav_count(user)}),
         "may_act": True,
     }

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import CaseNote
 from cases.workflow import CaseState, Outcome
 from intake.vocabulary import Category, Urgency
 
@@ -42,6 +43,21 @@ class NoteForm(forms.Form):
         # "Enhanced" spellcheckers send what is typed to third parties.
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text=_("Notes are encrypted and visible to caseworkers only."),
+    )
+
+
+class OutsideContactForm(forms.Form):
+    contacted_via = forms.ChoiceField(
+        label=_("Contacted outside the system via"),
+        choices=CaseNote.ContactChannel.choices,
+        widget=forms.RadioSelect,
+    )
+    body = forms.CharField(
+        label=_("Anything to keep (optional)"),
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=_("Nothing is needed: that the contact happened, and how, is recorded."),
     )
 
 

@@ -276,7 +276,24 @@ class CaseEvent(models.Model):
 
 
 class CaseNote(models.Model):
+    class ContactChannel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        SIGNAL = "signal", _("Signal")
+        IN_PERSON = "in_person", _("In person")
+        OTHER = "other", _("Other")
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    # Set on a note that records a contact outside the system (by phone, in
+    # person...): that it happened and how, never what was said (an optional
+    # body is sealed like any note).
+    contacted_via = models.CharField(
+        _("contacted outside the system via"),
+        max_length=16,
+        choices=ContactChannel.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -1,6 +1,7 @@
 """Read paths of the case workflow: the triage queue and one case's page."""
 
 import logging
+import secrets
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -194,8 +195,31 @@ def nav_counts() -> dict[str, int]:
     return counts
 
 
+def my_nav_count(user: AbstractBaseUser) -> int:
+    """
+    How many of this caseworker's cases have unread requester messages, for
+    the menu: none without a query when no case has any, else counted once
+    per computation of the shared counts (their `stamp` names this count's
+    cache entry, so it is forgotten with them).
+    """
+    counts = nav_counts()
+    if not counts.get("unread"):
+        return 0
+    key = f"cases:nav-mine:{user.pk}:{counts.get('stamp', '')}"
+    try:
+        mine = cache.get(key)
+    except Exception:
+        return my_unread_cases(user).count()
+    if mine is None:
+        mine = my_unread_cases(user).count()
+        with suppress(Exception):
+            cache.set(key, mine, NAV_COUNTS_SECONDS)
+    return mine
+
+
 def _count_for_nav() -> dict[str, int]:
     return {
+        "stamp": secrets.token_hex(8),
         "new": new_requests().count(),
         "unread": unread_cases().count(),
         "escalated": escalated_cases().count(),
@@ -391,6 +415,11 @@ class TimelineEntry:
     locked: bool = False
     hourly: bool = False
     sort_key: tuple = ()
+    contacted_via: str = ""  # a note recording a contact outside the system
+
+    @property
+    def contacted_via_label(self) -> str:
+        return str(CaseNote.ContactChannel(self.contacted_via).label)
 
 
 def case_timeline(case: Case, content=None, shown: int | None = None) -> list[TimelineEntry]:
@@ -507,7 +536,10 @@ def _content_entries(case: Case, content, shown: int | None = None) -> list[Time
         notes = [
             (note, None)
             for note in newest(
-                case.notes.defer(*sealed).select_related("author"), ("created_at", "pk"), shown
+                # The wrapped key stays: it says whether a note has words at all.
+                case.notes.defer("body").select_related("author"),
+                ("created_at", "pk"),
+                shown,
             )
         ]
         messages = [
@@ -524,8 +556,9 @@ def _content_entries(case: Case, content, shown: int | None = None) -> list[Time
             note.created_at,
             who=note.author.get_username() if note.author else "",
             text=text,
-            locked=text is None,
+            locked=text is None and bool(note.item_key),
             sort_key=(1, note.created_at, 2, note.pk),
+            contacted_via=note.contacted_via,
         )
         for note, text in notes
     ]

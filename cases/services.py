@@ -170,6 +170,29 @@ def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
     return note
 
 
+def record_outside_contact(
+    case: Case, channel: str, body: str = "", *, author: AbstractBaseUser
+) -> CaseNote:
+    """
+    A note that the requester was contacted outside the system, and how (phone,
+    Signal, in person, other); what was said is not asked for, and an optional
+    text is sealed like any note. Audited with the channel only.
+    """
+    if channel not in CaseNote.ContactChannel.values:
+        raise CaseError(_("Choose how the requester was contacted."))
+    body = body.strip()
+    note = CaseNote(case=case, author=author, contacted_via=channel)
+    envelope = seal_item(note, "body", body) if body else None
+    with transaction.atomic():
+        if envelope is not None:
+            envelope.row.save(force_insert=True)
+        note.save(force_insert=True)
+        now = timezone.now()
+        Case.objects.filter(pk=case.pk).update(updated_at=now, last_activity_at=now)
+        record("case.contact", actor=author, target=case.request.reference, channel=channel)
+    return note
+
+
 def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> RequestMessage:
     """A message sealed to the organisation and to the requester, who reads it with their
     receipt code."""

@@ -23,6 +23,7 @@ urlpatterns = [
     path("cases/<reference:reference>/assign/", views.case_assign, name="assign"),
     path("cases/<reference:reference>/notes/", views.case_note, name="note"),
     path("cases/<reference:reference>/reply/", views.case_reply, name="reply"),
+    path("cases/<reference:reference>/contact/", views.case_contact, name="contact"),
     path(
         "cases/<reference:reference>/reply-notice/",
         views.case_reply_notice,

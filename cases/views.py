@@ -21,7 +21,14 @@ from cases.access import (
     work_in_passing,
 )
 from cases.due_views import FollowUpForm
-from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
+from cases.forms import (
+    AssignForm,
+    MoveForm,
+    NoteForm,
+    OutsideContactForm,
+    QueueFilterForm,
+    ReplyForm,
+)
 from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
     QueueFilters,
@@ -154,7 +161,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
             "note_form": NoteForm(auto_id="note_%s"),
-            **reply_form_context(request, case),
+            "contact_form": OutsideContactForm(auto_id="contact_%s"),
+            **reply_form_context(request, case, alias=content.request["alias"] if content else ""),
             "can_wait": is_allowed(case.state, CaseState.WAITING),
             "notice_failed": case.request.reference in request.session.get(FAILED_NOTICES, []),
             "follow_up_form": FollowUpForm(
@@ -266,6 +274,26 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, _("Note saved."))
     else:
         messages.error(request, " ".join(form.errors.get("body", [])))
+    return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@caseworker_door
+def case_contact(request: HttpRequest, reference: str) -> HttpResponse:
+    """Record that the requester was contacted outside the system, and how."""
+    case = get_case_for(request, reference)
+    form = OutsideContactForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how the requester was contacted; nothing was saved."))
+        return redirect("cases:detail", reference=reference)
+    try:
+        services.record_outside_contact(
+            case, form.cleaned_data["contacted_via"], form.cleaned_data["body"], author=request.user
+        )
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The contact is recorded."))
     return redirect("cases:detail", reference=reference)
 
 
