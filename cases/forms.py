@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import CaseNote
 from cases.workflow import CaseState, Outcome
-from intake.vocabulary import Category, Urgency
+from intake.vocabulary import Category, Channel, Language, Urgency
 
 ANY = [("", _("Any"))]
 
@@ -26,6 +26,16 @@ class QueueFilterForm(forms.Form):
         label=_("Assigned to"),
         required=False,
         choices=[*ANY, ("mine", _("Me")), ("unassigned", _("Nobody"))],
+    )
+    channel = forms.ChoiceField(label=_("Channel"), required=False, choices=ANY + Channel.choices)
+    language = forms.ChoiceField(
+        label=_("Language"), required=False, choices=ANY + Language.choices
+    )
+    received_from = forms.DateField(
+        label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    received_to = forms.DateField(
+        label=_("Received up to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
 

@@ -4,7 +4,7 @@ import logging
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -88,6 +88,10 @@ class QueueFilters:
     category: str = ""
     urgency: str = ""
     assignee: str = ""  # "", "mine" or "unassigned"
+    channel: str = ""
+    language: str = ""
+    received_from: date | None = None  # days in TIME_ZONE, both ends included
+    received_to: date | None = None
 
 
 class QueuePage(Paginator):
@@ -125,11 +129,24 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
     if filters.urgency:
         # The case carries its request's urgency as a rank: no join needed.
         cases = cases.filter(priority=URGENCY_RANK[filters.urgency])
+    if filters.channel:
+        cases = cases.filter(request__channel=filters.channel)
+    if filters.language:
+        cases = cases.filter(request__language=filters.language)
+    # The case carries its request's received hour: no join needed.
+    if filters.received_from:
+        cases = cases.filter(created_at__gte=_day_start(filters.received_from))
+    if filters.received_to:
+        cases = cases.filter(created_at__lt=_day_start(filters.received_to + timedelta(days=1)))
     if filters.assignee == "mine":
         cases = cases.filter(assigned_to=user)
     elif filters.assignee == "unassigned":
         cases = cases.filter(assigned_to__isnull=True)
     return cases
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def new_requests() -> QuerySet:

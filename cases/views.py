@@ -114,9 +114,16 @@ def new_cases(request: HttpRequest) -> HttpResponse:
 
 
 def caseworkers():
+    """Who a case may be given to: active caseworkers who hold a grant of the
+    active organisation key (one who cannot read content cannot work a case)."""
     return (
         get_user_model()
-        .objects.filter(groups__name=Role.CASEWORKER, is_active=True)
+        .objects.filter(
+            groups__name=Role.CASEWORKER,
+            is_active=True,
+            content_grants__organisation_key__state="active",
+        )
+        .distinct()
         .order_by("username")
         .only("id", "username")
     )
