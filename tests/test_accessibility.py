@@ -348,6 +348,28 @@ def confirming_visits() -> list[Visit]:
 
     return [
         Visit(
+            "a reply that also sets the case waiting, to confirm",
+            "cases:reply",
+            "/staff/cases/{in_progress}/",
+            200,
+            steps(fill(reply_body="Write when you are safe."), click("button[value='waiting']")),
+        ),
+        Visit(
+            "a case with a contact outside the system recorded",
+            "cases:detail",
+            "/staff/cases/{in_progress}/",
+            200,
+            steps(
+                lambda page, world: page.locator("#contact_contacted_via_0").check(),
+                click("form.outside-contact button"),
+            ),
+        ),
+        Visit(
+            "the queue filtered by channel, language and dates",
+            "cases:queue",
+            "/staff/?channel=web&language=en&received_from=2026-01-01&received_to=2026-12-31",
+        ),
+        Visit(
             "a rejection to confirm",
             "cases:move",
             "/staff/cases/{reference}/",
@@ -759,6 +781,8 @@ NOT_PAGES = {
     "cases:assign": "POST, then the case page",
     "cases:note": "POST, then the case page",
     "cases:reply": "POST, then the case page",
+    "cases:reply_notice": "POST, then the case page",
+    "cases:contact": "POST, then the case page",
     "cases:follow_up": "POST, then the case page",
     "cases:digest_address": "POST, then the Due view",
     "admin:login": "our sign-in page is the admin's door",
