@@ -71,6 +71,11 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "template.change": _("Reply template changed"),
         "template.delete": _("Reply template deleted"),
     }),
+    ("view", _("Saved queue views"), {
+        "view.save": _("Queue view saved"),
+        "view.rename": _("Saved queue view renamed"),
+        "view.delete": _("Saved queue view deleted"),
+    }),
     ("follow_up", _("Follow-ups"), {
         "follow_up.digest": _("Follow-up digests mailed"),
         "follow_up.digest_address": _("Own digest address changed"),

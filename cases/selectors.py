@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -15,6 +16,8 @@ from django.db.models import (
     BooleanField,
     Count,
     ExpressionWrapper,
+    F,
+    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -23,11 +26,14 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
+from django.db.models import Case as Choose
 from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from accounts.roles import Role
 from audit.models import AuditEntry
 from cases.models import TRIAGE_ORDER, Case, CaseEvent, CaseNote, Flood, FloodRejection
 from cases.workflow import ACTIVE_STATES, CaseState
@@ -87,11 +93,12 @@ class QueueFilters:
     state: str = ""
     category: str = ""
     urgency: str = ""
-    assignee: str = ""  # "", "mine" or "unassigned"
+    assignee: str = ""  # "", "mine", "unassigned" or a colleague's id (QueueFilterForm)
     channel: str = ""
     language: str = ""
     received_from: date | None = None  # days in TIME_ZONE, both ends included
     received_to: date | None = None
+    sort: str = ""  # one of QUEUE_SORTS, or "" for the queue's own order
 
 
 class QueuePage(Paginator):
@@ -114,6 +121,37 @@ class QueuePage(Paginator):
 QUEUE_ORDER = (*TRIAGE_ORDER, "id")
 # Cases that left active work, reached only by choosing their state: newest first.
 FINISHED_ORDER = ("-created_at", "-id")
+
+# States in the order work goes through them, for sorting by state.
+_STATE_RANK = Choose(
+    *(When(state=state, then=Value(rank)) for rank, state in enumerate(CaseState.values)),
+    output_field=IntegerField(),
+)
+# The orders a column header of the queue (and of the New view) can ask for:
+# `?sort=` takes only these names; anything else leaves the page's own order.
+# Each order ends with the id, so pages never share or skip a row. Categories
+# sort by their code, which keeps each category's cases together. Urgency
+# sorts by the case's priority rank (0 is critical): "urgency" from low to
+# critical, "-urgency" most urgent first.
+QUEUE_SORTS: dict[str, tuple] = {
+    "received": ("created_at", "id"),
+    "-received": ("-created_at", "-id"),
+    "urgency": ("-priority", "created_at", "id"),
+    "-urgency": ("priority", "created_at", "id"),
+    "state": (_STATE_RANK.asc(), "created_at", "id"),
+    "-state": (_STATE_RANK.desc(), "created_at", "id"),
+    "category": ("request__category", "created_at", "id"),
+    "-category": ("-request__category", "created_at", "id"),
+    # Nobody's cases after everyone's, whichever the direction.
+    "assignee": (F("assigned_to__username").asc(nulls_last=True), "created_at", "id"),
+    "-assignee": (F("assigned_to__username").desc(nulls_last=True), "created_at", "id"),
+}
+
+
+def sorted_by(cases: QuerySet, sort: str) -> QuerySet:
+    """`cases` in the order `sort` names, or as they are if it names none."""
+    order = QUEUE_SORTS.get(sort)
+    return cases.order_by(*order) if order else cases
 
 
 def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
@@ -142,7 +180,25 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
         cases = cases.filter(assigned_to=user)
     elif filters.assignee == "unassigned":
         cases = cases.filter(assigned_to__isnull=True)
-    return cases
+    elif filters.assignee.isdigit():
+        cases = cases.filter(assigned_to_id=int(filters.assignee))
+    return sorted_by(cases, filters.sort)
+
+
+def colleagues_with_access() -> QuerySet:
+    """Who a case may be given to: active caseworkers who hold a grant of the
+    active organisation key (one who cannot read content cannot work a case)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            groups__name=Role.CASEWORKER,
+            is_active=True,
+            content_grants__organisation_key__state="active",
+        )
+        .distinct()
+        .order_by("username")
+        .only("id", "username")
+    )
 
 
 def _day_start(day: date) -> datetime:

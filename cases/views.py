@@ -1,8 +1,7 @@
 """The caseworkers' pages: the triage queue and the case page with its actions."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +27,9 @@ from cases.forms import (
     OutsideContactForm,
     QueueFilterForm,
     ReplyForm,
+    SavedViewNameForm,
+    queue_sort,
+    saved_query,
 )
 from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
@@ -35,9 +37,11 @@ from cases.selectors import (
     QueuePage,
     case_timeline,
     cases_with_new_messages,
+    colleagues_with_access,
     held_count,
     my_unread_cases,
     new_requests,
+    sorted_by,
     timeline_page,
     triage_queue,
     written_after_rejection,
@@ -69,8 +73,10 @@ def queue(request: HttpRequest) -> HttpResponse:
 @caseworker_door
 def _caseworker_queue(request: HttpRequest) -> HttpResponse:
     work_in_passing(request)
-    form = QueueFilterForm(request.GET or None)
+    colleagues = list(colleagues_with_access())
+    form = QueueFilterForm(request.GET or None, colleagues=colleagues)
     filters = QueueFilters(**form.cleaned_data) if form.is_valid() else QueueFilters()
+    filters.sort = sort = queue_sort(request.GET)
     page = QueuePage(triage_queue(request.user, filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -83,11 +89,43 @@ def _caseworker_queue(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "sort": sort,
+            "sorting": sort_headers(request.GET, sort),
+            "colleagues": colleagues,
+            "saved_views": request.user.saved_views.all(),
+            "saved_query": saved_query(request.GET, colleagues) or "",
+            "view_form": SavedViewNameForm(auto_id="view_%s"),
             "new_messages": cases_with_new_messages(),
             "purged_soon": purged_soon(limit=PURGE_LIST_SIZE),
             "held": held_count(),
         },
     )
+
+
+# The columns a header link sorts by, and the order its first click asks for.
+SORT_COLUMNS = {
+    "category": "category",
+    "urgency": "-urgency",  # most urgent first
+    "received": "received",  # oldest first
+    "state": "state",
+    "assignee": "assignee",
+}
+
+
+def sort_headers(given: QueryDict, sort: str) -> dict[str, dict[str, str]]:
+    """
+    For each sortable column, the address of its header link (the page's other
+    parameters kept, back to the first page; the sort turned round if it is
+    already this column's) and its `aria-sort` ("ascending", "descending" or "").
+    """
+    base = given.copy()
+    base.pop("page", None)
+    headers = {}
+    for column, first in SORT_COLUMNS.items():
+        direction = {column: "ascending", f"-{column}": "descending"}.get(sort, "")
+        base["sort"] = {"ascending": f"-{column}", "descending": column}.get(direction, first)
+        headers[column] = {"href": f"?{base.urlencode()}", "aria": direction}
+    return headers
 
 
 @never_cache
@@ -97,35 +135,22 @@ def new_cases(request: HttpRequest) -> HttpResponse:
     """What is new: requests nobody has triaged yet, newest first, and the cases
     whose requester wrote since a caseworker last looked."""
     work_in_passing(request)
-    page = QueuePage(new_requests(), PAGE_SIZE).get_page(request.GET.get("page"))
+    sort = queue_sort(request.GET)
+    page = QueuePage(sorted_by(new_requests(), sort), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "cases/new.html",
         {
             "page": page,
-            "query": "",
+            "query": f"sort={sort}" if sort else "",
+            "sorting": sort_headers(request.GET, sort),
+            "colleagues": colleagues_with_access(),
             "new_messages": cases_with_new_messages(),
             "mine_wrote": my_unread_cases(request.user)
             .order_by("unread_message_at", "id")
             .values("request__reference", "state", "unread_message_at")[:PURGE_LIST_SIZE],
             "after_rejection": written_after_rejection(),
         },
-    )
-
-
-def caseworkers():
-    """Who a case may be given to: active caseworkers who hold a grant of the
-    active organisation key (one who cannot read content cannot work a case)."""
-    return (
-        get_user_model()
-        .objects.filter(
-            groups__name=Role.CASEWORKER,
-            is_active=True,
-            content_grants__organisation_key__state="active",
-        )
-        .distinct()
-        .order_by("username")
-        .only("id", "username")
     )
 
 
@@ -166,7 +191,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline_page": page,
             "moves": moves,
             "outcomes": Outcome.choices,
-            "caseworkers": caseworkers(),
+            "caseworkers": colleagues_with_access(),
             "note_form": NoteForm(auto_id="note_%s"),
             "contact_form": OutsideContactForm(auto_id="contact_%s"),
             **reply_form_context(request, case, alias=content.request["alias"] if content else ""),
@@ -255,7 +280,8 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     elif choice == "":
         assignee = None
     else:
-        assignee = caseworkers().filter(pk=choice if (choice or "").isdigit() else 0).first()
+        chosen = int(choice) if (choice or "").isdigit() else 0
+        assignee = colleagues_with_access().filter(pk=chosen).first()
         if assignee is None:
             messages.error(request, _("Choose a caseworker; nothing was changed."))
             return redirect("cases:detail", reference=reference)
