@@ -36,7 +36,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import SignInGuard
 from cases import services as case_services
-from cases.models import Case
+from cases.models import Case, SavedView
 from encryption.models import OrganisationKey
 from encryption.services import set_caseworker_key
 from intake.services import (
@@ -442,6 +442,55 @@ def finding_visits() -> list[Visit]:
             steps(tick("input[form=held-bulk]", 2), click("#held-bulk button.danger")),
         ),
     ]
+
+
+def sorting_and_saved_views_visits() -> list[Visit]:
+    """The queue sorted (aria-sort on its header), a saved view listed with its
+    rename and delete forms open, the New view sorted, and the bulk resolution
+    as lost contact asked again (issue 25, item 8)."""
+    return [
+        Visit("the queue, most urgent first", "cases:queue", "/staff/?sort=-urgency"),
+        Visit(
+            "a saved view, listed with its rename and delete forms",
+            "cases:queue",
+            "/staff/?urgency=high&sort=received",
+            200,
+            steps(
+                fill(view_name="Urgent ones, oldest first"),
+                click("form.save-view button"),
+                lambda page, world: page.locator("details.manage-views summary").click(),
+            ),
+        ),
+        Visit("what is new, by urgency", "cases:new", "/staff/new/?sort=urgency"),
+        Visit(
+            "bulk resolution as lost contact asked again",
+            "cases:bulk",
+            "/staff/?state=in_progress",
+            200,
+            steps(tick("input[name=selected]", 1), click("button[value=resolve_lost]")),
+        ),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sorted_queue_and_saved_views_pass_axe_at_both_widths(open_page, live_server, settings):
+    world, alice = build_world("caseworker", settings)
+    page = open_page("queue-views")
+    client = Client()
+    sign_in(client, alice)  # with the content keys' cookie, as a caseworker's day
+    page.context.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in client.cookies.items()
+        ]
+    )
+    visits = sorting_and_saved_views_visits()
+
+    failures = [p for visit in visits for p in visit_page(page, live_server.url, visit, world)]
+
+    assert not failures, "\n".join(failures)
+    assert browser_problems(page, visits) == []
+    assert SavedView.objects.get().query == "urgency=high&sort=received"
 
 
 # --- the caseworker's day: reply templates and follow-ups --------------------------
