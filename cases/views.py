@@ -82,6 +82,7 @@ def _caseworker_queue(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("page", None)
+    kept = saved_query(request.GET, colleagues)
     return render(
         request,
         "cases/queue.html",
@@ -93,7 +94,10 @@ def _caseworker_queue(request: HttpRequest) -> HttpResponse:
             "sorting": sort_headers(request.GET, sort),
             "colleagues": colleagues,
             "saved_views": request.user.saved_views.all(),
-            "saved_query": saved_query(request.GET, colleagues) or "",
+            "saved_query": kept,
+            # Filters that are not valid go back as they are, to be refused
+            # with a reason rather than saved as the unfiltered queue.
+            "query_to_save": request.GET.urlencode() if kept is None else kept,
             "view_form": SavedViewNameForm(auto_id="view_%s"),
             "new_messages": cases_with_new_messages(),
             "purged_soon": purged_soon(limit=PURGE_LIST_SIZE),

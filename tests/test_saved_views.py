@@ -68,6 +68,12 @@ def test_a_name_with_digits_at_or_plus_or_empty_is_refused(signed_in, name):
     assert response.status_code == 200
 
 
+def test_the_queue_with_invalid_filters_offers_them_to_be_refused_not_dropped(signed_in):
+    page = signed_in.get("/staff/?received_from=yesterday&urgency=high").content.decode()
+
+    assert 'name="query" value="received_from=yesterday&amp;urgency=high"' in page
+
+
 def test_invalid_filters_are_not_saved(signed_in):
     response = signed_in.post(
         "/staff/views/", {"name": "Broken", "query": "received_from=yesterday"}, follow=True
