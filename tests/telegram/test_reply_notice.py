@@ -7,6 +7,7 @@ log or a task; a failed notice is said on the page and can be sent again.
 """
 
 import logging
+import socket
 
 import pytest
 from django.apps import apps
@@ -174,3 +175,21 @@ def test_a_session_without_the_organisation_key_cannot_send_it(fake, ivan, clien
 
     assert response.status_code == 403
     assert len(fake.sent_to(ivan)) == sent_before
+
+
+def test_an_unreachable_bot_api_is_said_and_the_reply_is_kept(
+    fake, ivan, client, alice, caplog, settings
+):
+    help_request = send_asking_for_notice(ivan)
+    sign_in(client, alice)
+    with socket.socket() as closed:  # a port nobody listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.TELEGRAM_API_URL = f"http://127.0.0.1:{port}"
+
+    response = reply(client, help_request, body="Ответ дошёл.")
+
+    assert response.status_code == 200
+    assert "could not be told in Telegram" in response.content.decode()
+    assert "reply notice: sendMessage failed (URLError)" in caplog.text
+    assert help_request.messages.count() == 1
