@@ -193,3 +193,18 @@ def test_an_unreachable_bot_api_is_said_and_the_reply_is_kept(
     assert "could not be told in Telegram" in response.content.decode()
     assert "reply notice: sendMessage failed (URLError)" in caplog.text
     assert help_request.messages.count() == 1
+
+
+def test_without_a_bot_token_the_notice_is_said_to_have_failed(
+    fake, ivan, client, alice, caplog, settings
+):
+    help_request = send_asking_for_notice(ivan)
+    sign_in(client, alice)
+    sent_before = len(fake.sent_to(ivan))
+    settings.TELEGRAM_BOT_TOKEN = ""
+
+    page = reply(client, help_request).content.decode()
+
+    assert "could not be told in Telegram" in page
+    assert "reply notice: no TELEGRAM_BOT_TOKEN is set" in caplog.text
+    assert len(fake.sent_to(ivan)) == sent_before
