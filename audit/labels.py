@@ -60,6 +60,8 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.assign": _("Case assigned"),
         "case.note": _("Note written"),
         "case.reply": _("Reply sent to the requester"),
+        "case.reply_notice": _("Reply notice sent through the bot"),
+        "case.contact": _("Contact outside the system recorded"),
         "case.release": _("Held request released"),
         "case.follow_up": _("Follow-up day set"),
         "case.refused": _("Refused: no access to the organisation key"),
@@ -72,6 +74,11 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "template.create": _("Reply template written"),
         "template.change": _("Reply template changed"),
         "template.delete": _("Reply template deleted"),
+    }),
+    ("view", _("Saved queue views"), {
+        "view.save": _("Queue view saved"),
+        "view.rename": _("Saved queue view renamed"),
+        "view.delete": _("Saved queue view deleted"),
     }),
     ("follow_up", _("Follow-ups"), {
         "follow_up.digest": _("Follow-up digests mailed"),
@@ -232,6 +239,7 @@ DETAIL_KEYS: dict[str, Any] = {
     "passkeys": pgettext_lazy("audit detail", "passkeys removed"),
     "stored": pgettext_lazy("audit detail", "counter kept"),
     "received": pgettext_lazy("audit detail", "counter received"),
+    "sent": pgettext_lazy("audit detail", "sent"),
 }
 
 # The codes of the log's own details.

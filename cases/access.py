@@ -222,6 +222,27 @@ def _seal_to_requester(
             )
 
 
+def reply_notice_chat(request: HttpRequest, case: Case) -> int | None:
+    """
+    The Telegram chat id this case's requester asked to be told of replies in,
+    opened with this caseworker's session keys (it is sealed like the rest of
+    the request: the server alone cannot learn it), or None if they did not
+    ask. Raises ContentLocked when the session cannot open it. Used only to
+    send the fixed reply notice in this same request (telegram_bot.notice).
+    """
+    help_request = case.request
+    if not help_request.reply_chat:
+        return None
+    keys = keys_for(request)
+    if not keys or not may_act(request):
+        raise ContentLocked
+    try:
+        text = keys.open_one(help_request, "reply_chat")
+    except CannotOpen:
+        raise ContentLocked from None
+    return int(text) if text.isdigit() else None
+
+
 # --- reply templates ------------------------------------------------------------------
 
 

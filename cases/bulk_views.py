@@ -1,8 +1,10 @@
 """
 Bulk actions on rows chosen in the queue or the New view (checkboxes in one
-form, no JavaScript): assign to me, triage, reject as spam. Rejection is final,
-so it is asked again on a page of its own. Each case goes through the same
-services as on its own page (cases.services), audited one by one.
+form, no JavaScript): assign to me, assign to a colleague who holds access,
+triage, resolve as lost contact, reject as spam. Rejection is final and
+resolving takes a case out of active work, so both are asked again on a page
+of their own. Each case goes through the same services as on its own page
+(cases.services), audited one by one.
 """
 
 from django.contrib import messages
@@ -18,16 +20,26 @@ from cases import services
 from cases.access import caseworker_door
 from cases.forms import BulkForm
 from cases.models import Case
-from cases.workflow import CaseState, is_allowed
+from cases.workflow import CaseState, Outcome, is_allowed
 from core import confirmation
 
 # What a confirmation page's token is bound to (with the references it lists).
 REJECTION = "bulk.reject_spam"
+LOST_CONTACT = "bulk.resolve_lost"
+# The actions asked again, each with its token's purpose and the move it makes.
+CONFIRMED = {
+    "reject_spam": (REJECTION, CaseState.REJECTED, ""),
+    "resolve_lost": (LOST_CONTACT, CaseState.RESOLVED, Outcome.LOST_CONTACT),
+}
 
+QUEUE_FILTERS = (
+    "state", "category", "urgency", "assignee", "channel", "language", "received_from",
+    "received_to",
+)  # fmt: skip
 # Where a bulk action goes back to, with the filters that page keeps.
 ORIGINS = {
-    "queue": ("cases:queue", ("state", "category", "urgency", "assignee", "page")),
-    "new": ("cases:new", ("page",)),
+    "queue": ("cases:queue", (*QUEUE_FILTERS, "sort", "page")),
+    "new": ("cases:new", ("sort", "page")),
 }
 
 
@@ -44,16 +56,21 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not chosen:
         messages.error(request, _("Select at least one case first; nothing was changed."))
         return redirect(back)
-    if action == "reject_spam" and not confirmation.redeem(request, REJECTION, chosen):
-        return _confirm_rejection(request, chosen, request.POST.get("back", ""), back)
-    to_state = CaseState.TRIAGED if action == "triage" else CaseState.REJECTED
+    if action in CONFIRMED:
+        purpose, to_state, outcome = CONFIRMED[action]
+        if not confirmation.redeem(request, purpose, chosen):
+            return _confirm(request, action, chosen, request.POST.get("back", ""), back)
+    else:
+        to_state, outcome = CaseState.TRIAGED, ""
+    if action == "assign_to":
+        return _assign_to(request, form, chosen, back)
     if action == "assign_me":
         result = services.bulk_assign_to_me(chosen, actor=request.user)
         done = ngettext(
             "%(count)s case assigned to you.", "%(count)s cases assigned to you.", len(result.done)
         )
     else:
-        result = services.bulk_move(chosen, to_state, actor=request.user)
+        result = services.bulk_move(chosen, to_state, actor=request.user, outcome=outcome)
         done = ngettext(
             "%(count)s case moved to “%(state)s”.",
             "%(count)s cases moved to “%(state)s”.",
@@ -92,25 +109,44 @@ def _report(request: HttpRequest, done: str, result: services.BulkResult) -> Non
         )
 
 
-def _confirm_rejection(
-    request: HttpRequest, chosen: list[str], raw_back: str, back: str
+def _assign_to(request: HttpRequest, form: BulkForm, chosen: list[str], back: str):
+    choice = form.cleaned_data["assignee"]
+    try:
+        result, assignee = services.bulk_assign_to(
+            chosen, int(choice) if choice.isdigit() else 0, actor=request.user
+        )
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+        return redirect(back)
+    done = ngettext(
+        "%(count)s case assigned to %(name)s.",
+        "%(count)s cases assigned to %(name)s.",
+        len(result.done),
+    ) % {"count": len(result.done), "name": assignee.get_username()}
+    _report(request, done, result)
+    return redirect(back)
+
+
+def _confirm(
+    request: HttpRequest, action: str, chosen: list[str], raw_back: str, back: str
 ) -> HttpResponse:
+    """The page that asks again: what will change, what is left as it is, and a
+    token bound to exactly the cases that can make the move."""
+    purpose, to_state, _outcome = CONFIRMED[action]
     rows = list(
         Case.objects.filter(request__reference__in=chosen)
         .order_by("request__reference")
         .values("request__reference", "request__category", "request__urgency", "state", "flood")
     )
-    rejectable = [
-        row for row in rows if row["flood"] is None and is_allowed(row["state"], "rejected")
-    ]
-    others = [row for row in rows if row not in rejectable]
+    movable = [row for row in rows if row["flood"] is None and is_allowed(row["state"], to_state)]
+    others = [row for row in rows if row not in movable]
     return render(
         request,
-        "cases/bulk_confirm.html",
+        "cases/bulk_confirm.html" if action == "reject_spam" else "cases/bulk_confirm_lost.html",
         {
-            "rejectable": rejectable,
+            "rejectable": movable,
             "confirmation": confirmation.issue(
-                request, REJECTION, [row["request__reference"] for row in rejectable]
+                request, purpose, [row["request__reference"] for row in movable]
             ),
             "others": others,
             "raw_back": raw_back,

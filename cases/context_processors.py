@@ -7,7 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.roles import Role, has_role
 from cases.access import may_act
-from cases.selectors import nav_counts
+from cases.selectors import my_nav_count, nav_counts
 
 
 def caseworker_counts(request: HttpRequest) -> dict:
@@ -19,4 +19,9 @@ def caseworker_counts(request: HttpRequest) -> dict:
         return {}
     # Lazy: only a page that draws the menu pays for it (and then once per
     # NAV_COUNTS_SECONDS, from the cache).
-    return {"case_counts": SimpleLazyObject(nav_counts), "may_act": True}
+    return {
+        "case_counts": SimpleLazyObject(nav_counts),
+        # Per person, so not in the shared cached counts: one small count.
+        "my_counts": SimpleLazyObject(lambda: {"unread": my_nav_count(user)}),
+        "may_act": True,
+    }

@@ -30,7 +30,7 @@ from django.utils.translation import ngettext, override
 from accounts.roles import Role
 from audit.services import record
 from cases.models import Case
-from cases.selectors import held_count
+from cases.selectors import escalated_cases, held_count, my_unread_cases
 from cases.services import CaseError
 from cases.workflow import DONE_STATES, CaseState
 
@@ -152,6 +152,14 @@ class Digest:
     references: list[str] = field(default_factory=list)
     # Requests held out of the queue during a flood (everyone's, not only theirs).
     held: int = 0
+    # Their own cases whose requester wrote since someone last looked.
+    wrote: list[str] = field(default_factory=list)
+    # Critical or high requests untriaged too long (everyone's: anyone may triage).
+    escalated: int = 0
+
+    @property
+    def says_anything(self) -> bool:
+        return bool(self.total or self.held or self.wrote or self.escalated)
 
     @property
     def unlisted(self) -> int:
@@ -202,14 +210,52 @@ def _held_lines(digest: Digest) -> list[str]:
     ]
 
 
+def _escalation_lines(digest: Digest) -> list[str]:
+    if not digest.escalated:
+        return []
+    return [
+        ngettext(
+            "%(count)s critical or high request has waited too long for triage.",
+            "%(count)s critical or high requests have waited too long for triage.",
+            digest.escalated,
+        )
+        % {"count": digest.escalated},
+        _("Triage them: %(url)s") % {"url": _staff_url("cases:new")},
+        "",
+    ]
+
+
+def _wrote_lines(digest: Digest) -> list[str]:
+    if not digest.wrote:
+        return []
+    return [
+        _("Your requesters wrote (%(count)s):") % {"count": len(digest.wrote)},
+        *digest.wrote,
+        "",
+    ]
+
+
+def _digest_subject(digest: Digest) -> str:
+    if digest.escalated:
+        return ngettext(
+            "%(count)s urgent request waits for triage",
+            "%(count)s urgent requests wait for triage",
+            digest.escalated,
+        ) % {"count": digest.escalated}
+    if digest.wrote:
+        return _("Your requesters wrote")
+    return _("Requests held during a flood")
+
+
 def _digest_mail(digest: Digest, today: date) -> tuple[str, str]:
+    first = [*_escalation_lines(digest), *_wrote_lines(digest), *_held_lines(digest)]
     if not digest.total:
-        return _("Requests held during a flood"), "\n".join(_held_lines(digest))
+        return _digest_subject(digest), "\n".join(first)
     subject = ngettext(
         "%(count)s case to follow up", "%(count)s cases to follow up", digest.total
     ) % {"count": digest.total}
     lines = [
-        *_held_lines(digest),
+        *first,
         _("Your cases to follow up on %(day)s:") % {"day": today.isoformat()},
         "",
         _("Follow-ups overdue: %(count)s") % {"count": digest.overdue},
@@ -250,10 +296,16 @@ def send_digests(now: datetime | None = None) -> int:
     )
     sent = 0
     held = held_count()
+    escalated = escalated_cases(now).count()
     for worker in workers:
         digest = digest_for(worker, today=today, waiting_before=waiting_cutoff(now))
-        digest.held = held
-        if not digest.total and not held:
+        digest.held, digest.escalated = held, escalated
+        digest.wrote = list(
+            my_unread_cases(worker)
+            .order_by("unread_message_at", "id")
+            .values_list("request__reference", flat=True)[:DIGEST_REFERENCES]
+        )
+        if not digest.says_anything:
             continue
         with override(settings.LANGUAGE_CODE):
             subject, body = _digest_mail(digest, today)

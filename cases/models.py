@@ -276,7 +276,24 @@ class CaseEvent(models.Model):
 
 
 class CaseNote(models.Model):
+    class ContactChannel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        SIGNAL = "signal", _("Signal")
+        IN_PERSON = "in_person", _("In person")
+        OTHER = "other", _("Other")
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    # Set on a note that records a contact outside the system (by phone, in
+    # person...): that it happened and how, never what was said (an optional
+    # body is sealed like any note).
+    contacted_via = models.CharField(
+        _("contacted outside the system via"),
+        max_length=16,
+        choices=ContactChannel.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -356,3 +373,36 @@ class ReplyTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"template {self.pk} ({self.language})"
+
+
+class SavedView(models.Model):
+    """
+    A caseworker's own shortcut to the triage queue with some filters and a
+    sort order. `query` keeps only the queue's known filter names with values
+    it accepts (cases.forms.saved_query): vocabulary codes, days, a colleague's
+    id and a sort name; never a search. The name is the caseworker's label,
+    kept in plaintext, so it may hold no digit, "@" or "+" (no reference,
+    phone number or handle can hide in it). Each person sees only their own.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        verbose_name=_("owner"),
+        db_index=False,  # the unique (owner, name) serves lookups by owner
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("saved at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"saved view {self.pk}"

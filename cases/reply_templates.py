@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from audit.services import record
 from cases.access import ContentLocked, OpenedTemplate, open_templates
@@ -103,3 +104,23 @@ def chosen_template(templates: list[OpenedTemplate], raw: str | None) -> OpenedT
     if not raw or not raw.isdigit() or len(raw) > 12:
         return None
     return next((t for t in templates if t.pk == int(raw)), None)
+
+
+# What a template may say about the person it goes to, filled in when it is
+# inserted into the reply box (server-side: the alias is opened there anyway).
+PLACEHOLDERS = ("{alias}", "{language}")
+
+
+def fill_placeholders(body: str, *, alias: str, language: str) -> str:
+    """
+    The template's text with {alias} replaced by the requester's alias and
+    {language} by the name of their receipt's language, in that language. A
+    request without an alias keeps "{alias}" visible, for the caseworker to
+    replace before sending.
+    """
+    names = {code: str(label) for code, label in Language.choices}
+    with override(language):
+        language_name = str(names.get(language, language))
+    if alias:
+        body = body.replace("{alias}", alias)
+    return body.replace("{language}", language_name)

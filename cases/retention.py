@@ -40,6 +40,7 @@ ERASED_REQUEST_VALUES = {
     "narrative": None,
     "precise_location": None,
     "unit": None,
+    "reply_chat": None,
     # The wrapped request key goes too: a copy of the erased values left on a
     # disk or in a backup then has no key here that could ever open it.
     "content_key": b"",

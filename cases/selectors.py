@@ -1,19 +1,39 @@
 """Read paths of the case workflow: the triage queue and one case's page."""
 
 import logging
+import secrets
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models import Case as Choose
 from django.db.models.functions import Coalesce, Length
+from django.utils import timezone
 from django.utils.functional import cached_property
 
+from accounts.roles import Role
 from audit.models import AuditEntry
 from cases.models import TRIAGE_ORDER, Case, CaseEvent, CaseNote, Flood, FloodRejection
 from cases.workflow import ACTIVE_STATES, CaseState
@@ -35,7 +55,37 @@ QUEUE_FIELDS = (
     "request__received_at",
     "waiting_since",  # the flag on cases waiting too long (cases.follow_up)
     "unread_message_at",
+    "escalated",  # with_escalation: untriaged for too long (ESCALATE_*_AFTER)
 )
+
+
+def escalation(now: datetime | None = None) -> Q:
+    """
+    Critical or high requests nobody has triaged for longer than
+    ESCALATE_CRITICAL_AFTER / ESCALATE_HIGH_AFTER (counted from the received
+    hour, the only time a request keeps), not held during a flood.
+    """
+    now = now or timezone.now()
+    critical = now - timedelta(seconds=settings.ESCALATE_CRITICAL_AFTER)
+    high = now - timedelta(seconds=settings.ESCALATE_HIGH_AFTER)
+    return Q(state=CaseState.NEW, flood__isnull=True) & (
+        Q(priority=URGENCY_RANK["critical"], created_at__lt=critical)
+        | Q(priority=URGENCY_RANK["high"], created_at__lt=high)
+    )
+
+
+def escalated_cases(now: datetime | None = None) -> QuerySet:
+    return Case.objects.filter(escalation(now))
+
+
+def with_escalation(cases: QuerySet) -> QuerySet:
+    """The cases with `escalated` (True or False) for the queue's flag."""
+    return cases.annotate(escalated=ExpressionWrapper(escalation(), output_field=BooleanField()))
+
+
+def my_unread_cases(user: AbstractBaseUser) -> QuerySet:
+    """This caseworker's cases whose requester wrote since someone last looked."""
+    return unread_cases().filter(assigned_to=user)
 
 
 @dataclass
@@ -43,7 +93,12 @@ class QueueFilters:
     state: str = ""
     category: str = ""
     urgency: str = ""
-    assignee: str = ""  # "", "mine" or "unassigned"
+    assignee: str = ""  # "", "mine", "unassigned" or a colleague's id (QueueFilterForm)
+    channel: str = ""
+    language: str = ""
+    received_from: date | None = None  # days in TIME_ZONE, both ends included
+    received_to: date | None = None
+    sort: str = ""  # one of QUEUE_SORTS, or "" for the queue's own order
 
 
 class QueuePage(Paginator):
@@ -53,7 +108,7 @@ class QueuePage(Paginator):
     def __init__(self, cases: QuerySet, per_page: int) -> None:
         self.cases = cases
         rows = cases if cases.ordered else cases.order_by(*QUEUE_ORDER)
-        super().__init__(rows.values(*QUEUE_FIELDS), per_page)
+        super().__init__(with_escalation(rows).values(*QUEUE_FIELDS), per_page)
 
     @cached_property
     def count(self) -> int:
@@ -66,6 +121,37 @@ class QueuePage(Paginator):
 QUEUE_ORDER = (*TRIAGE_ORDER, "id")
 # Cases that left active work, reached only by choosing their state: newest first.
 FINISHED_ORDER = ("-created_at", "-id")
+
+# States in the order work goes through them, for sorting by state.
+_STATE_RANK = Choose(
+    *(When(state=state, then=Value(rank)) for rank, state in enumerate(CaseState.values)),
+    output_field=IntegerField(),
+)
+# The orders a column header of the queue (and of the New view) can ask for:
+# `?sort=` takes only these names; anything else leaves the page's own order.
+# Each order ends with the id, so pages never share or skip a row. Categories
+# sort by their code, which keeps each category's cases together. Urgency
+# sorts by the case's priority rank (0 is critical): "urgency" from low to
+# critical, "-urgency" most urgent first.
+QUEUE_SORTS: dict[str, tuple] = {
+    "received": ("created_at", "id"),
+    "-received": ("-created_at", "-id"),
+    "urgency": ("-priority", "created_at", "id"),
+    "-urgency": ("priority", "created_at", "id"),
+    "state": (_STATE_RANK.asc(), "created_at", "id"),
+    "-state": (_STATE_RANK.desc(), "created_at", "id"),
+    "category": ("request__category", "created_at", "id"),
+    "-category": ("-request__category", "created_at", "id"),
+    # Nobody's cases after everyone's, whichever the direction.
+    "assignee": (F("assigned_to__username").asc(nulls_last=True), "created_at", "id"),
+    "-assignee": (F("assigned_to__username").desc(nulls_last=True), "created_at", "id"),
+}
+
+
+def sorted_by(cases: QuerySet, sort: str) -> QuerySet:
+    """`cases` in the order `sort` names, or as they are if it names none."""
+    order = QUEUE_SORTS.get(sort)
+    return cases.order_by(*order) if order else cases
 
 
 def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
@@ -81,11 +167,42 @@ def triage_queue(user: AbstractBaseUser, filters: QueueFilters) -> QuerySet:
     if filters.urgency:
         # The case carries its request's urgency as a rank: no join needed.
         cases = cases.filter(priority=URGENCY_RANK[filters.urgency])
+    if filters.channel:
+        cases = cases.filter(request__channel=filters.channel)
+    if filters.language:
+        cases = cases.filter(request__language=filters.language)
+    # The case carries its request's received hour: no join needed.
+    if filters.received_from:
+        cases = cases.filter(created_at__gte=_day_start(filters.received_from))
+    if filters.received_to:
+        cases = cases.filter(created_at__lt=_day_start(filters.received_to + timedelta(days=1)))
     if filters.assignee == "mine":
         cases = cases.filter(assigned_to=user)
     elif filters.assignee == "unassigned":
         cases = cases.filter(assigned_to__isnull=True)
-    return cases
+    elif filters.assignee.isdigit():
+        cases = cases.filter(assigned_to_id=int(filters.assignee))
+    return sorted_by(cases, filters.sort)
+
+
+def colleagues_with_access() -> QuerySet:
+    """Who a case may be given to: active caseworkers who hold a grant of the
+    active organisation key (one who cannot read content cannot work a case)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            groups__name=Role.CASEWORKER,
+            is_active=True,
+            content_grants__organisation_key__state="active",
+        )
+        .distinct()
+        .order_by("username")
+        .only("id", "username")
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def new_requests() -> QuerySet:
@@ -110,7 +227,7 @@ def cases_by_reference(keys: list[str], *, whole: bool) -> QuerySet:
         for key in keys:
             matching |= Q(request__reference_key__startswith=key)
     return (
-        Case.objects.filter(matching)
+        with_escalation(Case.objects.filter(matching))
         .order_by("-request__received_at", "-request__id")
         .values(*QUEUE_FIELDS)
     )
@@ -151,10 +268,34 @@ def nav_counts() -> dict[str, int]:
     return counts
 
 
+def my_nav_count(user: AbstractBaseUser) -> int:
+    """
+    How many of this caseworker's cases have unread requester messages, for
+    the menu: none without a query when no case has any, else counted once
+    per computation of the shared counts (their `stamp` names this count's
+    cache entry, so it is forgotten with them).
+    """
+    counts = nav_counts()
+    if not counts.get("unread"):
+        return 0
+    key = f"cases:nav-mine:{user.pk}:{counts.get('stamp', '')}"
+    try:
+        mine = cache.get(key)
+    except Exception:
+        return my_unread_cases(user).count()
+    if mine is None:
+        mine = my_unread_cases(user).count()
+        with suppress(Exception):
+            cache.set(key, mine, NAV_COUNTS_SECONDS)
+    return mine
+
+
 def _count_for_nav() -> dict[str, int]:
     return {
+        "stamp": secrets.token_hex(8),
         "new": new_requests().count(),
         "unread": unread_cases().count(),
+        "escalated": escalated_cases().count(),
         # Intake is holding (a flood): said in the menu of every page.
         "held": held_count(),
     }
@@ -347,6 +488,11 @@ class TimelineEntry:
     locked: bool = False
     hourly: bool = False
     sort_key: tuple = ()
+    contacted_via: str = ""  # a note recording a contact outside the system
+
+    @property
+    def contacted_via_label(self) -> str:
+        return str(CaseNote.ContactChannel(self.contacted_via).label)
 
 
 def case_timeline(case: Case, content=None, shown: int | None = None) -> list[TimelineEntry]:
@@ -463,7 +609,10 @@ def _content_entries(case: Case, content, shown: int | None = None) -> list[Time
         notes = [
             (note, None)
             for note in newest(
-                case.notes.defer(*sealed).select_related("author"), ("created_at", "pk"), shown
+                # The wrapped key stays: it says whether a note has words at all.
+                case.notes.defer("body").select_related("author"),
+                ("created_at", "pk"),
+                shown,
             )
         ]
         messages = [
@@ -480,8 +629,9 @@ def _content_entries(case: Case, content, shown: int | None = None) -> list[Time
             note.created_at,
             who=note.author.get_username() if note.author else "",
             text=text,
-            locked=text is None,
+            locked=text is None and bool(note.item_key),
             sort_key=(1, note.created_at, 2, note.pk),
+            contacted_via=note.contacted_via,
         )
         for note, text in notes
     ]

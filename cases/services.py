@@ -18,14 +18,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from cases.models import Case, CaseEvent, CaseNote, Flood, FloodRejection
-from cases.selectors import forget_nav_counts, held_in_window, held_size
+from cases.models import Case, CaseEvent, CaseNote, Flood, FloodRejection, SavedView
+from cases.selectors import (
+    colleagues_with_access,
+    forget_nav_counts,
+    held_in_window,
+    held_size,
+)
 from cases.workflow import DONE_STATES, FINAL_STATES, CaseState, Outcome, is_allowed
 from core.clock import hour_of
 from encryption.digests import forget_flood_key
 from encryption.sealing import seal_item
 from intake.messages import seal_message
 from intake.models import RequestMessage
+from telegram_bot import notice as telegram_notice
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +175,29 @@ def add_note(case: Case, body: str, *, author: AbstractBaseUser) -> CaseNote:
     return note
 
 
+def record_outside_contact(
+    case: Case, channel: str, body: str = "", *, author: AbstractBaseUser
+) -> CaseNote:
+    """
+    A note that the requester was contacted outside the system, and how (phone,
+    Signal, in person, other); what was said is not asked for, and an optional
+    text is sealed like any note. Audited with the channel only.
+    """
+    if channel not in CaseNote.ContactChannel.values:
+        raise CaseError(_("Choose how the requester was contacted."))
+    body = body.strip()
+    note = CaseNote(case=case, author=author, contacted_via=channel)
+    envelope = seal_item(note, "body", body) if body else None
+    with transaction.atomic():
+        if envelope is not None:
+            envelope.row.save(force_insert=True)
+        note.save(force_insert=True)
+        now = timezone.now()
+        Case.objects.filter(pk=case.pk).update(updated_at=now, last_activity_at=now)
+        record("case.contact", actor=author, target=case.request.reference, channel=channel)
+    return note
+
+
 def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> RequestMessage:
     """A message sealed to the organisation and to the requester, who reads it with their
     receipt code."""
@@ -191,6 +220,33 @@ def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> Re
         record("case.reply", actor=author, target=case.request.reference, message=message.pk)
     forget_nav_counts()
     return message
+
+
+def reply_and_wait(
+    case: Case, body: str, *, author: AbstractBaseUser, expected_state: str
+) -> RequestMessage:
+    """
+    A reply and the move to "waiting" as one action: both happen or neither
+    (a case moved meanwhile, or one the workflow does not let wait, sends
+    nothing). Each is audited as itself.
+    """
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        _check_move(locked, CaseState.WAITING, "", expected_state)
+        move_case(case, CaseState.WAITING, actor=author, expected_state=expected_state)
+        return reply_to_requester(case, body, author=author)
+
+
+def send_reply_notice(case: Case, chat_id: int, *, actor: AbstractBaseUser) -> bool:
+    """
+    Tell the requester, in the Telegram chat they gave for it, that a
+    caseworker answered (a fixed text in the request's language; the answer
+    stays behind the receipt code). Audited, sent or not; the chat id is
+    neither recorded nor logged. Returns whether Telegram took it.
+    """
+    sent = telegram_notice.send_reply_notice(chat_id, case.request.language)
+    record("case.reply_notice", actor=actor, target=case.request.reference, sent=sent)
+    return sent
 
 
 def mark_messages_read(case: Case) -> None:
@@ -447,12 +503,14 @@ def _chosen_cases(references: Iterable[str]) -> tuple[list[Case], list[str]]:
     return [found[r] for r in wanted if r in found], [r for r in wanted if r not in found]
 
 
-def bulk_move(references: Iterable[str], to_state: str, *, actor: AbstractBaseUser) -> BulkResult:
+def bulk_move(
+    references: Iterable[str], to_state: str, *, actor: AbstractBaseUser, outcome: str = ""
+) -> BulkResult:
     """
-    Move each chosen case to `to_state` through move_case (so the state machine
-    holds and each move is audited on its own), all in one transaction. A case
-    that cannot make the move from its state, or is still held during a flood,
-    is skipped with the reason.
+    Move each chosen case to `to_state` (with `outcome`, when resolving) through
+    move_case (so the state machine holds and each move is audited on its own),
+    all in one transaction. A case that cannot make the move from its state, or
+    is still held during a flood, is skipped with the reason.
     """
     result = BulkResult()
     with transaction.atomic():
@@ -472,7 +530,7 @@ def bulk_move(references: Iterable[str], to_state: str, *, actor: AbstractBaseUs
                 )
                 continue
             try:
-                move_case(case, to_state, actor=actor, expected_state=case.state)
+                move_case(case, to_state, actor=actor, outcome=outcome, expected_state=case.state)
             except CaseError as refusal:
                 result.skipped.append((reference, str(refusal).rstrip(".")))
             else:
@@ -500,6 +558,42 @@ def bulk_assign_to_me(references: Iterable[str], *, actor: AbstractBaseUser) -> 
     return result
 
 
+def bulk_assign_to(
+    references: Iterable[str], assignee_id: int, *, actor: AbstractBaseUser
+) -> tuple[BulkResult, AbstractBaseUser]:
+    """
+    Give each chosen case to a colleague through assign_case (audited per case),
+    in one transaction; only to a caseworker who holds access to the content
+    (colleagues_with_access), else nothing at all changes (CaseError). Cases
+    already theirs or finished are skipped; so is a case held during a flood.
+    Taking a case from another colleague is allowed here: it is what a team
+    lead does when someone is away, and each change is audited. Returns what
+    was done and the colleague.
+    """
+    assignee = colleagues_with_access().filter(pk=assignee_id).first()
+    if assignee is None:
+        raise CaseError(
+            _("Cases can be given only to a caseworker who can read them; nothing was changed.")
+        )
+    result = BulkResult()
+    with transaction.atomic():
+        cases, missing = _chosen_cases(references)
+        result.skipped += [(reference, _("no such case")) for reference in missing]
+        for case in cases:
+            reference = case.request.reference
+            if case.assigned_to_id == assignee.pk:
+                result.skipped.append((reference, _("already assigned to them")))
+            elif case.state in FINAL_STATES:
+                label = CaseState(case.state).label
+                result.skipped.append((reference, _("finished (“%(state)s”)") % {"state": label}))
+            elif case.flood_id is not None:
+                result.skipped.append((reference, _("held during a flood: see the held list")))
+            else:
+                assign_case(case, assignee, actor=actor)
+                result.done.append(reference)
+    return result, assignee
+
+
 def _assign_refusal(case: Case, actor: AbstractBaseUser) -> str:
     if case.assigned_to_id == actor.pk:
         return _("already assigned to you")
@@ -508,3 +602,37 @@ def _assign_refusal(case: Case, actor: AbstractBaseUser) -> str:
     if case.state in FINAL_STATES:
         return _("finished (“%(state)s”)") % {"state": CaseState(case.state).label}
     return ""
+
+
+# --- saved views of the queue ----------------------------------------------------
+
+
+def save_view(owner: AbstractBaseUser, name: str, query: str, *, limit: int) -> SavedView:
+    """A new saved view of `owner` (`query` already reduced by cases.forms.saved_query).
+    Audited by number: its name is the person's own label and stays out of the log."""
+    with transaction.atomic():
+        if SavedView.objects.filter(owner=owner).count() >= limit:
+            raise CaseError(
+                _("You have %(limit)s saved views already: delete one first.") % {"limit": limit}
+            )
+        if SavedView.objects.filter(owner=owner, name=name).exists():
+            raise CaseError(_("You have a saved view with this name already."))
+        view = SavedView.objects.create(owner=owner, name=name, query=query)
+        record("view.save", actor=owner, target=f"saved view {view.pk}")
+    return view
+
+
+def rename_view(view: SavedView, name: str) -> SavedView:
+    with transaction.atomic():
+        if SavedView.objects.filter(owner=view.owner, name=name).exclude(pk=view.pk).exists():
+            raise CaseError(_("You have a saved view with this name already."))
+        view.name = name
+        view.save(update_fields=["name"])
+        record("view.rename", actor=view.owner, target=f"saved view {view.pk}")
+    return view
+
+
+def delete_view(view: SavedView) -> None:
+    with transaction.atomic():
+        record("view.delete", actor=view.owner, target=f"saved view {view.pk}")
+        view.delete()

@@ -44,19 +44,26 @@ class ReplyTemplateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
         help_text=gettext_lazy(
             "Inserted into the reply box of a case page, where it can be changed before "
-            "it is sent. Write nothing about any one person here."
+            "it is sent. Write nothing about any one person here: {alias} becomes the "
+            "requester's alias and {language} the language they wrote in."
         ),
     )
 
 
-def reply_form_context(request: HttpRequest, case: Case) -> dict:
-    """The case page's reply form, filled with the template chosen (?template=<id>)."""
+def reply_form_context(request: HttpRequest, case: Case, alias: str = "") -> dict:
+    """The case page's reply form, filled with the template chosen
+    (?template=<id>), its placeholders filled for this request."""
     try:
         templates = open_templates(keys_for(request))
     except ContentLocked:
         templates = []  # the page says the content is locked
     chosen = reply_templates.chosen_template(templates, request.GET.get("template"))
-    initial = {"body": chosen.body} if chosen else {}
+    initial = {}
+    if chosen:
+        body = reply_templates.fill_placeholders(
+            chosen.body, alias=alias, language=case.request.language
+        )
+        initial = {"body": body}
     return {
         "reply_form": ReplyForm(auto_id="reply_%s", initial=initial),
         "reply_templates": reply_templates.template_choices(templates, case.request.language),

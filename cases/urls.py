@@ -2,7 +2,15 @@
 
 from django.urls import path, register_converter
 
-from cases import bulk_views, due_views, held_views, search_views, template_views, views
+from cases import (
+    bulk_views,
+    due_views,
+    held_views,
+    saved_view_views,
+    search_views,
+    template_views,
+    views,
+)
 from intake.references import ReferenceConverter
 
 register_converter(ReferenceConverter, "reference")
@@ -14,6 +22,9 @@ urlpatterns = [
     path("new/", views.new_cases, name="new"),
     path("search/", search_views.search, name="search"),
     path("bulk/", bulk_views.bulk, name="bulk"),
+    path("views/", saved_view_views.view_save, name="view_save"),
+    path("views/<int:pk>/rename/", saved_view_views.view_rename, name="view_rename"),
+    path("views/<int:pk>/delete/", saved_view_views.view_delete, name="view_delete"),
     path("held/", held_views.held_list, name="held"),
     path("held/release/", held_views.held_release, name="held_release"),
     path("held/reject/", held_views.held_reject, name="held_reject"),
@@ -23,6 +34,12 @@ urlpatterns = [
     path("cases/<reference:reference>/assign/", views.case_assign, name="assign"),
     path("cases/<reference:reference>/notes/", views.case_note, name="note"),
     path("cases/<reference:reference>/reply/", views.case_reply, name="reply"),
+    path("cases/<reference:reference>/contact/", views.case_contact, name="contact"),
+    path(
+        "cases/<reference:reference>/reply-notice/",
+        views.case_reply_notice,
+        name="reply_notice",
+    ),
     # The caseworker's day: reply templates and follow-ups.
     path("templates/", template_views.template_list, name="templates"),
     path("templates/new/", template_views.template_new, name="template_new"),

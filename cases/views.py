@@ -1,8 +1,7 @@
 """The caseworkers' pages: the triage queue and the case page with its actions."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,18 +16,32 @@ from cases.access import (
     caseworker_door,
     get_case_for,
     open_case,
+    reply_notice_chat,
     work_in_passing,
 )
 from cases.due_views import FollowUpForm
-from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
+from cases.forms import (
+    AssignForm,
+    MoveForm,
+    NoteForm,
+    OutsideContactForm,
+    QueueFilterForm,
+    ReplyForm,
+    SavedViewNameForm,
+    queue_sort,
+    saved_query,
+)
 from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
     QueueFilters,
     QueuePage,
     case_timeline,
     cases_with_new_messages,
+    colleagues_with_access,
     held_count,
+    my_unread_cases,
     new_requests,
+    sorted_by,
     timeline_page,
     triage_queue,
     written_after_rejection,
@@ -60,13 +73,16 @@ def queue(request: HttpRequest) -> HttpResponse:
 @caseworker_door
 def _caseworker_queue(request: HttpRequest) -> HttpResponse:
     work_in_passing(request)
-    form = QueueFilterForm(request.GET or None)
+    colleagues = list(colleagues_with_access())
+    form = QueueFilterForm(request.GET or None, colleagues=colleagues)
     filters = QueueFilters(**form.cleaned_data) if form.is_valid() else QueueFilters()
+    filters.sort = sort = queue_sort(request.GET)
     page = QueuePage(triage_queue(request.user, filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     query = request.GET.copy()
     query.pop("page", None)
+    kept = saved_query(request.GET, colleagues)
     return render(
         request,
         "cases/queue.html",
@@ -74,11 +90,46 @@ def _caseworker_queue(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "sort": sort,
+            "sorting": sort_headers(request.GET, sort),
+            "colleagues": colleagues,
+            "saved_views": request.user.saved_views.all(),
+            "saved_query": kept,
+            # Filters that are not valid go back as they are, to be refused
+            # with a reason rather than saved as the unfiltered queue.
+            "query_to_save": request.GET.urlencode() if kept is None else kept,
+            "view_form": SavedViewNameForm(auto_id="view_%s"),
             "new_messages": cases_with_new_messages(),
             "purged_soon": purged_soon(limit=PURGE_LIST_SIZE),
             "held": held_count(),
         },
     )
+
+
+# The columns a header link sorts by, and the order its first click asks for.
+SORT_COLUMNS = {
+    "category": "category",
+    "urgency": "-urgency",  # most urgent first
+    "received": "received",  # oldest first
+    "state": "state",
+    "assignee": "assignee",
+}
+
+
+def sort_headers(given: QueryDict, sort: str) -> dict[str, dict[str, str]]:
+    """
+    For each sortable column, the address of its header link (the page's other
+    parameters kept, back to the first page; the sort turned round if it is
+    already this column's) and its `aria-sort` ("ascending", "descending" or "").
+    """
+    base = given.copy()
+    base.pop("page", None)
+    headers = {}
+    for column, first in SORT_COLUMNS.items():
+        direction = {column: "ascending", f"-{column}": "descending"}.get(sort, "")
+        base["sort"] = {"ascending": f"-{column}", "descending": column}.get(direction, first)
+        headers[column] = {"href": f"?{base.urlencode()}", "aria": direction}
+    return headers
 
 
 @never_cache
@@ -88,25 +139,22 @@ def new_cases(request: HttpRequest) -> HttpResponse:
     """What is new: requests nobody has triaged yet, newest first, and the cases
     whose requester wrote since a caseworker last looked."""
     work_in_passing(request)
-    page = QueuePage(new_requests(), PAGE_SIZE).get_page(request.GET.get("page"))
+    sort = queue_sort(request.GET)
+    page = QueuePage(sorted_by(new_requests(), sort), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "cases/new.html",
         {
             "page": page,
-            "query": "",
+            "query": f"sort={sort}" if sort else "",
+            "sorting": sort_headers(request.GET, sort),
+            "colleagues": colleagues_with_access(),
             "new_messages": cases_with_new_messages(),
+            "mine_wrote": my_unread_cases(request.user)
+            .order_by("unread_message_at", "id")
+            .values("request__reference", "state", "unread_message_at")[:PURGE_LIST_SIZE],
             "after_rejection": written_after_rejection(),
         },
-    )
-
-
-def caseworkers():
-    return (
-        get_user_model()
-        .objects.filter(groups__name=Role.CASEWORKER, is_active=True)
-        .order_by("username")
-        .only("id", "username")
     )
 
 
@@ -147,9 +195,12 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline_page": page,
             "moves": moves,
             "outcomes": Outcome.choices,
-            "caseworkers": caseworkers(),
+            "caseworkers": colleagues_with_access(),
             "note_form": NoteForm(auto_id="note_%s"),
-            **reply_form_context(request, case),
+            "contact_form": OutsideContactForm(auto_id="contact_%s"),
+            **reply_form_context(request, case, alias=content.request["alias"] if content else ""),
+            "can_wait": is_allowed(case.state, CaseState.WAITING),
+            "notice_failed": case.request.reference in request.session.get(FAILED_NOTICES, []),
             "follow_up_form": FollowUpForm(
                 auto_id="follow_up_%s", initial={"follow_up_on": case.follow_up_on}
             ),
@@ -233,7 +284,8 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     elif choice == "":
         assignee = None
     else:
-        assignee = caseworkers().filter(pk=choice if (choice or "").isdigit() else 0).first()
+        chosen = int(choice) if (choice or "").isdigit() else 0
+        assignee = colleagues_with_access().filter(pk=chosen).first()
         if assignee is None:
             messages.error(request, _("Choose a caseworker; nothing was changed."))
             return redirect("cases:detail", reference=reference)
@@ -264,18 +316,112 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+def case_contact(request: HttpRequest, reference: str) -> HttpResponse:
+    """Record that the requester was contacted outside the system, and how."""
+    case = get_case_for(request, reference)
+    form = OutsideContactForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how the requester was contacted; nothing was saved."))
+        return redirect("cases:detail", reference=reference)
+    try:
+        services.record_outside_contact(
+            case, form.cleaned_data["contacted_via"], form.cleaned_data["body"], author=request.user
+        )
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The contact is recorded."))
+    return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@caseworker_door
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.reply_to_requester(case, form.cleaned_data["body"], author=request.user)
-        except services.CaseError as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(
-                request, _("Message sent. The requester sees it with their receipt code.")
-            )
-    else:
+    if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("body", [])))
+        return redirect("cases:detail", reference=reference)
+    body = form.cleaned_data["body"]
+    if request.POST.get("then") == CaseState.WAITING:
+        return _reply_and_wait(request, case, body)
+    try:
+        services.reply_to_requester(case, body, author=request.user)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Message sent. The requester sees it with their receipt code."))
+        _tell_requester(request, case)
+    return redirect("cases:detail", reference=reference)
+
+
+def _reply_and_wait(request: HttpRequest, case, body: str) -> HttpResponse:
+    """Send and set waiting: asked again on a page of its own (the text is
+    carried back in the form, never kept on the server), then done at once."""
+    selection = [f"case={case.request.reference}", f"from={case.state}"]
+    if not is_allowed(case.state, CaseState.WAITING):
+        messages.error(
+            request,
+            _("A case in “%(state)s” cannot be set waiting; nothing was sent.")
+            % {"state": CaseState(case.state).label},
+        )
+        return redirect("cases:detail", reference=case.request.reference)
+    if not confirmation.redeem(request, "case.reply_wait", selection):
+        return render(
+            request,
+            "cases/confirm_reply_wait.html",
+            {
+                "confirmation": confirmation.issue(request, "case.reply_wait", selection),
+                "case": case,
+                "help_request": case.request,
+                "reply_form": ReplyForm(auto_id="reply_%s", initial={"body": body}),
+            },
+        )
+    try:
+        services.reply_and_wait(case, body, author=request.user, expected_state=case.state)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Message sent, and the case now waits for the requester."))
+        _tell_requester(request, case)
+    return redirect("cases:detail", reference=case.request.reference)
+
+
+# The session remembers only which case's reply notice failed (its reference),
+# so the retry button shows on that case and nowhere else.
+FAILED_NOTICES = "reply_notice_failed"
+
+
+def _tell_requester(request: HttpRequest, case) -> None:
+    """The requester asked (in the bot) to be told of replies: tell them now,
+    from this request, and say on the page if Telegram did not take it."""
+    try:
+        chat_id = reply_notice_chat(request, case)
+    except ContentLocked:
+        messages.error(request, _("The reply notice could not be opened with your access."))
+        return
+    if chat_id is None:
+        return
+    failed = set(request.session.get(FAILED_NOTICES, []))
+    if services.send_reply_notice(case, chat_id, actor=request.user):
+        failed.discard(case.request.reference)
+        messages.info(request, _("The requester was told in Telegram that there is an answer."))
+    else:
+        failed.add(case.request.reference)
+        messages.error(
+            request,
+            _("The requester could not be told in Telegram that there is an answer."),
+        )
+    request.session[FAILED_NOTICES] = sorted(failed)
+
+
+@require_POST
+@caseworker_door
+def case_reply_notice(request: HttpRequest, reference: str) -> HttpResponse:
+    """Try the reply notice again, after it failed on this case in this session."""
+    case = get_case_for(request, reference)
+    if reference not in request.session.get(FAILED_NOTICES, []):
+        messages.error(request, _("There is no failed reply notice to send again."))
+    else:
+        _tell_requester(request, case)
     return redirect("cases:detail", reference=reference)

@@ -67,6 +67,18 @@ def _env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _env_duration(name: str, default: str) -> int:
+    """A duration such as 2h, 90m, 1d or 30s, in seconds."""
+    raw = os.environ.get(name, "").strip().lower() or default
+    match = re.fullmatch(r"(\d+)\s*([smhd])", raw)
+    if not match:
+        raise ImproperlyConfigured(f"{name} must be a duration such as 2h or 90m, not {raw!r}.")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
 DEBUG = _env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY") or DEVELOPMENT_ENCRYPTION_KEY
@@ -114,6 +126,10 @@ STAFF_URL = os.environ.get("STAFF_URL", "").strip()
 # mailed at this hour (in TIME_ZONE).
 WAITING_FLAG_DAYS = _env_int("WAITING_FLAG_DAYS", 7)
 FOLLOW_UP_DIGEST_HOUR = _env_int("FOLLOW_UP_DIGEST_HOUR", 7)
+# A critical or high request nobody has triaged for this long is escalated:
+# flagged in the queue, counted in the menu and in every caseworker's digest.
+ESCALATE_CRITICAL_AFTER = _env_duration("ESCALATE_CRITICAL_AFTER", "2h")
+ESCALATE_HIGH_AFTER = _env_duration("ESCALATE_HIGH_AFTER", "24h")
 # A case page shows the newest notes and messages this many at a time (older
 # ones on request, up to CASE_TIMELINE_MOST), and the status page the newest
 # REQUESTER_THREAD_PAGE messages: a thread of thousands stays one small page.

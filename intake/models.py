@@ -50,6 +50,10 @@ class HelpRequest(models.Model):
     narrative = SealedTextField(_("narrative"), key_field="content_key")
     precise_location = SealedTextField(_("precise location"), key_field="content_key")
     unit = SealedTextField(_("unit"), key_field="content_key")
+    # A Telegram requester who asked to be told when a caseworker answers: their
+    # chat id, sealed like the rest (only a caseworker's session opens it, to
+    # send the fixed notice through the bot; cases.reply_notice). Empty otherwise.
+    reply_chat = SealedTextField(_("reply notice chat"), key_field="content_key")
     content_key = models.BinaryField(default=b"", db_default=b"", blank=True, editable=False)
     # What the content and its key are bound to, so that they open on no other
     # row (encryption.fields.sealed_row): a reference never changes once stored.

@@ -72,10 +72,17 @@ class RequestRecord:
     state: str = CaseState.NEW
     outcome: str = ""
     resolved_at: datetime | None = None
+    # The Telegram chat to tell when a caseworker answers, if the requester asked
+    # (telegram_bot.dialogue): sealed with the rest, never stored in clear.
+    reply_chat: int | None = None
 
     def sensitive(self) -> dict[str, str]:
-        """What the person wrote: sealed to the organisation before it is stored."""
-        return {name: getattr(self, name) for name in SEALED_REQUEST_FIELDS}
+        """What the person wrote (and the chat to tell of a reply, if they asked):
+        sealed to the organisation before it is stored."""
+        texts = {name: getattr(self, name) for name in SEALED_REQUEST_FIELDS}
+        if self.reply_chat:
+            texts["reply_chat"] = str(self.reply_chat)
+        return texts
 
     def help_request(self, envelope: Envelope, reference: str = "") -> HelpRequest:
         """The request to store under `reference` (the record's own, else a new one),

@@ -228,13 +228,19 @@ def _status_page(
 ) -> HttpResponse:
     shown = _shown(request)
     earlier = max(0, help_request.messages.count() - shown)
+    thread = requester_thread(help_request, code, shown=shown)
+    # The newest message is a caseworker's: the requester is told so first,
+    # not that their request still waits to be read.
+    answered = bool(thread) and thread[-1].from_staff
+    state = help_request.case.state
     return render(
         request,
         "intake/status.html",
         {
-            "state_words": STATE_WORDS.get(help_request.case.state, ""),
+            "answered": answered,
+            "state_words": "" if answered and state == "new" else STATE_WORDS.get(state, ""),
             "received_at": help_request.received_at,
-            "messages_thread": requester_thread(help_request, code, shown=shown),
+            "messages_thread": thread,
             "earlier": earlier,
             "more": shown + settings.REQUESTER_THREAD_PAGE
             if earlier and shown < 10 * settings.REQUESTER_THREAD_PAGE

@@ -477,14 +477,30 @@ class Conversation:
         if len(narrative) > SUMMARY_NARRATIVE:
             narrative = narrative[:SUMMARY_NARRATIVE] + "…"
         lines.append(f"{_field('narrative').label}\n{narrative}")
+        notify = texts.NOTIFY_YES if answers.get("notify") else texts.NOTIFY_NO
+        lines.append(f"{texts.NOTIFY_QUESTION}\n{CHECK} {notify}\n{texts.NOTIFY_SAFETY}")
         lines.append(str(texts.SUMMARY_SEND_HINT))
         return Reply("\n\n".join(lines), buttons=self.summary_buttons())
 
     def summary_buttons(self) -> list[list[Button]]:
+        # The reply notice is off unless the requester turns it on (a message
+        # from the bot on their phone is itself a trace of contact).
+        if (self.state or {}).get("answers", {}).get("notify"):
+            toggle = Button(texts.NOTIFY_TURN_OFF, "sum:quiet")
+        else:
+            toggle = Button(texts.NOTIFY_TURN_ON, "sum:notify")
         return [
             [Button(texts.SEND, "sum:send")],
+            [toggle],
             [Button(texts.START_OVER, "sum:restart"), Button(texts.CANCEL, "sum:cancel")],
         ]
+
+    def notify_pressed(self, wanted: bool) -> Outcome:
+        self.state["answers"]["notify"] = wanted
+        self.save(self.state)
+        summary = self.summary()
+        summary.edit = self.incoming.message_id
+        return Outcome([summary])
 
     # --- sending the request ------------------------------------------------------------
 
@@ -497,6 +513,8 @@ class Conversation:
             return self.reply(texts.CANCELLED)
         if value == "send":
             return self.send()
+        if value in ("notify", "quiet"):
+            return self.notify_pressed(value == "notify")
         return Outcome(answer=texts.OLD_BUTTON)
 
     def send(self) -> Outcome:
@@ -521,6 +539,8 @@ class Conversation:
             contact=data["contact"].strip(),
             alias=data["alias"].strip(),
             narrative=data["narrative"],
+            # Sealed with the request: only a caseworker's reply opens it.
+            reply_chat=self.incoming.chat_id if self.state["answers"].get("notify") else None,
         )
         # Everything the answer needs is prepared first: once the request is
         # stored, nothing may stand between it and its receipt.

@@ -72,6 +72,15 @@ NOT_GIVEN = _("not given")
 SUMMARY_TITLE = _("Please check your request before sending it:")
 SUMMARY_SEND_HINT = _("Press Send to pass it to our caseworkers.")
 SEND = _("Send")
+NOTIFY_QUESTION = _("Tell you here when a caseworker answers?")
+NOTIFY_YES = _("Yes: the bot will message you in this chat")
+NOTIFY_NO = _("No")
+NOTIFY_SAFETY = _(
+    "If you say yes, a message from this bot will appear in this chat: "
+    "think about who else may see your phone."
+)
+NOTIFY_TURN_ON = _("Tell me when there is an answer")
+NOTIFY_TURN_OFF = _("Do not message me")
 START_OVER = _("Start over")
 CANCEL = _("Cancel")
 SENT_MARK = _("Sent.")

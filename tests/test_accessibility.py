@@ -37,7 +37,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from accounts import services as account_services
 from accounts.models import SignInGuard
 from cases import services as case_services
-from cases.models import Case
+from cases.models import Case, SavedView
 from encryption.models import OrganisationKey
 from encryption.services import set_caseworker_key
 from intake.services import (
@@ -379,6 +379,28 @@ def confirming_visits() -> list[Visit]:
 
     return [
         Visit(
+            "a reply that also sets the case waiting, to confirm",
+            "cases:reply",
+            "/staff/cases/{in_progress}/",
+            200,
+            steps(fill(reply_body="Write when you are safe."), click("button[value='waiting']")),
+        ),
+        Visit(
+            "a case with a contact outside the system recorded",
+            "cases:detail",
+            "/staff/cases/{in_progress}/",
+            200,
+            steps(
+                lambda page, world: page.locator("#contact_contacted_via_0").check(),
+                click("form.outside-contact button"),
+            ),
+        ),
+        Visit(
+            "the queue filtered by channel, language and dates",
+            "cases:queue",
+            "/staff/?channel=web&language=en&received_from=2026-01-01&received_to=2026-12-31",
+        ),
+        Visit(
             "a rejection to confirm",
             "cases:move",
             "/staff/cases/{reference}/",
@@ -451,6 +473,55 @@ def finding_visits() -> list[Visit]:
             steps(tick("input[form=held-bulk]", 2), click("#held-bulk button.danger")),
         ),
     ]
+
+
+def sorting_and_saved_views_visits() -> list[Visit]:
+    """The queue sorted (aria-sort on its header), a saved view listed with its
+    rename and delete forms open, the New view sorted, and the bulk resolution
+    as lost contact asked again (issue 25, item 8)."""
+    return [
+        Visit("the queue, most urgent first", "cases:queue", "/staff/?sort=-urgency"),
+        Visit(
+            "a saved view, listed with its rename and delete forms",
+            "cases:queue",
+            "/staff/?urgency=high&sort=received",
+            200,
+            steps(
+                fill(view_name="Urgent ones, oldest first"),
+                click("form.save-view button"),
+                lambda page, world: page.locator("details.manage-views summary").click(),
+            ),
+        ),
+        Visit("what is new, by urgency", "cases:new", "/staff/new/?sort=urgency"),
+        Visit(
+            "bulk resolution as lost contact asked again",
+            "cases:bulk",
+            "/staff/?state=in_progress",
+            200,
+            steps(tick("input[name=selected]", 1), click("button[value=resolve_lost]")),
+        ),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sorted_queue_and_saved_views_pass_axe_at_both_widths(open_page, live_server, settings):
+    world, alice = build_world("caseworker", settings)
+    page = open_page("queue-views")
+    client = Client()
+    sign_in(client, alice)  # with the content keys' cookie, as a caseworker's day
+    page.context.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in client.cookies.items()
+        ]
+    )
+    visits = sorting_and_saved_views_visits()
+
+    failures = [p for visit in visits for p in visit_page(page, live_server.url, visit, world)]
+
+    assert not failures, "\n".join(failures)
+    assert browser_problems(page, visits) == []
+    assert SavedView.objects.get().query == "urgency=high&sort=received"
 
 
 # --- the caseworker's day: reply templates and follow-ups --------------------------
@@ -790,6 +861,11 @@ NOT_PAGES = {
     "cases:assign": "POST, then the case page",
     "cases:note": "POST, then the case page",
     "cases:reply": "POST, then the case page",
+    "cases:reply_notice": "POST, then the case page",
+    "cases:contact": "POST, then the case page",
+    "cases:view_save": "POST, then the queue",
+    "cases:view_rename": "POST, then the queue",
+    "cases:view_delete": "POST, then the queue",
     "cases:follow_up": "POST, then the case page",
     "cases:digest_address": "POST, then the Due view",
     "admin:login": "our sign-in page is the admin's door",

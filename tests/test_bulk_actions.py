@@ -5,13 +5,15 @@ services as on its own page and audited on its own; what could not be done is
 skipped and said why. Rejection asks again first.
 """
 
+import re
+
 import pytest
 
 from audit.models import AuditEntry
 from cases.models import Case
 from cases.services import hold_during_flood
 from tests.factories import CaseFactory
-from tests.staffing import confirmation_on, sign_in
+from tests.staffing import confirmation_on, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +228,150 @@ def test_the_held_list_says_so_when_no_group_is_ticked(signed_in):
 
     assert "Tick at least one group first; nothing was changed." in said(response)
     assert Case.objects.filter(flood__isnull=False).count() == 6
+
+
+def test_assign_to_a_colleague_gives_them_the_open_cases_each_audited(signed_in, alice, bob):
+    free, alices = CaseFactory(), CaseFactory(assigned_to=alice.user)
+    already, finished = CaseFactory(assigned_to=bob.user), CaseFactory(state="closed")
+    chosen = [ref(free), ref(alices), ref(already), ref(finished)]
+
+    response = signed_in.post(
+        "/staff/bulk/",
+        {"selected": chosen, "action": "assign_to", "assignee": bob.user.pk, "back": "queue"},
+        follow=True,
+    )
+
+    assert [Case.objects.get(pk=c.pk).assigned_to for c in (free, alices, finished)] == [
+        bob.user,
+        bob.user,
+        None,
+    ]
+    entries = AuditEntry.objects.filter(action="case.assign").order_by("pk")
+    assert [(e.target, e.detail["assignee"], e.actor) for e in entries] == [
+        (ref(free), "bob", "alice"),
+        (ref(alices), "bob", "alice"),
+    ]
+    messages = said(response)
+    assert "2 cases assigned to bob." in messages
+    assert any(f"{ref(already)}: already assigned to them" in m for m in messages)
+    assert any(f"{ref(finished)}: finished (“Closed”)" in m for m in messages)
+
+
+@pytest.mark.parametrize("who", ["nina", "carol", "nobody", ""])
+def test_assign_to_is_refused_for_anyone_who_cannot_read_content(signed_in, carol, who):
+    nina = make_staff("nina", "caseworker", with_access=False)
+    case = CaseFactory()
+    assignee = {"nina": nina.user.pk, "carol": carol.user.pk, "nobody": 99999, "": ""}[who]
+
+    response = signed_in.post(
+        "/staff/bulk/",
+        {"selected": [ref(case)], "action": "assign_to", "assignee": assignee, "back": "queue"},
+        follow=True,
+    )
+
+    assert Case.objects.get().assigned_to is None
+    assert not AuditEntry.objects.filter(action="case.assign").exists()
+    assert (
+        "Cases can be given only to a caseworker who can read them; nothing was changed."
+        in said(response)
+    )
+
+
+def test_the_bulk_colleague_list_offers_only_caseworkers_with_access(signed_in, bob, carol):
+    make_staff("nina", "caseworker", with_access=False)
+    CaseFactory()
+
+    body = signed_in.get("/staff/").content.decode()
+    start = body.index('id="bulk-assignee"')
+    offered = body[start : body.index("</select>", start)]
+
+    assert ">bob<" in offered and ">alice<" in offered
+    assert ">nina<" not in offered and ">carol<" not in offered
+
+
+def test_resolve_as_lost_contact_asks_first_then_resolves_those_that_can_be(signed_in):
+    working, waiting = CaseFactory(state="in_progress"), CaseFactory(state="waiting")
+    fresh = CaseFactory()
+    chosen = [ref(working), ref(waiting), ref(fresh)]
+
+    confirm = signed_in.post(
+        "/staff/bulk/", {"selected": chosen, "action": "resolve_lost", "back": "queue?sort=state"}
+    )
+
+    body = confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "2 cases will be resolved with the outcome “Lost contact”" in body
+    assert ref(fresh) in body[body.index("Left as they are") :]
+    assert states(working, waiting, fresh) == ["in_progress", "waiting", "new"]
+    # The page's form carries the cases that can be resolved, and the token for them.
+    listed = re.findall(r'name="selected" value="([^"]+)"', body)
+    assert sorted(listed) == sorted([ref(working), ref(waiting)])
+    done = signed_in.post(
+        "/staff/bulk/",
+        {
+            "selected": listed,
+            "action": "resolve_lost",
+            "back": "queue?sort=state",
+            "confirmation": confirmation_on(confirm),
+        },
+        follow=True,
+    )
+
+    assert states(working, waiting, fresh) == ["resolved", "resolved", "new"]
+    assert {Case.objects.get(pk=c.pk).outcome for c in (working, waiting)} == {"lost_contact"}
+    assert Case.objects.get(pk=fresh.pk).outcome == ""
+    moves = AuditEntry.objects.filter(action="case.move", detail__to_state="resolved")
+    assert sorted(moves.values_list("target", flat=True)) == sorted([ref(working), ref(waiting)])
+    assert done.redirect_chain[-1][0] == "/staff/?sort=state"
+    assert "2 cases moved to “Resolved”." in said(done)
+
+
+def test_a_lost_contact_confirmation_does_not_serve_for_rejection(signed_in):
+    working = CaseFactory(state="in_progress")
+    confirm = signed_in.post("/staff/bulk/", {"selected": [ref(working)], "action": "resolve_lost"})
+
+    again = signed_in.post(
+        "/staff/bulk/",
+        {
+            "selected": [ref(working)],
+            "action": "reject_spam",
+            "confirmation": confirmation_on(confirm),
+        },
+    )
+
+    assert again.status_code == 200  # asked again, for the rejection itself
+    assert states(working) == ["in_progress"]
+
+
+def test_bulk_actions_need_the_organisation_key(client):
+    nina = make_staff("nina", "caseworker", with_access=False)
+    case = CaseFactory(state="in_progress")
+    sign_in(client, nina)
+
+    for action in ("assign_to", "resolve_lost"):
+        response = client.post(
+            "/staff/bulk/",
+            {"selected": [ref(case)], "action": action, "assignee": nina.user.pk},
+        )
+        assert response.status_code == 403
+
+    case.refresh_from_db()
+    assert (case.state, case.assigned_to) == ("in_progress", None)
+    assert AuditEntry.objects.filter(action="case.refused").count() == 2
+
+
+def test_a_bulk_action_goes_back_with_every_queue_filter_and_the_sort(signed_in):
+    case = CaseFactory()
+    back = (
+        "queue?channel=telegram&language=ru&received_from=2026-11-01&received_to=2026-11-30"
+        "&sort=-urgency&q=secret"
+    )
+
+    response = signed_in.post(
+        "/staff/bulk/", {"selected": [ref(case)], "action": "triage", "back": back}
+    )
+
+    assert response["Location"] == (
+        "/staff/?channel=telegram&language=ru&received_from=2026-11-01&received_to=2026-11-30"
+        "&sort=-urgency"
+    )

@@ -10,7 +10,9 @@ selections, held requests, an assignee, a grant's caseworker) are tried too.
 
 Reply templates, notes and follow-ups belong to the organisation's
 caseworkers together, not to one of them: there is no per-caseworker
-ownership to cross, so the line drawn is between roles (and access).
+ownership to cross, so the line drawn is between roles (and access). Saved
+queue views are the exception: each is one caseworker's own, and another
+caseworker's id is not found.
 """
 
 import re
@@ -23,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import AuditEntry
-from cases.models import ReplyTemplate
+from cases.models import ReplyTemplate, SavedView
 from cases.services import hold_during_flood
 from intake.services import create_bot_token
 from tests.factories import CaseFactory
@@ -218,7 +220,22 @@ def test_ids_inside_forms_are_refused_to_other_roles(ids, people, bob, dave):
     people["caseworker"].post(
         f"/staff/cases/{ids['reference']}/assign/", {"assignee": str(dave.user.pk)}
     )
+    people["caseworker"].post(
+        "/staff/bulk/",
+        {"selected": [ids["reference"]], "action": "assign_to", "assignee": str(dave.user.pk)},
+    )
     grant = people["caseworker"].post(f"/staff/access/{dave.user.pk}/grant/", {"compared": "yes"})
 
     assert grant.status_code == 404
+    assert stored_rows() == before
+
+
+def test_another_caseworkers_saved_view_is_not_found(people, bob):
+    theirs = SavedView.objects.create(owner=bob.user, name="Urgent", query="urgency=high")
+    before = stored_rows()
+
+    for action in ("rename", "delete"):
+        response = people["caseworker"].post(f"/staff/views/{theirs.pk}/{action}/", POSTED)
+        assert response.status_code == 404, action
+
     assert stored_rows() == before

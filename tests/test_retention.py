@@ -291,3 +291,17 @@ def test_the_daily_task_purges_through_celery(settings, celery_worker_or_eager):
     assert "cases.purge_expired" in {
         entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
+
+
+def test_the_seven_days_of_warning_are_counted_to_the_hour(client, alice, settings):
+    """Erased in six and a half days: listed; in seven and a half: not yet."""
+    settings.RETENTION_DAYS = 30
+    inside = finished_long_ago(23.5)
+    outside = finished_long_ago(22.5)
+    sign_in(client, alice)
+
+    queue = client.get("/staff/").content.decode()
+
+    assert "1 finished case will have its content erased within 7 days" in queue
+    assert inside.request.reference in queue
+    assert outside.request.reference not in queue

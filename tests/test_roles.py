@@ -20,6 +20,11 @@ MATRIX = [
     ("post", "/staff/cases/{ref}/move/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
     ("post", "/staff/cases/{ref}/assign/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
     ("post", "/staff/cases/{ref}/notes/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
+    ("post", "/staff/bulk/", [LOGIN, VERIFY, "/staff/", 403, 403]),
+    # Without a name nothing is saved, and the queue says so.
+    ("post", "/staff/views/", [LOGIN, VERIFY, "/staff/", 403, 403]),
+    ("post", "/staff/views/999/rename/", [LOGIN, VERIFY, 404, 403, 403]),
+    ("post", "/staff/views/999/delete/", [LOGIN, VERIFY, 404, 403, 403]),
     ("get", "/staff/dashboard/", [LOGIN, VERIFY, 403, 200, 200]),
     ("get", "/staff/accounts/", [LOGIN, VERIFY, 403, 403, 200]),
     ("get", "/staff/accounts/new/", [LOGIN, VERIFY, 403, 403, 200]),
