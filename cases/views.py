@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
+from accounts.decorators import after_session_ends, staff_required
 from accounts.roles import Role, has_role, home_url
 from cases import services
 from cases.access import (
@@ -43,6 +43,7 @@ from cases.workflow import (
     needs_confirmation,
 )
 from core import confirmation
+from encryption import drafts
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -134,7 +135,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         }
         for state in allowed_moves(case.state)
     ]
-    return render(
+    kept = drafts.take(request, request.path)
+    response = render(
         request,
         "cases/case.html",
         {
@@ -148,17 +150,27 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "moves": moves,
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
-            "note_form": NoteForm(auto_id="note_%s"),
+            "note_form": NoteForm(auto_id="note_%s", initial=kept.get("note")),
             **reply_form_context(request, case),
+            **_kept_reply(kept),
             "follow_up_form": FollowUpForm(
                 auto_id="follow_up_%s", initial={"follow_up_on": case.follow_up_on}
             ),
         },
     )
+    return drafts.drop(request, response)
+
+
+def _kept_reply(kept: dict) -> dict:
+    """A reply typed when the session ended goes back into its box (encryption.drafts)."""
+    if "reply" not in kept:
+        return {}
+    return {"reply_form": ReplyForm(auto_id="reply_%s", initial=kept["reply"])}
 
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail")
 def case_move(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = MoveForm(request.POST)
@@ -224,6 +236,7 @@ def _move(case, move: dict) -> list[str]:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail")
 def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = AssignForm(request.POST)
@@ -247,6 +260,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail", form="note", fields=("body",))
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = NoteForm(request.POST)
@@ -264,6 +278,7 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail", form="reply", fields=("body",))
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = ReplyForm(request.POST)

@@ -147,6 +147,9 @@ BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip() or str(BASE_DIR / "backup-
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # How long a confirmation page's one-time token is good for (core/confirmation.py).
 CONFIRMATION_SECONDS = 600
+# How long a form's typed text is kept, sealed, when the session ended under it
+# (encryption.drafts): time enough to sign in again with both factors.
+DRAFT_KEEP_MINUTES = 30
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 
