@@ -520,7 +520,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Same-origin: nothing leaks to other sites, and our own forms keep their Origin
 # header (with "no-referrer" browsers send "Origin: null" and CSRF checks fail).
 SECURE_REFERRER_POLICY = "same-origin"
-CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+# The public forms come back filled in, with a fresh token (intake.views.csrf_failure).
+CSRF_FAILURE_VIEW = "intake.views.csrf_failure"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Strict Content-Security-Policy (django-csp 4): our own stylesheet, images and

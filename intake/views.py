@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.ratelimit import Rate, count, spent
+from core.views import csrf_failure as plain_csrf_failure
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm, urgent_help_text
@@ -352,6 +354,38 @@ def status_message(request: HttpRequest) -> HttpResponse:
     # A short answer, not the whole thread again: posting one message costs the
     # same however long the thread is.
     return render(request, "intake/message_sent.html", {"code": code})
+
+
+@sensitive_post_parameters()
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """
+    A public form sent without a valid security token (the page stayed open
+    longer than its token, or the browser dropped its cookies). Nothing is
+    stored; the request form and the status page's message form come back
+    with everything typed and a fresh token, to be checked and sent again.
+    Everything else (every staff form included) gets the plain page, which
+    shows nothing that was posted.
+    """
+    try:
+        view_name = resolve(request.path_info).view_name
+    except Resolver404:
+        view_name = ""
+    if request.method != "POST" or view_name not in ("intake:form", "intake:status_message"):
+        return plain_csrf_failure(request, reason)
+    token = once.token_of(request.POST) or once.new_token()
+    if view_name == "intake:form":
+        return _form_page(request, PublicRequestForm(request.POST), token, 403, notice="expired")
+    code = request.POST.get("code", "")
+    return render(
+        request,
+        "intake/message_again.html",
+        {
+            "code": code if len(code) <= receipts.MAX_TYPED else "",
+            "message_form": RequesterMessageForm(request.POST),
+            "once": token,
+        },
+        status=403,
+    )
 
 
 @require_GET
