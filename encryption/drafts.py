@@ -47,7 +47,8 @@ def keep(response: HttpResponse, page: str, fields: dict[str, dict[str, str]]) -
         for form, values in fields.items()
     }
     fields = {form: values for form, values in fields.items() if values}
-    if not fields or sum(len(t) for v in fields.values() for t in v.values()) > MOST_KEPT_CHARACTERS:
+    typed = sum(len(text) for values in fields.values() for text in values.values())
+    if not fields or typed > MOST_KEPT_CHARACTERS:
         return False
     now = timezone.now()
     KeptDraft.objects.filter(expires_at__lte=now).delete()

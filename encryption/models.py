@@ -181,3 +181,6 @@ class KeptDraft(models.Model):
         verbose_name = _("kept draft")
         verbose_name_plural = _("kept drafts")
         indexes = [models.Index(fields=["expires_at"], name="kept_draft_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"kept draft until {self.expires_at:%Y-%m-%d %H:%M}"
