@@ -16,8 +16,8 @@ from encryption import drafts
 from encryption.models import KeptDraft
 from intake.models import RequestMessage
 from tests.factories import CaseFactory
-from tests.test_reply_templates import in_the_database
 from tests.staffing import PASSWORD, sign_in, totp_code
+from tests.test_reply_templates import in_the_database
 
 pytestmark = pytest.mark.django_db
 
