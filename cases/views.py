@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import after_session_ends, staff_required
 from accounts.roles import Role, has_role, home_url
-from cases import services
+from cases import services, undo
 from cases.access import (
     ContentLocked,
     caseworker_door,
@@ -148,6 +148,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline": case_timeline(case, content, shown=page.shown),
             "timeline_page": page,
             "moves": moves,
+            "may_reopen": undo.may_reopen(case),
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
             "note_form": NoteForm(auto_id="note_%s", initial=kept.get("note")),
@@ -293,4 +294,39 @@ def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
             )
     else:
         messages.error(request, " ".join(form.errors.get("body", [])))
+    return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@caseworker_door
+@after_session_ends("cases:detail")
+def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    """Reopen a rejected or closed case: asked first on a page of its own, where the
+    reason is written; that page's one-time token confirms exactly this case."""
+    case = get_case_for(request, reference)
+    expected = request.POST.get("expected_state", "")
+    binding = [f"case={reference}", f"from={expected}"]
+    reason = request.POST.get("reason", "")
+    if not (reason.strip() and confirmation.redeem(request, "case.reopen", binding)):
+        if not undo.may_reopen(case):
+            messages.error(request, _("This case cannot be reopened."))
+            return redirect("cases:detail", reference=reference)
+        return render(
+            request,
+            "cases/confirm_reopen.html",
+            {
+                "confirmation": confirmation.issue(request, "case.reopen", binding),
+                "case": case,
+                "help_request": case.request,
+                "expected_state": expected or case.state,
+                "reason": reason,
+                "asked": "confirmation" in request.POST,
+            },
+        )
+    try:
+        undo.reopen_case(case, reason, actor=request.user, expected_state=expected)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The case is open again, as “Triaged”."))
     return redirect("cases:detail", reference=reference)
