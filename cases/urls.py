@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/<reference:reference>/notes/", views.case_note, name="note"),
     path("cases/<reference:reference>/reply/", views.case_reply, name="reply"),
     path("cases/<reference:reference>/reopen/", views.case_reopen, name="reopen"),
+    path("cases/<reference:reference>/relate/", views.case_relate, name="relate"),
     # The caseworker's day: reply templates and follow-ups.
     path("templates/", template_views.template_list, name="templates"),
     path("templates/new/", template_views.template_new, name="template_new"),

@@ -17,10 +17,12 @@ from cases.access import (
     caseworker_door,
     get_case_for,
     open_case,
+    readable,
     work_in_passing,
 )
 from cases.due_views import FollowUpForm
 from cases.forms import AssignForm, MoveForm, NoteForm, QueueFilterForm, ReplyForm
+from cases.models import Case
 from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
     QueueFilters,
@@ -44,6 +46,7 @@ from cases.workflow import (
 )
 from core import confirmation
 from encryption import drafts
+from encryption.session import keys_for
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -149,6 +152,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline_page": page,
             "moves": moves,
             "may_reopen": undo.may_reopen(case),
+            "merged_here": case.merged.select_related("request").order_by("request__received_at"),
+            "related": undo.related_cases(case),
             "outcomes": Outcome.choices,
             "caseworkers": caseworkers(),
             "note_form": NoteForm(auto_id="note_%s", initial=kept.get("note")),
@@ -330,3 +335,85 @@ def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.success(request, _("The case is open again, as “Triaged”."))
     return redirect("cases:detail", reference=reference)
+
+
+RELATIONS = ("merge", "link", "unmerge", "unlink")
+
+
+@require_POST
+@caseworker_door
+@after_session_ends("cases:detail")
+def case_relate(request: HttpRequest, reference: str) -> HttpResponse:
+    """
+    Merge this (later) request into an earlier one, link the two, or undo
+    either: asked first on a page of its own, whose one-time token confirms
+    exactly this action on these two cases. Both must be readable with this
+    caseworker's keys.
+    """
+    case = get_case_for(request, reference)
+    action = request.POST.get("action", "")
+    typed = request.POST.get("other", "").strip()
+    other = Case.objects.select_related("request").filter(request__reference=typed).first()
+    if action == "unmerge" and other is None and case.merged_into_id:
+        other = case.merged_into
+    refusal = _relation_refusal(request, case, other, action)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("cases:detail", reference=reference)
+    binding = [f"case={reference}", f"action={action}", f"other={other.request.reference}"]
+    if not confirmation.redeem(request, "case.relate", binding):
+        return render(
+            request,
+            "cases/confirm_relate.html",
+            {
+                "confirmation": confirmation.issue(request, "case.relate", binding),
+                "case": case,
+                "help_request": case.request,
+                "other": other,
+                "action": action,
+            },
+        )
+    try:
+        _relate(case, other, action, request)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _relation_done(action, other))
+    return redirect("cases:detail", reference=reference)
+
+
+def _relation_refusal(request: HttpRequest, case, other, action: str) -> str:
+    if action not in RELATIONS:
+        return _("This action was not understood; nothing was changed.")
+    if other is None:
+        return _("No request has this reference; nothing was changed.")
+    if not (readable(request, case) and readable(request, other)):
+        return _("Your keys do not open both requests; nothing was changed.")
+    if action == "merge":
+        return undo.merge_refusal(case, other)
+    if action == "link":
+        return undo.link_refusal(case, other)
+    if action == "unmerge" and case.merged_into_id != other.pk:
+        return _("This request is not merged into that one.")
+    return ""
+
+
+def _relate(case, other, action: str, request: HttpRequest) -> None:
+    if action == "merge":
+        undo.merge_cases(case, other, actor=request.user, keys=keys_for(request))
+    elif action == "link":
+        undo.link_cases(case, other, actor=request.user)
+    elif action == "unmerge":
+        undo.unmerge_case(case, actor=request.user)
+    else:
+        undo.unlink_cases(case, other, actor=request.user)
+
+
+def _relation_done(action: str, other) -> str:
+    words = {
+        "merge": _("Merged into %(reference)s: the thread goes on there."),
+        "link": _("Linked with %(reference)s."),
+        "unmerge": _("No longer merged into %(reference)s."),
+        "unlink": _("No longer linked with %(reference)s."),
+    }
+    return words[action] % {"reference": other.request.reference}

@@ -24,6 +24,7 @@ from core.views import csrf_failure as plain_csrf_failure
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm, urgent_help_text
+from intake.messages import thread_messages
 from intake.models import HelpRequest
 from intake.services import (
     HoldingFull,
@@ -229,7 +230,7 @@ def _status_page(
     request: HttpRequest, help_request: HelpRequest, code: str, status: int = 200, **extra
 ) -> HttpResponse:
     shown = _shown(request)
-    earlier = max(0, help_request.messages.count() - shown)
+    earlier = max(0, thread_messages(help_request).count() - shown)
     return render(
         request,
         "intake/status.html",
