@@ -204,3 +204,16 @@ def test_the_merged_thread_is_sealed_to_each_requester_not_in_clear(client, alic
 
     assert MessageCopy.objects.count() == 2  # each requester's message, for the other
     assert not in_the_database("I lost my first code")
+
+
+def test_a_shred_leaves_no_copy_a_receipt_code_could_open(client, alice, two_requests, monkeypatch):
+    from tests.test_shred import shred
+
+    _first, _second, earlier, later = two_requests
+    sign_in(client, alice)
+    relate(client, later, "merge", earlier)
+    assert MessageCopy.objects.exists()
+
+    shred(monkeypatch)
+
+    assert not MessageCopy.objects.exists()
