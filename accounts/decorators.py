@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.roles import has_role
+from accounts.throttle import known_account
 from encryption import drafts
 
 # Where a form posted after its session ended sends the person back, when it
@@ -93,7 +94,8 @@ def _session_ended(request: HttpRequest, view: Callable, kwargs: dict) -> HttpRe
         landing = reverse(plan.landing, kwargs=kwargs)
     response = redirect(f"{settings.LOGIN_URL}?{urlencode({'next': landing})}")
     typed = {plan.form: {f: request.POST.get(f, "") for f in plan.fields}} if plan else {}
-    if typed and drafts.keep(response, landing, typed):
+    # A browser known for one account keeps the draft for that account only.
+    if typed and drafts.keep(response, landing, typed, owner=known_account(request)):
         messages.warning(
             request,
             _(

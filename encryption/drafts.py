@@ -35,10 +35,20 @@ COOKIE_PATH = "/staff/"
 MOST_KEPT_CHARACTERS = 20_000
 
 
-def keep(response: HttpResponse, page: str, fields: dict[str, dict[str, str]]) -> bool:
+def _bound_to(page: str, owner: int | None) -> str:
+    return f"{page}#{owner or ''}"
+
+
+def keep(
+    response: HttpResponse,
+    page: str,
+    fields: dict[str, dict[str, str]],
+    owner: int | None = None,
+) -> bool:
     """
     Seal `fields` ({form: {field: text}}) for `page` (the path the person comes
-    back to) and give the response the cookie that opens it. Nothing is kept
+    back to) and give the response the cookie that opens it; with `owner` (the
+    account this browser is known for), for that account only. Nothing is kept
     when nothing was typed, or when it is more than any staff form takes.
     Returns whether something was kept.
     """
@@ -54,7 +64,7 @@ def keep(response: HttpResponse, page: str, fields: dict[str, dict[str, str]]) -
     KeptDraft.objects.filter(expires_at__lte=now).delete()
     draft_id, key = secrets.token_hex(16), content.new_key()
     payload = json.dumps({"page": page, "fields": fields}).encode()
-    sealed = content.seal_draft(key, payload, draft_id, page)
+    sealed = content.seal_draft(key, payload, draft_id, _bound_to(page, owner))
     KeptDraft.objects.create(
         id=draft_id, sealed=sealed, expires_at=now + timedelta(minutes=settings.DRAFT_KEEP_MINUTES)
     )
@@ -75,7 +85,8 @@ def take(request: HttpRequest, page: str) -> dict[str, dict[str, str]]:
     The draft kept for `page` in this browser, opened once: its row is deleted
     whether or not it opens, and the caller drops the cookie (`drop`). An
     empty dict when there is none, it expired, or it was typed on another page
-    (then it stays until it expires or that page takes it).
+    or kept for another account (then it stays until it expires or its page
+    and account take it).
     """
     draft_id, _, encoded_key = request.COOKIES.get(COOKIE_NAME, "").partition(".")
     key = content.decode_cookie_key(encoded_key)
@@ -85,10 +96,15 @@ def take(request: HttpRequest, page: str) -> dict[str, dict[str, str]]:
     if row is None:
         request._drop_draft = True
         return {}
-    try:
-        opened = json.loads(content.open_draft(key, bytes(row.sealed), draft_id, page))
-    except (CannotOpen, ValueError):
-        return {}  # typed on another page, or not ours: left as it is
+    opened = None
+    for bound_to in (_bound_to(page, request.user.pk), _bound_to(page, None)):
+        try:
+            opened = json.loads(content.open_draft(key, bytes(row.sealed), draft_id, bound_to))
+        except (CannotOpen, ValueError):
+            continue
+        break
+    if opened is None:
+        return {}  # typed on another page or for another account: left as it is
     KeptDraft.objects.filter(id=draft_id).delete()
     request._drop_draft = True
     return opened["fields"] if opened.get("page") == page else {}

@@ -169,3 +169,21 @@ def test_the_row_alone_or_the_cookie_alone_opens_nothing(client, alice, case):
 
     assert TYPED not in client.get(page).content.decode()
     assert KeptDraft.objects.filter(id=draft_id).exists()
+
+
+def test_a_draft_kept_in_a_browser_known_for_one_account_opens_for_it_only(
+    client, alice, bob, case
+):
+    sign_in(client, alice)  # the browser is now known for alice
+    page = f"/staff/cases/{case.request.reference}/"
+    end_session(client)
+    client.post(f"{page}reply/", {"body": TYPED})
+
+    sign_in_again(client, bob, page)
+    for_bob = client.get(page).content.decode()
+    client.post("/staff/logout/")
+    sign_in_again(client, alice, page)
+    for_alice = client.get(page).content.decode()
+
+    assert TYPED not in for_bob
+    assert f">\n{TYPED}</textarea>" in for_alice
