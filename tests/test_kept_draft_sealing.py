@@ -35,3 +35,18 @@ def test_another_key_or_format_opens_nothing():
         content.open_draft(content.new_key(), sealed, "a" * 32, "/p/")
     with pytest.raises(CannotOpen):
         content.open_draft(key, b"\x02" + sealed[1:], "a" * 32, "/p/")
+
+
+@pytest.mark.django_db
+def test_a_draft_as_long_as_any_form_takes_is_kept_and_a_longer_one_not():
+    from django.http import HttpResponse
+
+    from encryption import drafts
+    from encryption.models import KeptDraft
+
+    longest = "x" * drafts.MOST_KEPT_CHARACTERS
+
+    assert drafts.keep(HttpResponse(), "/p/", {"reply": {"body": longest}})
+    assert not drafts.keep(HttpResponse(), "/p/", {"reply": {"body": longest + "x"}})
+    assert not drafts.keep(HttpResponse(), "/p/", {"reply": {"body": "   "}})
+    assert KeptDraft.objects.count() == 1
