@@ -24,7 +24,7 @@ from core.views import csrf_failure as plain_csrf_failure
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm, urgent_help_text
-from intake.messages import thread_messages
+from intake.messages import thread_messages, thread_owner
 from intake.models import HelpRequest
 from intake.services import (
     HoldingFull,
@@ -235,7 +235,8 @@ def _status_page(
         request,
         "intake/status.html",
         {
-            "state_words": STATE_WORDS.get(help_request.case.state, ""),
+            # After a merge, the state of the request the thread goes on in.
+            "state_words": STATE_WORDS.get(thread_owner(help_request).case.state, ""),
             "received_at": help_request.received_at,
             "messages_thread": requester_thread(help_request, code, shown=shown),
             "earlier": earlier,

@@ -6,12 +6,14 @@ the content is erased; after a merge both receipt codes read the whole thread.
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from audit.models import AuditEntry
 from cases import undo
 from cases.models import Case, CaseLink
 from cases.services import CaseError, reply_to_requester
 from intake.models import HelpRequest, MessageCopy
+from intake.views import STATE_WORDS
 from tests.factories import CaseFactory
 from tests.intake_helpers import submit
 from tests.staffing import confirmation_on, sign_in
@@ -70,6 +72,11 @@ def test_after_a_merge_both_codes_read_the_whole_thread(client, alice, two_reque
         assert "second code again, after the merge" in page, code
     later.refresh_from_db()
     assert later.state == "closed" and later.merged_into_id == earlier.pk
+    # The later code says what the earlier request's state says, not "finished".
+    with translation.override("ru"):
+        finished, received = str(STATE_WORDS["closed"]), str(STATE_WORDS["new"])
+    assert finished not in thread(second_code)
+    assert received in thread(second_code)
     entry = AuditEntry.objects.get(action="case.merge")
     assert (entry.target, entry.detail["other"]) == (
         later.request.reference,
