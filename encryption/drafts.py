@@ -13,8 +13,9 @@ sign-in the page the form came from takes the draft once: the row is deleted
 as it is opened, and the cookie with it. The text never goes into a URL, the
 session, the cache, a log or a message.
 
-The sealed value is bound to its row id and to the page it was typed on, so a
-row copied under another id, or a draft taken on another page, opens nothing.
+The sealed value is bound to its row id, to the page it was typed on and to
+the account the browser is known for (if any), so a row copied under another
+id, a draft taken on another page or by another account, opens nothing.
 """
 
 import json
@@ -83,7 +84,8 @@ def keep(
 def take(request: HttpRequest, page: str) -> dict[str, dict[str, str]]:
     """
     The draft kept for `page` in this browser, opened once: its row is deleted
-    whether or not it opens, and the caller drops the cookie (`drop`). An
+    as it opens, and the caller drops the cookie (`drop`, also when the row
+    expired). An
     empty dict when there is none, it expired, or it was typed on another page
     or kept for another account (then it stays until it expires or its page
     and account take it).
@@ -115,8 +117,3 @@ def drop(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if getattr(request, "_drop_draft", False):
         response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, samesite="Strict")
     return response
-
-
-def waiting(request: HttpRequest) -> bool:
-    """Whether this browser holds a kept draft's cookie (the sign-in page says so)."""
-    return bool(request.COOKIES.get(COOKIE_NAME))
