@@ -289,3 +289,19 @@ def test_the_daily_task_purges_through_celery(settings, celery_worker_or_eager):
     assert "cases.purge_expired" in {
         entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
+
+
+def test_the_queue_warns_of_an_erasure_a_week_ahead(settings):
+    from cases.retention import purged_soon
+
+    now = timezone.now()
+    erased_at = now - timedelta(days=settings.RETENTION_DAYS)
+    within_the_week, after_it = CaseFactory(state="rejected"), CaseFactory(state="rejected")
+    Case.objects.filter(pk=within_the_week.pk).update(
+        last_activity_at=erased_at + timedelta(days=6.5)
+    )
+    Case.objects.filter(pk=after_it.pk).update(last_activity_at=erased_at + timedelta(days=7.5))
+
+    shown = {row["request__reference"] for row in purged_soon(now=now).cases}
+
+    assert shown == {within_the_week.request.reference}
