@@ -256,3 +256,28 @@ def test_a_strange_page_size_is_bounded(client, alice, case, asked):
     response = client.get(url(case) + f"?shown={asked}")
 
     assert response.status_code == 200
+
+
+def test_the_chosen_reply_template_is_the_one_selected_in_its_list(client, alice):
+    from tests.test_reply_templates import stored
+
+    case = CaseFactory()
+    template = stored("First answer", "en", "We read your request.")
+    sign_in(client, alice)
+
+    page = client.get(url(case) + f"?template={template.pk}").content.decode()
+
+    assert f'<option value="{template.pk}" selected>' in page
+
+
+def test_every_fingerprint_is_made_again_one_batch_at_a_time():
+    from cases.access import refingerprint_all
+    from intake.models import HelpRequest
+    from tests.content_keys import organisation_keys
+
+    CaseFactory(request__contact="@first_contact")
+    CaseFactory(request__contact="@second_contact")
+    HelpRequest.objects.update(contact_fingerprint="k0:made-with-an-old-key")
+
+    assert refingerprint_all(organisation_keys(), batch_size=1) == 2
+    assert not HelpRequest.objects.filter(contact_fingerprint__startswith="k0:").exists()

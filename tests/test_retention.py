@@ -305,3 +305,17 @@ def test_the_queue_warns_of_an_erasure_a_week_ahead(settings):
     shown = {row["request__reference"] for row in purged_soon(now=now).cases}
 
     assert shown == {within_the_week.request.reference}
+
+
+def test_a_dry_run_in_small_batches_counts_each_case_once(settings):
+    from cases.retention import purge_expired
+
+    expired = [CaseFactory(state="rejected") for _ in range(3)]
+    Case.objects.filter(pk__in=[c.pk for c in expired]).update(
+        last_activity_at=timezone.now() - timedelta(days=settings.RETENTION_DAYS + 1)
+    )
+
+    result = purge_expired(dry_run=True, batch_size=2)
+
+    assert result.purged == 3
+    assert sorted(result.references) == sorted(c.request.reference for c in expired)
