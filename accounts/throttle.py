@@ -99,6 +99,20 @@ def _browser_id(request: HttpRequest, user) -> str | None:
     return str(payload.get("browser", ""))[:64] or None
 
 
+def known_account(request: HttpRequest) -> int | None:
+    """The id of the account this browser's valid known-browser cookie names, if any."""
+    try:
+        payload = signing.loads(
+            request.COOKIES.get(KNOWN_BROWSER_COOKIE, ""),
+            salt=KNOWN_BROWSER_SALT,
+            max_age=settings.SIGN_IN_KNOWN_BROWSER_DAYS * 86400,
+        )
+    except signing.BadSignature:
+        return None
+    user_id = payload.get("user") if isinstance(payload, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
 def known_browser(request: HttpRequest, user) -> bool:
     return _browser_id(request, user) is not None
 

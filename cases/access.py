@@ -403,3 +403,20 @@ def refingerprint_all(keys: ContentKeys, *, batch_size: int = 1000, progress=Non
         last_pk = batch[-1].pk
         if progress:
             progress(last_pk, changed)
+
+
+def readable(request: HttpRequest, case: Case) -> bool:
+    """
+    Whether this session's keys open this case's content: its request key
+    unwraps (nothing is decrypted, so nothing is read). A merge or a link
+    needs both cases readable by whoever makes it.
+    """
+    keys = keys_for(request)
+    help_request = case.request
+    if not keys or case.purged_at is not None or not help_request.content_key:
+        return False
+    try:
+        keys.key_of(help_request, "narrative")
+    except CannotOpen:
+        return False
+    return True

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import after_session_ends
 from cases import services
 from cases.access import caseworker_door
 from cases.forms import BulkForm
@@ -46,6 +47,7 @@ ORIGINS = {
 @never_cache
 @require_POST
 @caseworker_door
+@after_session_ends("cases:queue")
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
     back = _back(request.POST.get("back", ""))

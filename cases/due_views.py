@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.decorators import after_session_ends
 from cases import follow_up
 from cases.access import caseworker_door, get_case_for
 from cases.services import CaseError
@@ -71,6 +72,7 @@ def due(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail")
 def case_follow_up(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = FollowUpForm(request.POST)
@@ -96,6 +98,7 @@ def case_follow_up(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:due")
 def digest_address(request: HttpRequest) -> HttpResponse:
     form = DigestAddressForm(request.POST)
     if form.is_valid():

@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.decorators import after_session_ends
 from cases import services
 from cases.access import caseworker_door
 from cases.forms import BULK_LIMIT
@@ -115,6 +116,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:held")
 def held_release(request: HttpRequest) -> HttpResponse:
     form, cases = _chosen(request)
     released = services.release_held(cases, actor=request.user)
@@ -136,6 +138,7 @@ def held_release(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 @caseworker_door
+@after_session_ends("cases:held")
 def held_reject(request: HttpRequest) -> HttpResponse:
     """First the confirmation page (nothing changes), then, confirmed, the rejection."""
     form, cases = _chosen(request)
@@ -174,6 +177,7 @@ def held_reject(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 @caseworker_door
+@after_session_ends("cases:held")
 def held_reject_window(request: HttpRequest) -> HttpResponse:
     """
     A whole flood in one action: first a confirmation page counting what is

@@ -152,6 +152,16 @@ class Case(models.Model):
     # When the case last moved to "waiting" (for the requester); cleared when it
     # moves on. Past WAITING_FLAG_DAYS the case is flagged and shows as due.
     waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    # A later request merged into an earlier one (cases.undo.merge_cases): it is
+    # closed, its thread goes on in the earlier one, and both receipt codes read it.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged",
+        verbose_name=_("merged into"),
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -236,6 +246,31 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request.reference} ({self.state})"
+
+
+class CaseLink(models.Model):
+    """Two requests a caseworker marked as related (cases.undo.link_cases), each
+    shown on the other's page; stored once, the lower case id first."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("related requests")
+        verbose_name_plural = _("related requests")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "other"], name="case_link_once"),
+            models.CheckConstraint(
+                condition=models.Q(case__lt=models.F("other")), name="case_link_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"link {self.case_id}–{self.other_id}"
 
 
 class CaseEvent(models.Model):

@@ -65,9 +65,14 @@ def cutoff(now: datetime | None = None) -> datetime:
 
 
 def expired_cases(now: datetime | None = None) -> QuerySet:
+    """
+    Finished cases past their time. A request merged into another (closed by
+    the merge) goes on as part of that one's thread: it is erased only after
+    the one it was merged into was (cases.undo).
+    """
     return Case.objects.filter(
         state__in=FINAL_STATES, purged_at__isnull=True, last_activity_at__lt=cutoff(now)
-    )
+    ).exclude(merged_into__isnull=False, merged_into__purged_at__isnull=True)
 
 
 def purge_date(case: Case) -> datetime | None:

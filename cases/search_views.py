@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
+from accounts.decorators import after_session_ends
 from audit.services import record
 from cases.access import caseworker_door, work_in_passing
 from cases.forms import ContactSearchForm, ReferenceSearchForm
@@ -48,6 +49,7 @@ SHORTEST_PREFIX = 3
 # nor the variables that hold it.
 @sensitive_post_parameters("q", "contact")
 @caseworker_door
+@after_session_ends()  # what was searched for is not kept: back to the empty search page
 def search(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _posted(request)

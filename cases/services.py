@@ -29,7 +29,7 @@ from cases.workflow import DONE_STATES, FINAL_STATES, CaseState, Outcome, is_all
 from core.clock import hour_of
 from encryption.digests import forget_flood_key
 from encryption.sealing import seal_item
-from intake.messages import seal_message
+from intake.messages import save_copies, seal_message
 from intake.models import RequestMessage
 from telegram_bot import notice as telegram_notice
 
@@ -211,6 +211,7 @@ def reply_to_requester(case: Case, body: str, *, author: AbstractBaseUser) -> Re
     with transaction.atomic():
         envelope.row.save(force_insert=True)
         message.save(force_insert=True)
+        save_copies(message)
         now = timezone.now()
         # A reply to a case waiting for the requester starts the wait again.
         waiting = {"waiting_since": now} if case.state == CaseState.WAITING else {}

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.decorators import after_session_ends
 from cases import reply_templates
 from cases.access import (
     ContentLocked,
@@ -25,6 +26,7 @@ from cases.access import (
 from cases.forms import ReplyForm
 from cases.models import Case
 from cases.services import CaseError
+from encryption import drafts
 from encryption.session import keys_for
 from intake.vocabulary import Language
 
@@ -101,33 +103,42 @@ def _saved(request: HttpRequest, form: ReplyTemplateForm, opened: OpenedTemplate
 @never_cache
 @require_http_methods(["GET", "POST"])
 @caseworker_door
+@after_session_ends(form="template", fields=reply_templates.TEMPLATE_FIELDS)
 def template_new(request: HttpRequest) -> HttpResponse:
-    form = ReplyTemplateForm(request.POST or None)
+    kept = drafts.take(request, request.path).get("template", {})
+    form = ReplyTemplateForm(request.POST or None, initial=kept)
     if request.method == "POST" and form.is_valid() and _saved(request, form, None):
         messages.success(request, _("Template saved."))
         return redirect("cases:templates")
-    return render(request, "cases/reply_template_form.html", {"form": form, "template": None})
+    response = render(request, "cases/reply_template_form.html", {"form": form, "template": None})
+    return drafts.drop(request, response)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @caseworker_door
+@after_session_ends(form="template", fields=reply_templates.TEMPLATE_FIELDS)
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         template = open_template(keys_for(request), pk)
     except ContentLocked:
         return redirect("cases:templates")  # which says why
     initial = {name: getattr(template, name) for name in reply_templates.TEMPLATE_FIELDS}
+    initial.update(drafts.take(request, request.path).get("template", {}))
     form = ReplyTemplateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid() and _saved(request, form, template):
         messages.success(request, _("Template saved."))
         return redirect("cases:templates")
-    return render(request, "cases/reply_template_form.html", {"form": form, "template": template})
+    response = render(
+        request, "cases/reply_template_form.html", {"form": form, "template": template}
+    )
+    return drafts.drop(request, response)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @caseworker_door
+@after_session_ends("cases:template_edit")
 def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         template = open_template(keys_for(request), pk)

@@ -40,6 +40,8 @@ urlpatterns = [
         views.case_reply_notice,
         name="reply_notice",
     ),
+    path("cases/<reference:reference>/reopen/", views.case_reopen, name="reopen"),
+    path("cases/<reference:reference>/relate/", views.case_relate, name="relate"),
     # The caseworker's day: reply templates and follow-ups.
     path("templates/", template_views.template_list, name="templates"),
     path("templates/new/", template_views.template_new, name="template_new"),

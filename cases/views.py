@@ -8,14 +8,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
+from accounts.decorators import after_session_ends, staff_required
 from accounts.roles import Role, has_role, home_url
-from cases import services
+from cases import services, undo
 from cases.access import (
     ContentLocked,
     caseworker_door,
     get_case_for,
     open_case,
+    readable,
     reply_notice_chat,
     work_in_passing,
 )
@@ -31,6 +32,7 @@ from cases.forms import (
     queue_sort,
     saved_query,
 )
+from cases.models import Case
 from cases.retention import purge_date, purged_soon, retention_days
 from cases.selectors import (
     QueueFilters,
@@ -56,6 +58,8 @@ from cases.workflow import (
     needs_confirmation,
 )
 from core import confirmation
+from encryption import drafts
+from encryption.session import keys_for
 
 PAGE_SIZE = 50
 PURGE_LIST_SIZE = 20
@@ -182,7 +186,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         }
         for state in allowed_moves(case.state)
     ]
-    return render(
+    kept = drafts.take(request, request.path)
+    response = render(
         request,
         "cases/case.html",
         {
@@ -194,11 +199,14 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline": case_timeline(case, content, shown=page.shown),
             "timeline_page": page,
             "moves": moves,
+            "may_reopen": undo.may_reopen(case),
+            **dict(zip(("merged_here", "related"), undo.relations(case), strict=True)),
             "outcomes": Outcome.choices,
             "caseworkers": colleagues_with_access(),
-            "note_form": NoteForm(auto_id="note_%s"),
+            "note_form": NoteForm(auto_id="note_%s", initial=kept.get("note")),
             "contact_form": OutsideContactForm(auto_id="contact_%s"),
             **reply_form_context(request, case, alias=content.request["alias"] if content else ""),
+            **_kept_reply(kept),
             "can_wait": is_allowed(case.state, CaseState.WAITING),
             "notice_failed": case.request.reference in request.session.get(FAILED_NOTICES, []),
             "follow_up_form": FollowUpForm(
@@ -206,10 +214,19 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             ),
         },
     )
+    return drafts.drop(request, response)
+
+
+def _kept_reply(kept: dict) -> dict:
+    """A reply typed when the session ended goes back into its box (encryption.drafts)."""
+    if "reply" not in kept:
+        return {}
+    return {"reply_form": ReplyForm(auto_id="reply_%s", initial=kept["reply"])}
 
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail")
 def case_move(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = MoveForm(request.POST)
@@ -275,6 +292,7 @@ def _move(case, move: dict) -> list[str]:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail")
 def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = AssignForm(request.POST)
@@ -299,6 +317,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail", form="note", fields=("body",))
 def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = NoteForm(request.POST)
@@ -336,6 +355,7 @@ def case_contact(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @caseworker_door
+@after_session_ends("cases:detail", form="reply", fields=("body",))
 def case_reply(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request, reference)
     form = ReplyForm(request.POST)
@@ -425,3 +445,120 @@ def case_reply_notice(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         _tell_requester(request, case)
     return redirect("cases:detail", reference=reference)
+
+
+@require_POST
+@caseworker_door
+@after_session_ends("cases:detail")
+def case_reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    """Reopen a rejected or closed case: asked first on a page of its own, where the
+    reason is written; that page's one-time token confirms exactly this case."""
+    case = get_case_for(request, reference)
+    expected = request.POST.get("expected_state", "")
+    binding = [f"case={reference}", f"from={expected}"]
+    reason = request.POST.get("reason", "")
+    if not (reason.strip() and confirmation.redeem(request, "case.reopen", binding)):
+        if not undo.may_reopen(case):
+            messages.error(request, _("This case cannot be reopened."))
+            return redirect("cases:detail", reference=reference)
+        return render(
+            request,
+            "cases/confirm_reopen.html",
+            {
+                "confirmation": confirmation.issue(request, "case.reopen", binding),
+                "case": case,
+                "help_request": case.request,
+                "expected_state": expected or case.state,
+                "reason": reason,
+                "asked": "confirmation" in request.POST,
+            },
+        )
+    try:
+        undo.reopen_case(case, reason, actor=request.user, expected_state=expected)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The case is open again, as “Triaged”."))
+    return redirect("cases:detail", reference=reference)
+
+
+RELATIONS = ("merge", "link", "unmerge", "unlink")
+
+
+@require_POST
+@caseworker_door
+@after_session_ends("cases:detail")
+def case_relate(request: HttpRequest, reference: str) -> HttpResponse:
+    """
+    Merge this (later) request into an earlier one, link the two, or undo
+    either: asked first on a page of its own, whose one-time token confirms
+    exactly this action on these two cases. Both must be readable with this
+    caseworker's keys.
+    """
+    case = get_case_for(request, reference)
+    action = request.POST.get("action", "")
+    typed = request.POST.get("other", "").strip()
+    other = Case.objects.select_related("request").filter(request__reference=typed).first()
+    if action == "unmerge" and other is None and case.merged_into_id:
+        other = case.merged_into
+    refusal = _relation_refusal(request, case, other, action)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("cases:detail", reference=reference)
+    binding = [f"case={reference}", f"action={action}", f"other={other.request.reference}"]
+    if not confirmation.redeem(request, "case.relate", binding):
+        return render(
+            request,
+            "cases/confirm_relate.html",
+            {
+                "confirmation": confirmation.issue(request, "case.relate", binding),
+                "case": case,
+                "help_request": case.request,
+                "other": other,
+                "action": action,
+            },
+        )
+    try:
+        _relate(case, other, action, request)
+    except services.CaseError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _relation_done(action, other))
+    return redirect("cases:detail", reference=reference)
+
+
+def _relation_refusal(request: HttpRequest, case, other, action: str) -> str:
+    if action not in RELATIONS:
+        return _("This action was not understood; nothing was changed.")
+    if other is None:
+        return _("No request has this reference; nothing was changed.")
+    if not (readable(request, case) and readable(request, other)):
+        return _("Your keys do not open both requests; nothing was changed.")
+    if action == "merge":
+        return undo.merge_refusal(case, other)
+    if action == "link":
+        return undo.link_refusal(case, other)
+    if action == "unmerge" and case.merged_into_id != other.pk:
+        return _("This request is not merged into that one.")
+    return ""
+
+
+def _relate(case, other, action: str, request: HttpRequest) -> None:
+    if action == "merge":
+        undo.merge_cases(case, other, actor=request.user, keys=keys_for(request))
+    elif action == "link":
+        undo.link_cases(case, other, actor=request.user)
+    elif action == "unmerge":
+        undo.unmerge_case(case, actor=request.user)
+    else:
+        undo.unlink_cases(case, other, actor=request.user)
+
+
+def _relation_done(action: str, other) -> str:
+    words = {
+        "merge": _("Merged into %(reference)s: the thread goes on there."),
+        "link": _("Linked with %(reference)s."),
+        "unmerge": _("No longer merged into %(reference)s."),
+        "unlink": _("No longer linked with %(reference)s."),
+    }
+    return words[action] % {"reference": other.request.reference}

@@ -168,6 +168,9 @@ BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip() or str(BASE_DIR / "backup-
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # How long a confirmation page's one-time token is good for (core/confirmation.py).
 CONFIRMATION_SECONDS = 600
+# How long a form's typed text is kept, sealed, when the session ended under it
+# (encryption.drafts): time enough to sign in again with both factors.
+DRAFT_KEEP_MINUTES = 30
 # POSTs to the staff password and code steps per source (whatever the account).
 SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60/h").strip()
 
@@ -578,7 +581,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Same-origin: nothing leaks to other sites, and our own forms keep their Origin
 # header (with "no-referrer" browsers send "Origin: null" and CSRF checks fail).
 SECURE_REFERRER_POLICY = "same-origin"
-CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+# The public forms come back filled in, with a fresh token (intake.views.csrf_failure).
+CSRF_FAILURE_VIEW = "intake.views.csrf_failure"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Strict Content-Security-Policy (django-csp 4): our own stylesheet, images and

@@ -358,6 +358,24 @@ def decode_cookie_key(text: str) -> bytes | None:
     return key if len(key) == KEY_BYTES else None
 
 
+# --- a draft kept while its writer signs in again (encryption.drafts) ---------------
+
+
+def _draft_aad(draft_id: str, page: str) -> bytes:
+    return f"tropa/draft/v1|{draft_id}|{page}".encode()
+
+
+def seal_draft(key: bytes, payload: bytes, draft_id: str, page: str) -> bytes:
+    """A kept draft, bound to its row and to the page it was typed on."""
+    return bytes([WRAP_V1]) + _seal(key, payload, _draft_aad(draft_id, page))
+
+
+def open_draft(key: bytes, sealed: bytes, draft_id: str, page: str) -> bytes:
+    if sealed[:1] != bytes([WRAP_V1]):
+        raise CannotOpen("unknown draft format")
+    return _open(key, sealed[1:], _draft_aad(draft_id, page))
+
+
 # --- fingerprints ------------------------------------------------------------------
 
 

@@ -164,3 +164,23 @@ class ServerSecret(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class KeptDraft(models.Model):
+    """
+    What a person had typed when their session ended under them (encryption.drafts):
+    sealed under a one-time key that only their browser holds (a cookie), kept
+    here until they sign in again or DRAFT_KEEP_MINUTES pass, opened once.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    sealed = models.BinaryField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("kept draft")
+        verbose_name_plural = _("kept drafts")
+        indexes = [models.Index(fields=["expires_at"], name="kept_draft_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"kept draft until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -176,6 +176,28 @@ class RequestMessage(models.Model):
         return f"message {self.pk}"
 
 
+class MessageCopy(models.Model):
+    """
+    A message's key sealed to one more requester: after a merge (cases.undo)
+    both receipt codes read the one thread, so each message of it is sealed to
+    the requester of every request merged together, not only its own.
+    """
+
+    message = models.ForeignKey(RequestMessage, on_delete=models.CASCADE, related_name="copies")
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="+")
+    sealed_key = models.BinaryField(editable=False)
+
+    class Meta:
+        verbose_name = _("message copy for another requester")
+        verbose_name_plural = _("message copies for other requesters")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "request"], name="message_copy_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"copy of message {self.message_id} for request {self.request_id}"
+
+
 class BotToken(models.Model):
     """
     A messaging bot's key to the intake API. Only a SHA-256 of the token is

@@ -42,8 +42,15 @@ from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from encryption.server_secrets import server_hmac
 from intake import receipts
-from intake.messages import seal_message
-from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage, SubmissionKey
+from intake.messages import save_copies, seal_message, thread_owner, thread_requests
+from intake.models import (
+    BotToken,
+    BotUsage,
+    HelpRequest,
+    MessageCopy,
+    RequestMessage,
+    SubmissionKey,
+)
 from intake.references import new_reference, reference_key
 from intake.vocabulary import URGENCY_RANK, Language
 
@@ -292,16 +299,35 @@ def requester_thread(
     if code is None:
         return []
     keys = RequesterKeys(*receipts.split(code))
-    messages = help_request.messages.order_by("-sent_at", "-pk")
+    # After a merge, the whole thread: messages of the other requests merged
+    # with this one open with their copy sealed to this requester.
+    requests = [r.pk for r in thread_requests(help_request)]
+    messages = (
+        RequestMessage.objects.filter(request__in=requests)
+        .select_related("request")
+        .order_by("-sent_at", "-pk")
+    )
     if shown is not None:
         messages = messages[:shown]
+    messages = list(messages)
+    copies = dict(
+        MessageCopy.objects.filter(
+            request=help_request, message__in=[m.pk for m in messages]
+        ).values_list("message_id", "sealed_key")
+    )
     return [
-        ThreadMessage(message.sender, message.sent_at, _requester_text(keys, message))
-        for message in reversed(list(messages))
+        ThreadMessage(
+            message.sender, message.sent_at, _requester_text(keys, message, help_request, copies)
+        )
+        for message in reversed(messages)
     ]
 
 
-def _requester_text(keys: RequesterKeys, message: RequestMessage) -> str | None:
+def _requester_text(
+    keys: RequesterKeys, message: RequestMessage, reader: HelpRequest, copies: dict
+) -> str | None:
+    if message.request_id != reader.pk:
+        message.requester_key = copies.get(message.pk, b"")
     try:
         return keys.open(message, "body", "requester_key")
     except CannotOpen:
@@ -383,12 +409,15 @@ def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessa
     body = body.strip()
     if not body:
         raise ValueError("empty message")
+    # After a merge the thread goes on in the earlier request, whichever code wrote.
+    help_request = thread_owner(help_request)
     check_message_budget(help_request)
     message = RequestMessage(request=help_request, sender=RequestMessage.Sender.REQUESTER)
     envelope = seal_message(message, body[:MAX_MESSAGE_LENGTH])
     with transaction.atomic():
         envelope.row.save(force_insert=True)
         message.save(force_insert=True)
+        save_copies(message)
         # New content restarts the retention clock. Both times are the
         # message's hour; a later activity already recorded is kept.
         # The requester has answered: nobody waits for them any more (the

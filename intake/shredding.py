@@ -21,7 +21,7 @@ from core.storage import request_rewrite
 from encryption.models import ServerSecret
 from encryption.server_secrets import forget_server_secret
 from intake import receipts
-from intake.models import HelpRequest, RequestMessage, SubmissionKey
+from intake.models import HelpRequest, MessageCopy, RequestMessage, SubmissionKey
 from intake.services import LEGACY_CACHE_KEY
 
 logger = logging.getLogger(__name__)
@@ -35,11 +35,13 @@ def forget_receipts(sender, *, dry_run: bool, **kwargs) -> dict[str, int]:
     if dry_run:
         return {"receipt_codes": with_code.count(), "requester_keys": sealed_to_requesters.count()}
     SubmissionKey.objects.all().delete()
+    # Message keys sealed to the other requesters of a merged thread.
+    copies, _ = MessageCopy.objects.all().delete()
     found = {
         "receipt_codes": with_code.update(
             receipt_selector="", receipt_hash="", requester_public_key=b""
         ),
-        "requester_keys": sealed_to_requesters.update(requester_key=b""),
+        "requester_keys": sealed_to_requesters.update(requester_key=b"") + copies,
     }
     forget_server_secret(receipts.SERVER_KEY)
     forget_server_secret(receipts.RETRY_KEY)
@@ -49,5 +51,7 @@ def forget_receipts(sender, *, dry_run: bool, **kwargs) -> dict[str, int]:
     except Exception:  # the shred goes on; the answer expires within minutes
         logger.warning("shred: the cache did not answer; a receipt flag expires by itself")
     # The cleared values linger in the tables' files until they are rewritten.
-    request_rewrite([HelpRequest, RequestMessage, SubmissionKey, ServerSecret], "content_key.shred")
+    request_rewrite(
+        [HelpRequest, RequestMessage, MessageCopy, SubmissionKey, ServerSecret], "content_key.shred"
+    )
     return found

@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,9 +20,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.ratelimit import Rate, count, spent
+from core.views import csrf_failure as plain_csrf_failure
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm, urgent_help_text
+from intake.messages import thread_messages, thread_owner
 from intake.models import HelpRequest
 from intake.services import (
     HoldingFull,
@@ -227,12 +230,13 @@ def _status_page(
     request: HttpRequest, help_request: HelpRequest, code: str, status: int = 200, **extra
 ) -> HttpResponse:
     shown = _shown(request)
-    earlier = max(0, help_request.messages.count() - shown)
+    earlier = max(0, thread_messages(help_request).count() - shown)
     thread = requester_thread(help_request, code, shown=shown)
     # The newest message is a caseworker's: the requester is told so first,
     # not that their request still waits to be read.
     answered = bool(thread) and thread[-1].from_staff
-    state = help_request.case.state
+    # After a merge, the state of the request the thread goes on in.
+    state = thread_owner(help_request).case.state
     return render(
         request,
         "intake/status.html",
@@ -358,6 +362,38 @@ def status_message(request: HttpRequest) -> HttpResponse:
     # A short answer, not the whole thread again: posting one message costs the
     # same however long the thread is.
     return render(request, "intake/message_sent.html", {"code": code})
+
+
+@sensitive_post_parameters()
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """
+    A public form sent without a valid security token (the page stayed open
+    longer than its token, or the browser dropped its cookies). Nothing is
+    stored; the request form and the status page's message form come back
+    with everything typed and a fresh token, to be checked and sent again.
+    Everything else (every staff form included) gets the plain page, which
+    shows nothing that was posted.
+    """
+    try:
+        view_name = resolve(request.path_info).view_name
+    except Resolver404:
+        view_name = ""
+    if request.method != "POST" or view_name not in ("intake:form", "intake:status_message"):
+        return plain_csrf_failure(request, reason)
+    token = once.token_of(request.POST) or once.new_token()
+    if view_name == "intake:form":
+        return _form_page(request, PublicRequestForm(request.POST), token, 403, notice="expired")
+    code = request.POST.get("code", "")
+    return render(
+        request,
+        "intake/message_again.html",
+        {
+            "code": code if len(code) <= receipts.MAX_TYPED else "",
+            "message_form": RequesterMessageForm(request.POST),
+            "once": token,
+        },
+        status=403,
+    )
 
 
 @require_GET

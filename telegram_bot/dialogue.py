@@ -24,6 +24,7 @@ from django.utils.formats import date_format
 
 from core.ratelimit import Rate
 from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm, urgent_help_text
+from intake.messages import thread_owner
 from intake.services import (
     MessageBudgetSpent,
     RequestRecord,
@@ -603,7 +604,7 @@ class Conversation:
         opened with the key the receipt code gives (the server holds none)."""
         received = date_format(timezone.localtime(help_request.received_at), "j E Y")
         parts = [
-            f"{texts.STATE_WORDS.get(help_request.case.state, '')}\n"
+            f"{texts.STATE_WORDS.get(thread_owner(help_request).case.state, '')}\n"
             f"{texts.SENT_ON % {'date': received}}",
             f"{texts.THREAD_TITLE}:",
         ]

@@ -40,6 +40,7 @@ from cases import services as case_services
 from cases.models import Case, SavedView
 from encryption.models import OrganisationKey
 from encryption.services import set_caseworker_key
+from intake.models import HelpRequest
 from intake.services import (
     RequestRecord,
     create_bot_token,
@@ -220,6 +221,15 @@ def public_visits() -> list[Visit]:
             "a form sent without its cookie", "csrf", "/", 403, steps(without_cookies, click(ask))
         ),
         Visit(
+            "a status message sent without its cookie, given back",
+            "csrf",
+            "/status/",
+            403,
+            steps(
+                STATUS_CODE, click(SEND), fill(id_body="Still here."), without_cookies, click(SEND)
+            ),
+        ),
+        Visit(
             "the receipt, switched to English with its code",
             "intake:receipt_language",
             "/",
@@ -301,6 +311,7 @@ def caseworker_visits() -> list[Visit]:
         ),
         Visit("a closed case soon erased", "cases:detail", "/staff/cases/{closed}/"),
         *answering_and_following_up_visits(),
+        *undoing_visits(),
         Visit("a case that does not exist", "cases:detail", "/staff/cases/GL-0000-0000/", 404),
         Visit("an admin's page", "403", "/staff/accounts/", 403),
         *confirming_visits(),
@@ -584,6 +595,96 @@ def answering_and_following_up_visits() -> list[Visit]:
             steps(fill(id_email="alice@example.org"), click(".digest button")),
         ),
     ]
+
+
+def undoing_visits() -> list[Visit]:
+    """Reopening (its confirmation, with and without a reason), the New view's flag
+    of a rejected request written to again, merging, linking and undoing them."""
+    reopen = click("form.reopen button")
+    relate = "form[action$='/relate/'] button[value={}]"
+    merged = "/staff/cases/{second}/"
+    return [
+        Visit("a rejected request written to again, flagged", "cases:new", "/staff/new/"),
+        Visit("a reopening to confirm", "cases:reopen", "/staff/cases/{closed}/", 200, reopen),
+        Visit(
+            "a reopening without a reason",
+            "cases:reopen",
+            "/staff/cases/{closed}/",
+            200,
+            steps(
+                reopen,
+                fill(reopen_reason="  "),
+                click("form[action$='/reopen/'] button.confirm-first"),
+            ),
+        ),
+        Visit(
+            "a link to confirm",
+            "cases:relate",
+            "/staff/cases/{first}/",
+            200,
+            steps(fill(relate_other="{reference}"), click(relate.format("link"))),
+        ),
+        Visit(
+            "a merge to confirm",
+            "cases:relate",
+            merged,
+            200,
+            steps(fill(relate_other="{first}"), click(relate.format("merge"))),
+        ),
+        Visit(
+            "a merged request",
+            "cases:detail",
+            merged,
+            200,
+            steps(
+                fill(relate_other="{first}"),
+                click(relate.format("merge")),
+                click("button.confirm-first"),
+            ),
+        ),
+        Visit("the request merged into", "cases:detail", "/staff/cases/{first}/"),
+        Visit(
+            "undoing a merge: the confirmation",
+            "cases:relate",
+            merged,
+            200,
+            click("section.related form button"),
+        ),
+    ]
+
+
+def add_undo_world(world, alice) -> None:
+    """A rejected request written to again; two requests of one person to merge."""
+    first = submit_request(request_record(received_at=timezone.now() - timedelta(days=2)))
+    second = submit_request(request_record())
+    world.first = first.help_request.reference
+    world.second = second.help_request.reference
+    closed = HelpRequest.objects.get(reference=world.closed)
+    post_requester_message(closed, "It was me, please read it.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_undoing_passes_axe_at_both_widths(open_page, live_server, settings):
+    """Reopening, merging and linking on their own, signed in with the content
+    keys' cookie, so that they are checked even when an earlier step of the
+    caseworker's walk fails."""
+    world, alice = build_world("caseworker", settings)
+    page = open_page("undoing")
+    client = Client()
+    sign_in(client, alice)
+    page.context.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in client.cookies.items()
+        ]
+    )
+    visits = undoing_visits()
+
+    failures = [p for visit in visits for p in visit_page(page, live_server.url, visit, world)]
+
+    assert not failures, "\n".join(failures)
+    assert browser_problems(page, visits) == []
+    assert Case.objects.get(request__reference=world.second).merged_into is not None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -966,6 +1067,7 @@ def build_world(role: str, settings) -> tuple[SimpleNamespace, object]:
         store_report(shift(current_month(), -back))
     world.month = label(shift(current_month(), -1))
     add_day_world(world)
+    add_undo_world(world, alice)
 
     staff = {
         "caseworker": alice,

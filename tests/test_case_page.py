@@ -177,8 +177,9 @@ def test_the_page_runs_a_constant_number_of_queries(
     # fingerprint backlog adds its look (a savepoint, a select, a release).
     # The timeline adds its moves and its assignments (from the audit log);
     # the reply box, the list of reply templates; the door, the caseworker's grant;
-    # the timeline's page, how many notes and messages there are (one query).
-    with django_assert_max_num_queries(29) as fifteen_notes:
+    # the timeline's page, how many notes and messages there are (one query);
+    # the related requests, merged into this one or linked with it (one query).
+    with django_assert_max_num_queries(30) as fifteen_notes:
         client.get(url(case))
     assert len(fifteen_notes.captured_queries) == len(one_note.captured_queries)
 
@@ -255,3 +256,28 @@ def test_a_strange_page_size_is_bounded(client, alice, case, asked):
     response = client.get(url(case) + f"?shown={asked}")
 
     assert response.status_code == 200
+
+
+def test_the_chosen_reply_template_is_the_one_selected_in_its_list(client, alice):
+    from tests.test_reply_templates import stored
+
+    case = CaseFactory()
+    template = stored("First answer", "en", "We read your request.")
+    sign_in(client, alice)
+
+    page = client.get(url(case) + f"?template={template.pk}").content.decode()
+
+    assert f'<option value="{template.pk}" selected>' in page
+
+
+def test_every_fingerprint_is_made_again_one_batch_at_a_time():
+    from cases.access import refingerprint_all
+    from intake.models import HelpRequest
+    from tests.content_keys import organisation_keys
+
+    CaseFactory(request__contact="@first_contact")
+    CaseFactory(request__contact="@second_contact")
+    HelpRequest.objects.update(contact_fingerprint="k0:made-with-an-old-key")
+
+    assert refingerprint_all(organisation_keys(), batch_size=1) == 2
+    assert not HelpRequest.objects.filter(contact_fingerprint__startswith="k0:").exists()

@@ -109,6 +109,8 @@ def public_pages(language: str, settings, used: set | None = None) -> dict[str, 
     csrf = visitor(language)
     csrf.handler.enforce_csrf_checks = True
     keep("csrf", csrf.post("/", form_data()))
+    keep("csrf, message", csrf.post("/status/message/", {"code": code, "body": "Hello"}))
+    keep("csrf, status lookup", csrf.post("/status/", {"code": code}))
     settings.INTAKE_RATE_LIMIT = "1/h"
     client.post("/", form_data())
     keep("form, too many", client.post("/", form_data()))

@@ -305,3 +305,33 @@ def test_the_seven_days_of_warning_are_counted_to_the_hour(client, alice, settin
     assert "1 finished case will have its content erased within 7 days" in queue
     assert inside.request.reference in queue
     assert outside.request.reference not in queue
+
+
+def test_the_queue_warns_of_an_erasure_a_week_ahead(settings):
+    from cases.retention import purged_soon
+
+    now = timezone.now()
+    erased_at = now - timedelta(days=settings.RETENTION_DAYS)
+    within_the_week, after_it = CaseFactory(state="rejected"), CaseFactory(state="rejected")
+    Case.objects.filter(pk=within_the_week.pk).update(
+        last_activity_at=erased_at + timedelta(days=6.5)
+    )
+    Case.objects.filter(pk=after_it.pk).update(last_activity_at=erased_at + timedelta(days=7.5))
+
+    shown = {row["request__reference"] for row in purged_soon(now=now).cases}
+
+    assert shown == {within_the_week.request.reference}
+
+
+def test_a_dry_run_in_small_batches_counts_each_case_once(settings):
+    from cases.retention import purge_expired
+
+    expired = [CaseFactory(state="rejected") for _ in range(3)]
+    Case.objects.filter(pk__in=[c.pk for c in expired]).update(
+        last_activity_at=timezone.now() - timedelta(days=settings.RETENTION_DAYS + 1)
+    )
+
+    result = purge_expired(dry_run=True, batch_size=2)
+
+    assert result.purged == 3
+    assert sorted(result.references) == sorted(c.request.reference for c in expired)

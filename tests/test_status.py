@@ -156,7 +156,7 @@ def test_the_status_page_shows_the_newest_messages_and_earlier_ones_on_request(c
     assert "message number 005" in more and "message number 004" not in more
 
 
-def test_a_message_to_a_rejected_case_goes_to_a_low_priority_list(client, alice):
+def test_a_message_to_a_rejected_case_is_flagged_at_the_top_of_the_new_view(client, alice):
     code = submit(client)
     case = Case.objects.get()
     case.state = "rejected"
@@ -172,6 +172,8 @@ def test_a_message_to_a_rejected_case_goes_to_a_low_priority_list(client, alice)
     new = staff.get("/staff/new/").content.decode()
     reference = case.request.reference
     assert "New messages from requesters" not in queue
-    assert "Written to after rejection (low priority)" in new
+    assert "A rejected request was written to again" in new
+    assert new.index("after-rejection") < new.index("New requests, newest first")
     assert f"/staff/cases/{reference}/#messages" in new
+    assert f'action="/staff/cases/{reference}/reopen/"' in new
     assert Case.objects.values_list("last_activity_at", flat=True).get() == before
