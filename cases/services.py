@@ -27,6 +27,7 @@ from cases.selectors import (
 )
 from cases.workflow import DONE_STATES, FINAL_STATES, CaseState, Outcome, is_allowed
 from core.clock import hour_of
+from core.queue import enqueue
 from encryption.digests import forget_flood_key
 from encryption.sealing import seal_item
 from intake.messages import save_copies, seal_message
@@ -401,10 +402,8 @@ def start_flood_rejection(
 
 
 def _queue_flood_rejection(job_id: int) -> None:
-    from cases.tasks import reject_held_window
-
     try:
-        reject_held_window.delay(job_id)
+        enqueue("cases.reject_held_window", job_id)
     except Exception:
         logger.warning("flood rejection %s could not be queued (broker unreachable)", job_id)
         FloodRejection.objects.filter(pk=job_id, state=FloodRejection.State.QUEUED).update(

@@ -34,6 +34,7 @@ from core.bulk import (
     write_rows,
 )
 from core.clock import hour_of
+from core.queue import enqueue
 from core.ratelimit import Rate
 from encryption.access import RequesterKeys
 from encryption.content import CannotOpen
@@ -231,10 +232,8 @@ def _open_case(help_request: HelpRequest) -> Case:
 
 def announce_new_case(case_id: int) -> None:
     """Queue the notification; if the broker is down, the periodic sweep sends it later."""
-    from intake.tasks import notify_new_case
-
     try:
-        notify_new_case.delay(case_id)
+        enqueue("intake.notify_new_case", case_id)
     except Exception:
         logger.warning("could not queue notification for case %s; the sweep retries it", case_id)
 
