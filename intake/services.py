@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -42,10 +43,14 @@ from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from encryption.server_secrets import server_hmac
 from intake import receipts
-from intake.messages import seal_message
+from intake.attachments.services import save_rows, seal_attachments, stored_objects
+from intake.messages import seal_message_keyed
 from intake.models import BotToken, BotUsage, HelpRequest, RequestMessage, SubmissionKey
 from intake.references import new_reference, reference_key
 from intake.vocabulary import URGENCY_RANK, Language
+
+if TYPE_CHECKING:
+    from intake.attachments.clean import Cleaned
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +86,12 @@ class RequestRecord:
         """The request to store under `reference` (the record's own, else a new one),
         its content sealed under a new key wrapped in `envelope` and bound to the
         reference."""
+        return self.sealed_request(envelope, reference)[0]
+
+    def sealed_request(self, envelope: Envelope, reference: str = "") -> tuple[HelpRequest, bytes]:
+        """help_request, and the request's key (its attachments are sealed under it)."""
         reference = reference or self.reference or new_reference()
-        content_key, sealed, _key = seal_texts(HelpRequest, self.sensitive(), envelope, reference)
+        content_key, sealed, key = seal_texts(HelpRequest, self.sensitive(), envelope, reference)
         values = {
             "reference": reference,
             "received_at": hour_of(self.received_at),
@@ -96,7 +105,7 @@ class RequestRecord:
             "content_key": content_key,
             **sealed,
         }
-        return HelpRequest(**values)
+        return HelpRequest(**values), key
 
 
 SEALED_REQUEST_FIELDS = ("contact", "alias", "narrative", "precise_location", "unit")
@@ -148,7 +157,11 @@ def narrative_digest(flood_id: int, narrative: str) -> str:
 
 
 def submit_request(
-    record: RequestRecord, *, hold: bool = False, code: str | None = None
+    record: RequestRecord,
+    *,
+    hold: bool = False,
+    code: str | None = None,
+    attachments: "Sequence[Cleaned]" = (),
 ) -> Submission:
     """
     Store a new request with its case in state `new` and a receipt code for
@@ -161,6 +174,11 @@ def submit_request(
     queue, and out of notifications, until a caseworker releases it
     (cases.services.hold_during_flood). Once held requests take
     INTAKE_HOLD_LIMIT bytes (hold_limit), HoldingFull is raised and nothing is
+    stored.
+
+    `attachments` (cleaned by intake.attachments.services.clean_uploads, before
+    this is called: cleaning is slow) are sealed under the request's key and
+    stored with it: their objects first, deleted again if the request is not
     stored.
     """
     if hold and held_bytes() >= hold_limit():
@@ -175,14 +193,16 @@ def submit_request(
     requester_public = RequesterKeys(selector, secret).public
     for attempt in range(3):
         # Sealed again for each reference tried: the content is bound to it.
-        help_request = record.help_request(envelope, new_reference() if attempt else "")
+        help_request, key = record.sealed_request(envelope, new_reference() if attempt else "")
         help_request.receipt_selector = selector
         help_request.receipt_hash = receipt_hash
         help_request.requester_public_key = requester_public
+        sealed = seal_attachments(attachments, key, help_request.reference)
         try:
-            with transaction.atomic():
+            with stored_objects(sealed), transaction.atomic():
                 envelope.row.save(force_insert=True)
                 help_request.save(force_insert=True)
+                save_rows(sealed, request=help_request)
                 case = _open_case(help_request)
                 if hold:
                     flood = current_flood()
@@ -371,17 +391,25 @@ def check_message_budget(help_request: HelpRequest) -> None:
         raise MessageBudgetSpent(for_today=True)
 
 
-def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessage:
-    """A message from the requester: encrypted, and the case shows it as unread."""
+def post_requester_message(
+    help_request: HelpRequest, body: str, attachments: "Sequence[Cleaned]" = ()
+) -> RequestMessage:
+    """
+    A message from the requester: encrypted, and the case shows it as unread.
+    `attachments` (already cleaned) are sealed under the message's key and
+    stored with it, or not at all. A message may be files alone.
+    """
     body = body.strip()
-    if not body:
+    if not body and not attachments:
         raise ValueError("empty message")
     check_message_budget(help_request)
     message = RequestMessage(request=help_request, sender=RequestMessage.Sender.REQUESTER)
-    envelope = seal_message(message, body[:MAX_MESSAGE_LENGTH])
-    with transaction.atomic():
+    envelope, key = seal_message_keyed(message, body[:MAX_MESSAGE_LENGTH])
+    sealed = seal_attachments(attachments, key, help_request.reference)
+    with stored_objects(sealed), transaction.atomic():
         envelope.row.save(force_insert=True)
         message.save(force_insert=True)
+        save_rows(sealed, request=help_request, message=message)
         # New content restarts the retention clock. Both times are the
         # message's hour; a later activity already recorded is kept.
         # The requester has answered: nobody waits for them any more (the
