@@ -2,10 +2,31 @@
 
 from django.urls import path, register_converter
 
-from cases import bulk_views, due_views, held_views, search_views, template_views, views
+from cases import (
+    attachment_views,
+    bulk_views,
+    due_views,
+    held_views,
+    search_views,
+    template_views,
+    views,
+)
 from intake.references import ReferenceConverter
 
 register_converter(ReferenceConverter, "reference")
+
+
+class Hex32Converter:
+    regex = "[0-9a-f]{32}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(Hex32Converter, "hex32")
 
 app_name = "cases"
 
@@ -23,6 +44,22 @@ urlpatterns = [
     path("cases/<reference:reference>/assign/", views.case_assign, name="assign"),
     path("cases/<reference:reference>/notes/", views.case_note, name="note"),
     path("cases/<reference:reference>/reply/", views.case_reply, name="reply"),
+    # Attachments: 32 hex digits name one (intake.models.Attachment.uid).
+    path(
+        "cases/<reference:reference>/attachments/<hex32:uid>/thumbnail/",
+        attachment_views.attachment_thumbnail,
+        name="attachment_thumbnail",
+    ),
+    path(
+        "cases/<reference:reference>/attachments/<hex32:uid>/",
+        attachment_views.attachment_image,
+        name="attachment_image",
+    ),
+    path(
+        "cases/<reference:reference>/attachments/<hex32:uid>/download/",
+        attachment_views.attachment_download,
+        name="attachment_download",
+    ),
     # The caseworker's day: reply templates and follow-ups.
     path("templates/", template_views.template_list, name="templates"),
     path("templates/new/", template_views.template_new, name="template_new"),

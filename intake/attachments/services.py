@@ -109,6 +109,30 @@ def clean_uploads(files: Sequence[bytes]) -> "list[Cleaned]":
     return cleaned
 
 
+def clean_uploaded_files(files: Sequence) -> "list[Cleaned]":
+    """
+    clean_uploads for files from a multipart form (Django UploadedFile): the
+    limits are checked on each file's whole size, since the upload handler
+    (intake.attachments.uploads) keeps no more of a file than the limits need.
+    """
+    problems = check_limits([f.size for f in files])
+    if problems:
+        raise AttachmentsRefused(problems)
+    return clean_uploads([f.read() for f in files])
+
+
+def refused_messages(refused: AttachmentsRefused) -> list[str]:
+    """What a form says under its file field: each problem, then that the files must be
+    chosen again (a browser never gives files back into a form)."""
+    return [
+        *refused.messages,
+        _(
+            "Nothing was sent. Everything you wrote is still here, but a browser cannot "
+            "keep files in a form: attach the files again."
+        ),
+    ]
+
+
 # --- storing --------------------------------------------------------------------
 
 
@@ -178,6 +202,13 @@ def stored_objects(sealed: SealedAttachments) -> Iterator[None]:
     except BaseException:
         delete_objects(written)
         raise
+
+
+def read_object(attachment: Attachment, part: str) -> bytes:
+    """The sealed object of an attachment's image or thumbnail, as stored (ciphertext)."""
+    name = attachment.thumbnail_object if part == "thumbnail" else attachment.image_object
+    with attachment_storage().open(name, "rb") as stored:
+        return stored.read()
 
 
 def save_rows(sealed: SealedAttachments, **owner) -> None:
