@@ -1,0 +1,2 @@
+"""Attachments from requesters: clean copies of photos and documents (clean.py,
+with its sandboxed child in child.py)."""
