@@ -118,6 +118,16 @@ FOLLOW_UP_DIGEST_HOUR = _env_int("FOLLOW_UP_DIGEST_HOUR", 7)
 CASE_TIMELINE_PAGE = _env_int("CASE_TIMELINE_PAGE", 100)
 CASE_TIMELINE_MOST = _env_int("CASE_TIMELINE_MOST", 2000)
 REQUESTER_THREAD_PAGE = _env_int("REQUESTER_THREAD_PAGE", 30)
+# Attachments (intake/attachments/): a file over ATTACHMENT_MAX_BYTES is refused
+# before it is decoded; an image or rendered page over ATTACHMENT_MAX_PIXELS and
+# a PDF over ATTACHMENT_MAX_PAGES pages are refused. The child process that
+# decodes a file gets ATTACHMENT_CLEAN_SECONDS of wall clock (and as much CPU
+# time) and ATTACHMENT_CLEAN_MEMORY of address space.
+ATTACHMENT_MAX_BYTES = _env_size("ATTACHMENT_MAX_BYTES") or 10 * 1024**2
+ATTACHMENT_MAX_PIXELS = _env_int("ATTACHMENT_MAX_PIXELS", 40_000_000)
+ATTACHMENT_MAX_PAGES = _env_int("ATTACHMENT_MAX_PAGES", 30)
+ATTACHMENT_CLEAN_SECONDS = _env_int("ATTACHMENT_CLEAN_SECONDS", 20)
+ATTACHMENT_CLEAN_MEMORY = _env_size("ATTACHMENT_CLEAN_MEMORY") or 1024**3
 if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(
         f"FOLLOW_UP_DIGEST_HOUR must be an hour from 0 to 23, got {FOLLOW_UP_DIGEST_HOUR}."
