@@ -437,7 +437,13 @@ RETRY_KEY_LIFETIME = timedelta(days=1)
 
 
 def submit_once(
-    record: RequestRecord, *, hold: bool, bot: BotToken, key: str, body: bytes
+    record: RequestRecord,
+    *,
+    hold: bool,
+    bot: BotToken,
+    key: str,
+    body: bytes,
+    attachments: "Sequence[Cleaned]" = (),
 ) -> tuple[Submission, bool]:
     """
     A bot's request sent with an Idempotency-Key: stored once, however often the
@@ -453,7 +459,7 @@ def submit_once(
             submission = _earlier_submission(index, body_hash, code)
             if submission:
                 return submission, True
-            submission = submit_request(record, hold=hold, code=code)
+            submission = submit_request(record, hold=hold, code=code, attachments=attachments)
             SubmissionKey.objects.create(
                 index=index, request=submission.help_request, body=body_hash, created_at=hour_of()
             )
