@@ -33,6 +33,7 @@ from intake.services import (
     HoldingFull,
     RetryKeyReused,
     bot_for_token,
+    earlier_submission,
     count_bot_use,
     submit_once,
     submit_request,
@@ -151,7 +152,13 @@ def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
     if errors:
         return _error(400, "Some fields are not valid.", errors=errors)
     try:
-        attachments = _cleaned_attachments(body.get(ATTACHMENTS, []))
+        # A retry's files were cleaned the first time: not again.
+        replay = (
+            earlier_submission(bot, key, request.body) if key and body.get(ATTACHMENTS) else None
+        )
+        attachments = [] if replay else _cleaned_attachments(body.get(ATTACHMENTS, []))
+    except RetryKeyReused:
+        return _error(409, "This Idempotency-Key was used for a different request.")
     except AttachmentsRefused as refused:
         return _error(400, "Some attachments were refused.", errors={ATTACHMENTS: refused.messages})
     # Over the global ceiling the request is still taken, and held (as on the form).

@@ -472,6 +472,17 @@ def submit_once(
         return submission, True
 
 
+def earlier_submission(bot: BotToken, key: str, body: bytes) -> Submission | None:
+    """
+    What an Idempotency-Key already stored, or None; RetryKeyReused when it
+    stored another body. Asked before a retry's attachments are cleaned (the
+    slow part): submit_once asks again in its transaction, which decides.
+    """
+    index = receipts.retry_index(bot.pk, key)
+    body_hash = server_hmac(receipts.RETRY_KEY, b"body:" + body).hex()
+    return _earlier_submission(index, body_hash, receipts.code_for_retry(bot.pk, key))
+
+
 def _earlier_submission(index: str, body_hash: str, code: str) -> Submission | None:
     earlier = SubmissionKey.objects.filter(index=index).select_related("request").first()
     if earlier is None:

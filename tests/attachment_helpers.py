@@ -5,7 +5,7 @@ import io
 
 from PIL import Image, PngImagePlugin
 
-from intake.attachments.clean import CleanPage, Cleaned
+from intake.attachments.clean import Cleaned, CleanPage
 
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
 
