@@ -28,6 +28,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -159,7 +160,9 @@ def _start_child(limits: tuple) -> subprocess.Popen:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={},
+        # Nothing of ours (keys, settings) is passed on: only where temporary
+        # files would go, should a library ever try (RLIMIT_FSIZE stops it writing).
+        env={"TMPDIR": tempfile.gettempdir()},
         close_fds=True,
     )
 
