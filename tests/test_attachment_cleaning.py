@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import zipfile
 import zlib
 
@@ -491,3 +492,83 @@ def test_nothing_is_written_to_the_temporary_folder(monkeypatch):
             clean(phone_jpeg())
 
         assert os.listdir(folder) == []
+
+
+# A child that misbehaves (as one taken over by a hostile file might)
+
+FORGED_PAGE = """
+import json, struct, sys
+sys.stdin.buffer.read()
+page = b"%PDF-1.7 not an image"
+head = json.dumps([{"media_type": "MEDIA", "width": 10, "height": 10,
+                    "data": len(page), "thumbnail": 3}]).encode()
+sys.stdout.buffer.write(b"OK" + struct.pack(">I", len(head)) + head + page + b"\\xff\\xd8\\xff")
+"""
+
+
+@pytest.fixture
+def planted_child(tmp_path, monkeypatch):
+    """Runs this script as the child instead of the real one."""
+
+    def plant(script: str) -> None:
+        path = tmp_path / "child.py"
+        path.write_text(script)
+        monkeypatch.setattr("intake.attachments.clean.CHILD", path)
+
+    yield plant
+    monkeypatch.undo()
+    assert_still_cleans()
+
+
+@pytest.mark.parametrize("media_type", ["application/pdf", "image/jpeg", "image/png"])
+def test_a_forged_answer_from_the_child_is_refused(planted_child, media_type):
+    planted_child(FORGED_PAGE.replace("MEDIA", media_type))
+
+    assert refused(jpeg(photo())).code == "broken"
+
+
+def test_an_answer_with_anything_after_its_pages_is_refused(planted_child):
+    planted_child(
+        FORGED_PAGE.replace("MEDIA", "image/jpeg")
+        .replace('b"%PDF-1.7 not an image"', 'b"\\xff\\xd8\\xff clean"')
+        .replace('b"\\xff\\xd8\\xff")', 'b"\\xff\\xd8\\xff" + b"PK payload")')
+    )
+
+    assert refused(jpeg(photo())).code == "broken"
+
+
+def test_the_forged_answer_is_taken_when_well_formed(planted_child):
+    """The two tests above fail for the reason they name, not for any answer."""
+    planted_child(
+        FORGED_PAGE.replace("MEDIA", "image/jpeg").replace(
+            'b"%PDF-1.7 not an image"', 'b"\\xff\\xd8\\xff clean"'
+        )
+    )
+
+    [page] = clean(jpeg(photo())).pages
+    assert (page.data, page.width) == (b"\xff\xd8\xff clean", 10)
+
+
+def test_a_child_that_floods_its_answer_is_stopped(planted_child):
+    planted_child("import sys\nwhile True: sys.stdout.buffer.write(b'OK' * 65536)\n")
+
+    with override_settings(ATTACHMENT_MAX_PIXELS=1000, ATTACHMENT_MAX_PAGES=1):
+        assert refused(jpeg(photo())).code == "broken"
+
+
+def test_a_child_over_its_cpu_time_is_refused_as_too_slow(planted_child):
+    # A second of CPU time (as child.limit_self sets), then a decoder that spins.
+    planted_child(
+        "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (1, 2))\nwhile True: pass\n"
+    )
+    started = time.monotonic()
+
+    with override_settings(ATTACHMENT_CLEAN_SECONDS=20):
+        assert refused(jpeg(photo())).code == "too_slow"
+    assert time.monotonic() - started < 15  # the CPU limit ended it, not the wall clock
+
+
+def test_a_child_that_crashes_is_refused_as_broken(planted_child):
+    planted_child("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+
+    assert refused(jpeg(photo())).code == "broken"
