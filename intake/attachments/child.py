@@ -67,7 +67,11 @@ def fresh_copy(image):
     if image.mode not in ("RGB", "RGBA"):
         has_alpha = "A" in image.mode or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
-    return Image.frombytes(image.mode, image.size, image.tobytes())
+    # A new image with the pixels pasted in, not image.copy(): a copy keeps
+    # `info`, and Pillow saves a JPEG's comment and a PNG's ICC profile from it.
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    return clean
 
 
 def flattened(image):
@@ -93,8 +97,13 @@ def encode(image, as_png: bool) -> tuple[bytes, str]:
 
 
 def thumbnail(image) -> bytes:
-    small = flattened(image).copy()
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    """A JPEG whose longest side is at most THUMBNAIL_SIDE (resized from a
+    reduced image, as Image.thumbnail does, but without copying the original)."""
+    from PIL import Image
+
+    scale = min(1.0, THUMBNAIL_SIDE / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    small = flattened(image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0))
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80)
     return out.getvalue()
