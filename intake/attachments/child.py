@@ -43,8 +43,18 @@ def limit_self(cpu_seconds: int, memory_bytes: int) -> None:
     hard value is one second above the soft one: SIGXCPU first, SIGKILL after."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, within_hard(resource.RLIMIT_CPU, cpu_seconds, 1))
+    resource.setrlimit(resource.RLIMIT_AS, within_hard(resource.RLIMIT_AS, memory_bytes, 0))
+
+
+def within_hard(which: int, soft: int, slack: int) -> tuple[int, int]:
+    """(soft, soft + slack), lowered to a hard limit the service already has
+    (which a process can never raise)."""
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, max(hard - slack, 0))
+        return soft, min(soft + slack, hard)
+    return soft, soft + slack
 
 
 def preload() -> None:
@@ -132,9 +142,9 @@ def clean_image(data: bytes, kind: str, max_pixels: int) -> list[dict]:
             raise Refusal("too_many_pixels")
         image.seek(0)  # an animation: its first frame only
         image.load()
-        upright = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError:
         raise Refusal("too_many_pixels") from None
+    upright = ImageOps.exif_transpose(image)  # lenient: damaged EXIF is ignored
     clean = fresh_copy(upright)
     # A PNG stays lossless (screenshots of documents stay sharp); photos are JPEG.
     return [page(clean, as_png=kind == "png")]

@@ -156,18 +156,26 @@ def _limits() -> tuple[int, int, int, int]:
 
 
 def _command(limits: tuple) -> tuple[str, ...]:
-    return (sys.executable, "-I", str(CHILD), *(str(value) for value in limits))
+    """How a child is started: the same command, the same child (the spare's key)."""
+    return (
+        tempfile.gettempdir(),
+        sys.executable,
+        "-I",
+        str(CHILD),
+        *(str(value) for value in limits),
+    )
 
 
 def _start_child(command: tuple[str, ...]) -> subprocess.Popen:
+    temporary, *arguments = command
     return subprocess.Popen(  # noqa: S603 - our own interpreter and script, no shell
-        command,
+        arguments,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         # Nothing of ours (keys, settings) is passed on: only where temporary
         # files would go, should a library ever try (RLIMIT_FSIZE stops it writing).
-        env={"TMPDIR": tempfile.gettempdir()},
+        env={"TMPDIR": temporary},
         close_fds=True,
     )
 
