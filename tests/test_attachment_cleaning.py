@@ -467,6 +467,12 @@ def test_a_broken_pdf_is_refused():
     assert_still_cleans()
 
 
+def test_a_pdf_without_pages_is_refused():
+    empty = pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
+
+    assert refused(empty).code == "broken"
+
+
 def test_a_child_that_runs_out_of_memory_is_refused_and_the_server_goes_on():
     large = jpeg(Image.new("RGB", (3000, 3000), "grey"))  # 27 MB of pixels, 100 KB on disk
     assert len(large) < 200_000
@@ -537,16 +543,22 @@ def test_nothing_is_written_to_the_temporary_folder(monkeypatch):
 
 
 def forged(
-    media_type: str, page: bytes, thumbnail: bytes = b"\xff\xd8\xff", after: bytes = b""
+    media_type: str,
+    page: bytes,
+    thumbnail: bytes = b"\xff\xd8\xff",
+    after: bytes = b"",
+    size: tuple[int, int] = (10, 10),
+    copies: int = 1,
 ) -> str:
-    """A child that answers with one page of its own making."""
+    """A child that answers with pages of its own making."""
     return f"""
 import json, struct, sys
 sys.stdin.buffer.read()
 page, thumbnail = {page!r}, {thumbnail!r}
-head = json.dumps([{{"media_type": {media_type!r}, "width": 10, "height": 10,
-                    "data": len(page), "thumbnail": len(thumbnail)}}]).encode()
-sys.stdout.buffer.write(b"OK" + struct.pack(">I", len(head)) + head + page + thumbnail + {after!r})
+head = json.dumps([{{"media_type": {media_type!r}, "width": {size[0]}, "height": {size[1]},
+                    "data": len(page), "thumbnail": len(thumbnail)}}] * {copies}).encode()
+body = (page + thumbnail) * {copies}
+sys.stdout.buffer.write(b"OK" + struct.pack(">I", len(head)) + head + body + {after!r})
 """
 
 
@@ -572,21 +584,43 @@ def planted_child(tmp_path, monkeypatch):
         forged("image/png", b"\xff\xd8\xff a JPEG"),
         forged("image/jpeg", b"\xff\xd8\xff clean", thumbnail=b"<html>"),
         forged("image/jpeg", b"\xff\xd8\xff clean", after=b"PK payload"),
+        forged("image/jpeg", b"\xff\xd8\xff clean", size=(0, 10)),
+        forged("image/jpeg", b"\xff\xd8\xff clean", size=(10, 0)),
+        forged("image/jpeg", b"\xff\xd8\xff clean", size=(-10, -10)),
+        forged("image/jpeg", b"\xff\xd8\xff clean", size=(100, 11)),
+        forged("image/jpeg", b"\xff\xd8\xff clean", copies=0),
+        forged("image/jpeg", b"\xff\xd8\xff clean", copies=4),
     ],
-    ids=["not an image kind", "not a JPEG", "not a PNG", "thumbnail not a JPEG", "trailing"],
+    ids=[
+        "not an image kind",
+        "not a JPEG",
+        "not a PNG",
+        "thumbnail not a JPEG",
+        "trailing",
+        "no width",
+        "no height",
+        "negative size",
+        "over the pixel limit",
+        "no pages",
+        "over the page limit",
+    ],
 )
 def test_a_forged_answer_from_the_child_is_refused(planted_child, answer):
     planted_child(answer)
 
-    assert refused(jpeg(photo())).code == "broken"
+    with override_settings(ATTACHMENT_MAX_PIXELS=1000, ATTACHMENT_MAX_PAGES=3):
+        assert refused(jpeg(photo())).code == "broken"
 
 
 def test_the_forged_answer_is_taken_when_well_formed(planted_child):
     """The test above fails for the reason each case names, not for any answer."""
-    planted_child(forged("image/jpeg", b"\xff\xd8\xff clean"))
+    planted_child(forged("image/jpeg", b"\xff\xd8\xff clean", size=(100, 10), copies=3))
 
-    [page] = clean(jpeg(photo())).pages
-    assert (page.data, page.thumbnail, page.width) == (b"\xff\xd8\xff clean", b"\xff\xd8\xff", 10)
+    with override_settings(ATTACHMENT_MAX_PIXELS=1000, ATTACHMENT_MAX_PAGES=3):
+        pages = clean(jpeg(photo())).pages
+    assert len(pages) == 3
+    assert (pages[2].data, pages[2].thumbnail) == (b"\xff\xd8\xff clean", b"\xff\xd8\xff")
+    assert (pages[2].width, pages[2].height) == (100, 10)
 
 
 def test_a_child_that_floods_its_answer_is_stopped(planted_child):

@@ -164,15 +164,12 @@ def clean_pdf(data: bytes, max_pixels: int, max_pages: int) -> list[dict]:
 
     # No init_forms(): without a form environment PDFium runs no JavaScript,
     # draws no form fields, and follows no actions.
-    try:
-        document = pypdfium2.PdfDocument(data)
-    except pypdfium2.PdfiumError:
-        raise Refusal("broken") from None
+    # A PDF PDFium cannot open (damaged, encrypted) raises, and so is "broken";
+    # one with no pages gives an empty answer, which the parent refuses.
+    document = pypdfium2.PdfDocument(data)
     count = len(document)
     if count > max_pages:
         raise Refusal("too_many_pages")
-    if count == 0:
-        raise Refusal("broken")
     pages = []
     for index in range(count):
         pdf_page = document[index]

@@ -289,7 +289,7 @@ def _pages(output: bytes, limits: tuple) -> tuple[CleanPage, ...]:
         raise ValueError("no answer")
     (length,) = struct.unpack(">I", output[2:6])
     header = json.loads(output[6 : 6 + length])
-    if not isinstance(header, list) or not 1 <= len(header) <= max_pages:
+    if not 1 <= len(header) <= max_pages:  # (not a list: TypeError below)
         raise ValueError("page count")
     offset, pages = 6 + length, []
     for item in header:
