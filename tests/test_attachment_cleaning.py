@@ -549,12 +549,13 @@ def forged(
     after: bytes = b"",
     size: tuple[int, int] = (10, 10),
     copies: int = 1,
+    padding: int = 0,
 ) -> str:
     """A child that answers with pages of its own making."""
     return f"""
 import json, struct, sys
 sys.stdin.buffer.read()
-page, thumbnail = {page!r}, {thumbnail!r}
+page, thumbnail = {page!r} + bytes({padding}), {thumbnail!r}
 head = json.dumps([{{"media_type": {media_type!r}, "width": {size[0]}, "height": {size[1]},
                     "data": len(page), "thumbnail": len(thumbnail)}}] * {copies}).encode()
 body = (page + thumbnail) * {copies}
@@ -614,13 +615,29 @@ def test_a_forged_answer_from_the_child_is_refused(planted_child, answer):
 
 def test_the_forged_answer_is_taken_when_well_formed(planted_child):
     """The test above fails for the reason each case names, not for any answer."""
-    planted_child(forged("image/jpeg", b"\xff\xd8\xff clean", size=(100, 10), copies=3))
+    # Three pages of 1.5 MB: within the cap of 2 MB a page (and 4 bytes a pixel).
+    megabytes = 3 * 1024**2 // 2
+    planted_child(
+        forged("image/jpeg", b"\xff\xd8\xff", size=(100, 10), copies=3, padding=megabytes)
+    )
 
     with override_settings(ATTACHMENT_MAX_PIXELS=1000, ATTACHMENT_MAX_PAGES=3):
         pages = clean(jpeg(photo())).pages
     assert len(pages) == 3
-    assert (pages[2].data, pages[2].thumbnail) == (b"\xff\xd8\xff clean", b"\xff\xd8\xff")
+    assert (pages[2].data, pages[2].thumbnail) == (
+        b"\xff\xd8\xff" + bytes(megabytes),
+        b"\xff\xd8\xff",
+    )
     assert (pages[2].width, pages[2].height) == (100, 10)
+
+
+def test_a_child_that_hangs_is_killed_at_the_wall_clock(planted_child):
+    planted_child("import time\ntime.sleep(60)\n")
+    started = time.monotonic()
+
+    with override_settings(ATTACHMENT_CLEAN_SECONDS=0.5):
+        assert refused(jpeg(photo())).code == "too_slow"
+    assert time.monotonic() - started < 1.4
 
 
 def test_a_child_that_floods_its_answer_is_stopped(planted_child):
