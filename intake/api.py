@@ -33,8 +33,8 @@ from intake.services import (
     HoldingFull,
     RetryKeyReused,
     bot_for_token,
-    earlier_submission,
     count_bot_use,
+    earlier_submission,
     submit_once,
     submit_request,
 )

@@ -293,3 +293,37 @@ def _all_rows_as_bytes() -> bytes:
                         else str(value).encode()
                     )
     return b"\n".join(dump)
+
+
+def test_files_past_the_total_are_counted_whole_though_not_kept(client, settings):
+    """The upload handler keeps nothing past the total, but a file's size is still
+    its whole size: the form says the files are too large together, never that
+    one is empty."""
+    settings.ATTACHMENT_MAX_BYTES = 20_000
+    settings.ATTACHMENT_MAX_TOTAL = 20_000
+    files = [upload(f"{i}.jpg", b"\xff\xd8\xff" + bytes(15_000)) for i in range(3)]
+
+    body = send(client, *files).content.decode()
+
+    assert "The files together are larger than" in body
+    assert "is empty" not in body and "is larger than" not in body.replace("together are", "")
+
+
+def test_the_handler_keeps_one_byte_over_the_limit_at_most(settings):
+    from intake.attachments.uploads import MemoryOnlyUploadHandler
+
+    settings.ATTACHMENT_MAX_BYTES = 10
+    settings.ATTACHMENT_MAX_TOTAL = 15
+    handler = MemoryOnlyUploadHandler()
+    kept = []
+    for size in (30, 3, 30):
+        try:
+            handler.new_file("attachments", "x.jpg", "image/jpeg", size)
+        except Exception:  # StopFutureHandlers: no other handler gets it
+            pass
+        handler.receive_data_chunk(b"a" * (size - 1), 0)
+        handler.receive_data_chunk(b"a", size - 1)
+        uploaded = handler.file_complete(size)
+        kept.append((uploaded.size, len(uploaded.read()), uploaded.name))
+
+    assert kept == [(30, 11, "upload"), (3, 3, "upload"), (30, 2, "upload")]
