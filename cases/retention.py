@@ -3,8 +3,9 @@ The retention purge: what is no longer needed is destroyed.
 
 RETENTION_DAYS after a case's last activity, a closed or rejected case loses
 every encrypted value: the request's contact, alias, narrative, precise location
-and unit, its notes, its messages and its attachments (rows and storage objects). The contact fingerprint and the receipt
-hash go too, so the requester can no longer be recognised or look the case up.
+and unit, its notes, its messages and its attachments (rows and storage
+objects). The contact fingerprint and the receipt hash go too, so the
+requester can no longer be recognised or look the case up.
 What stays is what the monthly reports count: the plaintext slugs and dates,
 and the case's history of moves. Reports before and after a purge are equal.
 
