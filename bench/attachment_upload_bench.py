@@ -39,7 +39,7 @@ def ten_megabyte_photo() -> bytes:
     """A JPEG of noise just under 10 MB: the worst case to decode and re-encode."""
     from PIL import Image
 
-    side, quality = 1900, 95
+    side, quality = 2700, 97
     while True:
         buffer = io.BytesIO()
         Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(

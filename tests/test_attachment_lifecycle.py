@@ -5,6 +5,7 @@ deleting the objects and the rows, after which no copy opens.
 """
 
 import io
+import os
 import sys
 from datetime import timedelta
 
@@ -97,6 +98,17 @@ def test_chunks_cannot_be_reordered_dropped_cut_or_changed():
     for blob in tampered:
         with pytest.raises(CannotOpen):
             objects.open_object(key, blob, "p", "row")
+
+
+def test_data_that_fills_its_bucket_exactly_opens_and_one_byte_more_moves_up():
+    key = new_key()
+    for size in (objects.CHUNK - objects.HEADER, 2 * objects.CHUNK - objects.HEADER):
+        data = os.urandom(size)
+        sealed = objects.seal_object(key, data, "p", "r")
+        assert len(sealed) == 1 + (size + objects.HEADER) // objects.CHUNK * objects.SEALED_CHUNK
+        assert objects.open_object(key, sealed, "p", "r") == data
+        bigger = objects.seal_object(key, data + b"x", "p", "r")
+        assert len(bigger) > len(sealed)
 
 
 def test_sizes_are_padded_to_buckets_of_whole_chunks():
