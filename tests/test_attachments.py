@@ -327,3 +327,14 @@ def test_the_handler_keeps_one_byte_over_the_limit_at_most(settings):
         kept.append((uploaded.size, len(uploaded.read()), uploaded.name))
 
     assert kept == [(30, 11, "upload"), (3, 3, "upload"), (30, 2, "upload")]
+
+
+def test_the_limits_themselves_are_allowed(settings):
+    from intake.attachments.services import check_limits
+
+    settings.ATTACHMENT_MAX_BYTES = 100
+    settings.ATTACHMENT_MAX_TOTAL = 500
+
+    assert check_limits([100] * 5) == []  # five files, each and all at their limit
+    assert len(check_limits([100] * 6)) == 2  # six: too many, and too large together
+    assert check_limits([101]) == ["File 1 is larger than 100\xa0bytes."]
