@@ -252,3 +252,31 @@ def test_after_a_key_rotation_attachments_still_open(attachment_storage):
     key_services.reseal_envelopes(keys, limit=100)
 
     assert opens(attachment, read_object(attachment, "image")).startswith(b"\xff\xd8\xff")
+
+
+def test_buckets_grow_by_a_quarter_not_by_a_chunk():
+    sizes = {objects.bucket(n) for n in range(1, 32 << 20, 65_536)}
+
+    assert 20 <= len(sizes) <= 30  # about 28 buckets up to 32 MiB, not 512
+
+
+def test_a_documents_pages_are_rows_of_kind_document(attachment_storage):
+    from intake.attachments.clean import Cleaned
+    from intake.attachments.services import seal_attachments
+
+    page = ready_cleaned().pages[0]
+    sealed = seal_attachments([Cleaned("pdf", (page, page)), ready_cleaned()], new_key(), "GL-TEST")
+
+    assert [(r.position, r.page, r.kind) for r in sealed.rows] == [
+        (1, 1, "document"), (1, 2, "document"), (2, 1, "image"),
+    ]  # fmt: skip
+
+
+def test_deleting_objects_counts_what_it_deleted(attachment_storage):
+    from intake.attachments.services import delete_objects
+
+    submit_request(a_record(), attachments=[ready_cleaned()])
+    names = files_in(attachment_storage)
+
+    assert delete_objects(names) == 2
+    assert files_in(attachment_storage) == []
