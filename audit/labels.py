@@ -71,6 +71,10 @@ GROUPS: list[tuple[str, Any, dict[str, Any]]] = [
         "case.link": _("Requests linked"),
         "case.unlink": _("Link undone"),
     }),
+    ("attachment", _("Attachments"), {
+        "attachment.view": _("Attachment opened"),
+        "attachment.download": _("Attachment downloaded"),
+    }),
     ("held", _("Held during a flood"), {
         "held.reject_window": _("A whole flood rejected as spam (started)"),
         "held.rejected_window": _("A whole flood rejected as spam (done)"),
@@ -246,6 +250,9 @@ DETAIL_KEYS: dict[str, Any] = {
     "stored": pgettext_lazy("audit detail", "counter kept"),
     "received": pgettext_lazy("audit detail", "counter received"),
     "sent": pgettext_lazy("audit detail", "sent"),
+    "file": pgettext_lazy("audit detail", "file"),
+    "part": pgettext_lazy("audit detail", "what"),
+    "attachments": pgettext_lazy("audit detail", "attachments deleted"),
 }
 
 # The codes of the log's own details.
@@ -277,8 +284,12 @@ _OWN_VALUES: dict[str, Any] = {
     "revocation": pgettext_lazy("audit detail", "access revoked"),
     "rotate_content_key": pgettext_lazy("audit detail", "rotate_content_key"),
     "no_organisation_key": pgettext_lazy("audit detail", "no access to the organisation key"),
+    "thumbnail": pgettext_lazy("audit detail", "thumbnail"),
+    "image": pgettext_lazy("audit detail", "full image"),
 }
-_OWN_VALUE_KEYS = frozenset({"stage", "factor", "refused", "reason", "scope", "change", "device"})
+_OWN_VALUE_KEYS = frozenset(
+    {"stage", "factor", "refused", "reason", "scope", "change", "device", "part"}
+)
 _DOMAIN_VALUES: dict[str, Mapping[str, Any]] = {}
 
 

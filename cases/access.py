@@ -46,7 +46,8 @@ from encryption.fingerprint import current_fingerprint, fingerprints_for, is_cur
 from encryption.models import OrganisationKey
 from encryption.sealing import Envelope, seal_into, seal_to_requester
 from encryption.session import keys_for
-from intake.models import HelpRequest, RequestMessage
+from intake.attachments.services import IMAGE_PURPOSE, THUMBNAIL_PURPOSE, read_object
+from intake.models import Attachment, HelpRequest, RequestMessage
 from intake.services import SEALED_REQUEST_FIELDS
 
 # Organisation keys that still seal something; a session holding only retired
@@ -241,6 +242,69 @@ def reply_notice_chat(request: HttpRequest, case: Case) -> int | None:
     except CannotOpen:
         raise ContentLocked from None
     return int(text) if text.isdigit() else None
+
+
+# --- attachments ------------------------------------------------------------------
+
+
+@dataclass
+class OpenedAttachment:
+    """One attachment's clean image (or thumbnail) in clear, for one response."""
+
+    attachment: Attachment
+    data: bytes
+    media_type: str
+
+
+def attachments_of(case: Case) -> list[Attachment]:
+    """The case's attachments (what the page lists: no content, nothing to open)."""
+    return list(
+        Attachment.objects.filter(request=case.request)
+        .select_related("message")
+        .order_by("message__sent_at", "message_id", "position", "page", "pk")
+    )
+
+
+def open_attachment(
+    request: HttpRequest, case: Case, uid: str, part: str, *, download: bool = False
+) -> OpenedAttachment:
+    """
+    An attachment's image or thumbnail (`part`) in clear, opened with this
+    caseworker's session keys after the read is audited. Http404 for an
+    attachment of another case or one whose object is gone; ContentLocked when
+    the session cannot open it (no key, or an object moved from elsewhere).
+    """
+    keys = keys_for(request)
+    if not keys:
+        raise ContentLocked
+    attachment = (
+        Attachment.objects.select_related("request", "message__request")
+        .filter(request=case.request, uid=uid)
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    record(
+        "attachment.download" if download else "attachment.view",
+        actor=request.user,
+        target=case.request.reference,
+        file=f"{attachment.position}.{attachment.page}",
+        part=part,
+    )
+    try:
+        sealed = read_object(attachment, part)
+    except OSError:
+        raise Http404 from None
+    owner, field_name = (
+        (attachment.message, "body") if attachment.message_id else (attachment.request, "narrative")
+    )
+    purpose = THUMBNAIL_PURPOSE if part == "thumbnail" else IMAGE_PURPOSE
+    try:
+        data = keys.open_object(owner, field_name, sealed, purpose, attachment.sealed_row)
+    except CannotOpen:
+        raise ContentLocked from None
+    media_type = attachment.thumbnail_type if part == "thumbnail" else attachment.media_type
+    return OpenedAttachment(attachment, data, media_type)
 
 
 # --- reply templates ------------------------------------------------------------------

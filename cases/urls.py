@@ -3,6 +3,7 @@
 from django.urls import path, register_converter
 
 from cases import (
+    attachment_views,
     bulk_views,
     due_views,
     held_views,
@@ -14,6 +15,19 @@ from cases import (
 from intake.references import ReferenceConverter
 
 register_converter(ReferenceConverter, "reference")
+
+
+class Hex32Converter:
+    regex = "[0-9a-f]{32}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(Hex32Converter, "hex32")
 
 app_name = "cases"
 
@@ -42,6 +56,22 @@ urlpatterns = [
     ),
     path("cases/<reference:reference>/reopen/", views.case_reopen, name="reopen"),
     path("cases/<reference:reference>/relate/", views.case_relate, name="relate"),
+    # Attachments: 32 hex digits name one (intake.models.Attachment.uid).
+    path(
+        "cases/<reference:reference>/attachments/<hex32:uid>/thumbnail/",
+        attachment_views.attachment_thumbnail,
+        name="attachment_thumbnail",
+    ),
+    path(
+        "cases/<reference:reference>/attachments/<hex32:uid>/",
+        attachment_views.attachment_image,
+        name="attachment_image",
+    ),
+    path(
+        "cases/<reference:reference>/attachments/<hex32:uid>/download/",
+        attachment_views.attachment_download,
+        name="attachment_download",
+    ),
     # The caseworker's day: reply templates and follow-ups.
     path("templates/", template_views.template_list, name="templates"),
     path("templates/new/", template_views.template_new, name="template_new"),

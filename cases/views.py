@@ -13,6 +13,7 @@ from accounts.roles import Role, has_role, home_url
 from cases import services, undo
 from cases.access import (
     ContentLocked,
+    attachments_of,
     caseworker_door,
     get_case_for,
     open_case,
@@ -196,6 +197,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "now": timezone.now(),
             "help_request": case.request,
             "content": content,
+            "attachments": attachments_of(case) if content else [],
             "timeline": case_timeline(case, content, shown=page.shown),
             "timeline_page": page,
             "moves": moves,

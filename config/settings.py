@@ -136,6 +136,16 @@ ESCALATE_HIGH_AFTER = _env_duration("ESCALATE_HIGH_AFTER", "24h")
 CASE_TIMELINE_PAGE = _env_int("CASE_TIMELINE_PAGE", 100)
 CASE_TIMELINE_MOST = _env_int("CASE_TIMELINE_MOST", 2000)
 REQUESTER_THREAD_PAGE = _env_int("REQUESTER_THREAD_PAGE", 30)
+# Attachments (intake/attachments/): a file over ATTACHMENT_MAX_BYTES is refused
+# before it is decoded; an image or rendered page over ATTACHMENT_MAX_PIXELS and
+# a PDF over ATTACHMENT_MAX_PAGES pages are refused. The child process that
+# decodes a file gets ATTACHMENT_CLEAN_SECONDS of wall clock (and as much CPU
+# time) and ATTACHMENT_CLEAN_MEMORY of address space.
+ATTACHMENT_MAX_BYTES = _env_size("ATTACHMENT_MAX_BYTES") or 10 * 1024**2
+ATTACHMENT_MAX_PIXELS = _env_int("ATTACHMENT_MAX_PIXELS", 40_000_000)
+ATTACHMENT_MAX_PAGES = _env_int("ATTACHMENT_MAX_PAGES", 30)
+ATTACHMENT_CLEAN_SECONDS = _env_int("ATTACHMENT_CLEAN_SECONDS", 20)
+ATTACHMENT_CLEAN_MEMORY = _env_size("ATTACHMENT_CLEAN_MEMORY") or 1024**3
 if not 0 <= FOLLOW_UP_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(
         f"FOLLOW_UP_DIGEST_HOUR must be an hour from 0 to 23, got {FOLLOW_UP_DIGEST_HOUR}."
@@ -165,6 +175,13 @@ AUDIT_CHECKPOINT_STORE = os.environ.get("AUDIT_CHECKPOINT_STORE", "").strip()
 # encrypted to (one a line; the identities stay offline) and where they go.
 BACKUP_RECIPIENTS_FILE = os.environ.get("BACKUP_RECIPIENTS_FILE", "").strip()
 BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip() or str(BASE_DIR / "backup-files")
+# Attachments (issue 24): how many files one request or message may carry and
+# how large in all (each file's own limit is ATTACHMENT_MAX_BYTES, with the
+# cleaning settings), and where their sealed objects are kept by default
+# (STORAGES["attachments"]; docs/deployment.md for an S3-compatible bucket).
+ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 5)
+ATTACHMENT_MAX_TOTAL = _env_size("ATTACHMENT_MAX_TOTAL") or 25 * 1024**2
+ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR", "").strip() or str(BASE_DIR / "attachment-files")
 STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
 # How long a confirmation page's one-time token is good for (core/confirmation.py).
 CONFIRMATION_SECONDS = 600
@@ -384,6 +401,16 @@ STORAGES = {
     "audit_checkpoints": checkpoint_store.storage_settings(
         AUDIT_CHECKPOINT_STORE, AUDIT_CHECKPOINT_DIR
     ),
+    # Sealed attachment objects: ciphertext only, under random names
+    # (intake.attachments.services), so this storage may be untrusted.
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": ATTACHMENT_DIR,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -649,3 +676,15 @@ if LOG_FILE:
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.logging.NoSecretsInErrorReports"
 # Celery workers keep Django's logging (and its filter) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Uploads are read in memory only: Django's default would write any file over
+# 2.5 MB to a temporary file in clear (/tmp), before we could clean or seal it.
+# Our handler keeps every file in memory, whatever the request's size, but no
+# more of it than the limits need to be checked (intake/attachments/uploads.py).
+FILE_UPLOAD_HANDLERS = ["intake.attachments.uploads.MemoryOnlyUploadHandler"]
+# A bot's JSON request carries its files in base64 (4/3 of their size): the
+# limits are then checked by intake.attachments.services with a clear message,
+# not by Django's generic 413. (Form fields outside files count here too.)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_TOTAL * 4 // 3 + 1024**2
+# More files than allowed are still read (not kept), so the form says how many.
+DATA_UPLOAD_MAX_NUMBER_FILES = ATTACHMENT_MAX_FILES * 4

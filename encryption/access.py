@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.db import models
 
-from encryption import content
+from encryption import content, objects
 from encryption.content import CannotOpen
 from encryption.fields import Sealed, SealedTextField, Unsealed, sealed_row
 from encryption.models import KeyEnvelope, OrganisationKey
@@ -115,6 +115,13 @@ class ContentKeys:
             else:
                 opened[name] = str(value) if isinstance(value, Unsealed) else ""
         return opened
+
+    def open_object(
+        self, instance: models.Model, name: str, sealed: bytes, purpose: str, row: str
+    ) -> bytes:
+        """A sealed object (encryption.objects) sealed under the key of the named
+        field of `instance` (a request's or a message's), bound to `row`."""
+        return objects.open_object(self.key_of(instance, name), sealed, purpose, row)
 
     def open_one(self, instance: models.Model, name: str) -> str:
         return self.open(instance, name)[name]

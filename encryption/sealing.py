@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from encryption import content
+from encryption import content, objects
 from encryption.fields import Sealed, SealedTextField, sealed_row
 from encryption.models import KeyEnvelope, OrganisationKey, new_envelope_id
 
@@ -183,14 +183,40 @@ def seal_item(
     requester's) into `sealed_key_field`. Returns the envelope: the caller
     stores its row, then the instance, in one transaction.
     """
+    return seal_item_keyed(
+        instance, name, text, sealed_to=sealed_to, sealed_key_field=sealed_key_field
+    )[0]
+
+
+def seal_item_keyed(
+    instance: models.Model,
+    name: str,
+    text: str,
+    *,
+    sealed_to: bytes = b"",
+    sealed_key_field: str = "",
+) -> tuple[Envelope, bytes]:
+    """seal_item, also returning the item's key: what is sealed with the item
+    (a message's attachments, seal_object) is sealed under it too."""
     envelope = Envelope()
     key = seal_into(instance, {name: text}, envelope)
     if sealed_to:
         setattr(instance, sealed_key_field, seal_to_requester(sealed_to, key))
-    return envelope
+    return envelope, key
 
 
 def seal_to_requester(requester_public: bytes, key: bytes) -> bytes:
     """A message key sealed to the requester's public key (their receipt code opens it)."""
     with _sealing():
         return content.seal_to(requester_public, key, content.REQUESTER_INFO)
+
+
+def seal_object(key: bytes, data: bytes, purpose: str, row: str) -> bytes:
+    """
+    A large value (an attachment's image) sealed under `key` (the key of the
+    request or message it belongs to, as returned by seal_texts or seal_item),
+    in the chunked object format (encryption.objects), bound to `row`. Raises
+    SealingFailed, naming only the kind of fault.
+    """
+    with _sealing():
+        return objects.seal_object(key, data, purpose, row)

@@ -201,12 +201,60 @@ class RequestForm(forms.Form):
         return articles
 
 
+ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/heic,application/pdf"
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+def _attachments_help() -> str:
+    from intake.attachments.services import limits_text
+
+    return " ".join(
+        [
+            str(_("Photos (JPEG, PNG, WebP, HEIC) or PDF documents.")),
+            limits_text(),
+            str(
+                _(
+                    "We remove the location, the camera's details and the dates from each "
+                    "file before it is stored, and keep no file name. But the picture itself "
+                    "can still show who you are or where you are: a face, a name on a "
+                    "document, a window view. Cover or crop what is not needed."
+                )
+            ),
+        ]
+    )
+
+
+class AttachmentsField(forms.FileField):
+    """
+    Files from a plain multipart form (no JavaScript). The field only gathers
+    them: the limits and the cleaning are intake.attachments.services'
+    (clean_uploads), called by the view once the rest of the form is valid.
+    """
+
+    widget = MultipleFileInput(attrs={"accept": ACCEPTED_TYPES})
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Photos or documents (optional)"))
+        kwargs.setdefault("help_text", lazy(_attachments_help, str)())
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        if not data:
+            return []
+        return list(data) if isinstance(data, list | tuple) else [data]
+
+
 class PublicRequestForm(RequestForm):
     # The order of the page (intake/form.html), which its error summary follows.
     field_order = [
         "category", "service_status", "location", "urgency", "legal_articles",
-        "narrative", "contact", "alias",
+        "narrative", "attachments", "contact", "alias",
     ]  # fmt: skip
+    attachments = AttachmentsField()
     # Left empty by people (it is hidden from them); bots fill it in.
     website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
 
@@ -261,3 +309,17 @@ class RequesterMessageForm(ReceiptForm):
             "null_characters_not_allowed": UNREADABLE_TEXT,
         },
     )
+    attachments = AttachmentsField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A message may be files alone (the view checks that there is one or the other).
+        self.fields["body"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("body") or "").strip() and not cleaned.get("attachments"):
+            self.add_error(
+                "body", forms.ValidationError(_("The message is empty."), code="required")
+            )
+        return cleaned

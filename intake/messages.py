@@ -11,7 +11,7 @@ each receipt code reads the whole thread.
 
 from django.db.models import QuerySet
 
-from encryption.sealing import Envelope, seal_into, seal_to_requester
+from encryption.sealing import Envelope, seal_item_keyed, seal_to_requester
 from intake.models import HelpRequest, MessageCopy, RequestMessage
 
 
@@ -40,22 +40,29 @@ def thread_messages(help_request: HelpRequest) -> QuerySet:
 
 
 def seal_message(message: RequestMessage, body: str) -> Envelope:
+    """Seal the body into `message`; returns the envelope to store before it."""
+    return seal_message_keyed(message, body)[0]
+
+
+def seal_message_keyed(message: RequestMessage, body: str) -> tuple[Envelope, bytes]:
     """
-    Seal the body into `message`; returns the envelope to store before it.
-    The copies for the other requesters of a merged thread wait in
+    seal_message, also returning the message's key (its attachments are sealed
+    under it). The copies for the other requesters of a merged thread wait in
     `message.pending_copies` for `save_copies`, once the message is stored.
     """
-    envelope = Envelope()
-    key = seal_into(message, {"body": body}, envelope)
-    own = bytes(message.request.requester_public_key or b"")
-    if own:
-        message.requester_key = seal_to_requester(own, key)
+    envelope, key = seal_item_keyed(
+        message,
+        "body",
+        body,
+        sealed_to=bytes(message.request.requester_public_key or b""),
+        sealed_key_field="requester_key",
+    )
     message.pending_copies = [
         MessageCopy(message=message, request=other, sealed_key=seal_to_requester(public, key))
         for other in thread_requests(message.request)
         if other.pk != message.request_id and (public := bytes(other.requester_public_key or b""))
     ]
-    return envelope
+    return envelope, key
 
 
 def save_copies(message: RequestMessage) -> None:

@@ -6,6 +6,8 @@ they are what reports are computed from. Everything a person wrote, or that
 could identify someone, is an encrypted field.
 """
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -277,3 +279,61 @@ class SubmissionKey(models.Model):
 
     def __str__(self) -> str:
         return f"retry key of {self.request_id}"
+
+
+def new_attachment_uid() -> str:
+    return secrets.token_hex(16)
+
+
+class Attachment(models.Model):
+    """
+    One clean page image of a file a requester sent (a photo is one page, a PDF
+    one per page), sealed under the key of what it came with: the request's
+    (request.content_key) or, sent later with a message, the message's
+    (message.item_key). The row keeps nothing of the upload: no name, no size,
+    no date, no metadata, not even the image's dimensions (a phone's
+    resolution can name its model); only random names of two storage objects
+    (intake.attachments.services) whose contents are ciphertext, padded.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("photo")
+        DOCUMENT = "document", _("document")
+
+    # Random: names the attachment in URLs and in what its objects are bound to.
+    uid = models.CharField(max_length=32, default=new_attachment_uid, editable=False)
+    request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        RequestMessage,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    # Which file of its upload (from 1) and which page of that file (from 1).
+    position = models.PositiveSmallIntegerField(_("file"))
+    page = models.PositiveSmallIntegerField(_("page"), default=1)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    media_type = models.CharField(max_length=32)
+    thumbnail_type = models.CharField(max_length=32)
+    # The padded size of the image's plaintext (encryption.objects.bucket).
+    size_bucket = models.PositiveIntegerField()
+    # Storage object names (STORAGES["attachments"]): 32 random hex digits each.
+    image_object = models.CharField(max_length=64, editable=False)
+    thumbnail_object = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["request", "message", "position", "page"]
+        constraints = [
+            models.UniqueConstraint(fields=["uid"], name="attachment_uid_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk}"
+
+    @property
+    def sealed_row(self) -> str:
+        """What its objects are bound to: its request's reference and its own uid."""
+        return f"{self.request.reference}/{self.uid}"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,7 +44,13 @@ from encryption.models import KeyEnvelope
 from encryption.sealing import Envelope, OrganisationPublicKey, seal_texts
 from encryption.server_secrets import server_hmac
 from intake import receipts
-from intake.messages import save_copies, seal_message, thread_owner, thread_requests
+from intake.attachments.services import save_rows, seal_attachments, stored_objects
+from intake.messages import (
+    save_copies,
+    seal_message_keyed,
+    thread_owner,
+    thread_requests,
+)
 from intake.models import (
     BotToken,
     BotUsage,
@@ -54,6 +61,9 @@ from intake.models import (
 )
 from intake.references import new_reference, reference_key
 from intake.vocabulary import URGENCY_RANK, Language
+
+if TYPE_CHECKING:
+    from intake.attachments.clean import Cleaned
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +106,12 @@ class RequestRecord:
         """The request to store under `reference` (the record's own, else a new one),
         its content sealed under a new key wrapped in `envelope` and bound to the
         reference."""
+        return self.sealed_request(envelope, reference)[0]
+
+    def sealed_request(self, envelope: Envelope, reference: str = "") -> tuple[HelpRequest, bytes]:
+        """help_request, and the request's key (its attachments are sealed under it)."""
         reference = reference or self.reference or new_reference()
-        content_key, sealed, _key = seal_texts(HelpRequest, self.sensitive(), envelope, reference)
+        content_key, sealed, key = seal_texts(HelpRequest, self.sensitive(), envelope, reference)
         values = {
             "reference": reference,
             "received_at": hour_of(self.received_at),
@@ -111,7 +125,7 @@ class RequestRecord:
             "content_key": content_key,
             **sealed,
         }
-        return HelpRequest(**values)
+        return HelpRequest(**values), key
 
 
 SEALED_REQUEST_FIELDS = ("contact", "alias", "narrative", "precise_location", "unit")
@@ -163,7 +177,11 @@ def narrative_digest(flood_id: int, narrative: str) -> str:
 
 
 def submit_request(
-    record: RequestRecord, *, hold: bool = False, code: str | None = None
+    record: RequestRecord,
+    *,
+    hold: bool = False,
+    code: str | None = None,
+    attachments: "Sequence[Cleaned]" = (),
 ) -> Submission:
     """
     Store a new request with its case in state `new` and a receipt code for
@@ -176,6 +194,11 @@ def submit_request(
     queue, and out of notifications, until a caseworker releases it
     (cases.services.hold_during_flood). Once held requests take
     INTAKE_HOLD_LIMIT bytes (hold_limit), HoldingFull is raised and nothing is
+    stored.
+
+    `attachments` (cleaned by intake.attachments.services.clean_uploads, before
+    this is called: cleaning is slow) are sealed under the request's key and
+    stored with it: their objects first, deleted again if the request is not
     stored.
     """
     if hold and held_bytes() >= hold_limit():
@@ -190,14 +213,16 @@ def submit_request(
     requester_public = RequesterKeys(selector, secret).public
     for attempt in range(3):
         # Sealed again for each reference tried: the content is bound to it.
-        help_request = record.help_request(envelope, new_reference() if attempt else "")
+        help_request, key = record.sealed_request(envelope, new_reference() if attempt else "")
         help_request.receipt_selector = selector
         help_request.receipt_hash = receipt_hash
         help_request.requester_public_key = requester_public
+        sealed = seal_attachments(attachments, key, help_request.reference)
         try:
-            with transaction.atomic():
+            with stored_objects(sealed), transaction.atomic():
                 envelope.row.save(force_insert=True)
                 help_request.save(force_insert=True)
+                save_rows(sealed, request=help_request)
                 case = _open_case(help_request)
                 if hold:
                     flood = current_flood()
@@ -403,20 +428,28 @@ def check_message_budget(help_request: HelpRequest) -> None:
         raise MessageBudgetSpent(for_today=True)
 
 
-def post_requester_message(help_request: HelpRequest, body: str) -> RequestMessage:
-    """A message from the requester: encrypted, and the case shows it as unread."""
+def post_requester_message(
+    help_request: HelpRequest, body: str, attachments: "Sequence[Cleaned]" = ()
+) -> RequestMessage:
+    """
+    A message from the requester: encrypted, and the case shows it as unread.
+    `attachments` (already cleaned) are sealed under the message's key and
+    stored with it, or not at all. A message may be files alone.
+    """
     body = body.strip()
-    if not body:
+    if not body and not attachments:
         raise ValueError("empty message")
     # After a merge the thread goes on in the earlier request, whichever code wrote.
     help_request = thread_owner(help_request)
     check_message_budget(help_request)
     message = RequestMessage(request=help_request, sender=RequestMessage.Sender.REQUESTER)
-    envelope = seal_message(message, body[:MAX_MESSAGE_LENGTH])
-    with transaction.atomic():
+    envelope, key = seal_message_keyed(message, body[:MAX_MESSAGE_LENGTH])
+    sealed = seal_attachments(attachments, key, help_request.reference)
+    with stored_objects(sealed), transaction.atomic():
         envelope.row.save(force_insert=True)
         message.save(force_insert=True)
         save_copies(message)
+        save_rows(sealed, request=help_request, message=message)
         # New content restarts the retention clock. Both times are the
         # message's hour; a later activity already recorded is kept.
         # The requester has answered: nobody waits for them any more (the
@@ -444,7 +477,13 @@ RETRY_KEY_LIFETIME = timedelta(days=1)
 
 
 def submit_once(
-    record: RequestRecord, *, hold: bool, bot: BotToken, key: str, body: bytes
+    record: RequestRecord,
+    *,
+    hold: bool,
+    bot: BotToken,
+    key: str,
+    body: bytes,
+    attachments: "Sequence[Cleaned]" = (),
 ) -> tuple[Submission, bool]:
     """
     A bot's request sent with an Idempotency-Key: stored once, however often the
@@ -460,7 +499,7 @@ def submit_once(
             submission = _earlier_submission(index, body_hash, code)
             if submission:
                 return submission, True
-            submission = submit_request(record, hold=hold, code=code)
+            submission = submit_request(record, hold=hold, code=code, attachments=attachments)
             SubmissionKey.objects.create(
                 index=index, request=submission.help_request, body=body_hash, created_at=hour_of()
             )
@@ -471,6 +510,17 @@ def submit_once(
         if submission is None:
             raise
         return submission, True
+
+
+def earlier_submission(bot: BotToken, key: str, body: bytes) -> Submission | None:
+    """
+    What an Idempotency-Key already stored, or None; RetryKeyReused when it
+    stored another body. Asked before a retry's attachments are cleaned (the
+    slow part): submit_once asks again in its transaction, which decides.
+    """
+    index = receipts.retry_index(bot.pk, key)
+    body_hash = server_hmac(receipts.RETRY_KEY, b"body:" + body).hex()
+    return _earlier_submission(index, body_hash, receipts.code_for_retry(bot.pk, key))
 
 
 def _earlier_submission(index: str, body_hash: str, code: str) -> Submission | None:

@@ -23,6 +23,11 @@ from core.ratelimit import Rate, count, spent
 from core.views import csrf_failure as plain_csrf_failure
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import once, receipts
+from intake.attachments.services import (
+    AttachmentsRefused,
+    clean_uploaded_files,
+    refused_messages,
+)
 from intake.forms import PublicRequestForm, ReceiptForm, RequesterMessageForm, urgent_help_text
 from intake.messages import thread_messages, thread_owner
 from intake.models import HelpRequest
@@ -93,7 +98,7 @@ def record_from(data: dict, *, channel: str, language: str) -> RequestRecord:
 def request_form(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _form_page(request, PublicRequestForm(), once.new_token())
-    form = PublicRequestForm(request.POST)
+    form = PublicRequestForm(request.POST, request.FILES)
     token = once.token_of(request.POST)
     if not form.is_valid():
         return _form_page(request, form, token or once.new_token(), status=400)
@@ -127,8 +132,15 @@ def request_form(request: HttpRequest) -> HttpResponse:
         # Reload on the receipt page, or the form sent twice: stored once already.
         return render(request, "intake/already_sent.html")
     try:
+        attachments = clean_uploaded_files(form.cleaned_data["attachments"])
+    except AttachmentsRefused as refused:
+        once.release("request", token)
+        for message in refused_messages(refused):
+            form.add_error("attachments", message)
+        return _form_page(request, form, token or once.new_token(), status=400)
+    try:
         # Over the global ceiling the request is still taken, and held.
-        submission = submit_request(record, hold=counted.over_ceiling)
+        submission = submit_request(record, hold=counted.over_ceiling, attachments=attachments)
     except HoldingFull:
         once.release("request", token)
         return _held_full(request, form, token)
@@ -328,7 +340,7 @@ def status(request: HttpRequest) -> HttpResponse:
 def status_message(request: HttpRequest) -> HttpResponse:
     if _sender_spent(request):
         return _too_many_lookups(request, settings.STATUS_RATE_LIMIT, everyone=False)
-    form = RequesterMessageForm(request.POST)
+    form = RequesterMessageForm(request.POST, request.FILES)
     code = request.POST.get("code", "")
     help_request = find_by_receipt(code)
     if help_request is None:
@@ -340,7 +352,14 @@ def status_message(request: HttpRequest) -> HttpResponse:
         # Reload after sending: the message is in the thread already.
         return _status_page(request, help_request, code, already_sent=True)
     try:
-        post_requester_message(help_request, form.cleaned_data["body"])
+        attachments = clean_uploaded_files(form.cleaned_data["attachments"])
+    except AttachmentsRefused as refused:
+        once.release("message", token)
+        for message in refused_messages(refused):
+            form.add_error("attachments", message)
+        return _status_page(request, help_request, code, message_form=form, status=400)
+    try:
+        post_requester_message(help_request, form.cleaned_data["body"], attachments)
     except MessageBudgetSpent as spent_budget:
         once.release("message", token)
         # Each request has its own budget: a flood through one code cannot

@@ -959,6 +959,9 @@ NOT_PAGES = {
     "accounts:access_grant": "POST, then the access page",
     "audit:verify": "POST, then the audit log",
     "reports:chart": "a chart to download (SVG or PNG)",
+    "cases:attachment_image": "an attachment's image (tests/test_attachment_browser.py)",
+    "cases:attachment_thumbnail": "an attachment's thumbnail",
+    "cases:attachment_download": "an attachment's image to download",
     "cases:assign": "POST, then the case page",
     "cases:note": "POST, then the case page",
     "cases:reply": "POST, then the case page",
@@ -1233,6 +1236,7 @@ def test_what_shows_no_page_answers_get_with_no_page(client):
         "url": "no-such-page/",
         "name": "requests",
         "file_format": "svg",
+        "uid": "0" * 32,
     }
     sign_in(client, everyone)
     routes = site_routes()

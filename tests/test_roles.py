@@ -7,6 +7,8 @@ status; a path: redirected there.
 import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 
+from intake.services import post_requester_message
+from tests.attachment_helpers import ready_cleaned
 from tests.factories import CaseFactory
 from tests.staffing import enter_password, make_staff, sign_in
 
@@ -25,6 +27,9 @@ MATRIX = [
     ("post", "/staff/views/", [LOGIN, VERIFY, "/staff/", 403, 403]),
     ("post", "/staff/views/999/rename/", [LOGIN, VERIFY, 404, 403, 403]),
     ("post", "/staff/views/999/delete/", [LOGIN, VERIFY, 404, 403, 403]),
+    ("get", "/staff/cases/{ref}/attachments/{uid}/", [LOGIN, VERIFY, 200, 403, 403]),
+    ("get", "/staff/cases/{ref}/attachments/{uid}/thumbnail/", [LOGIN, VERIFY, 200, 403, 403]),
+    ("get", "/staff/cases/{ref}/attachments/{uid}/download/", [LOGIN, VERIFY, 200, 403, 403]),
     ("get", "/staff/dashboard/", [LOGIN, VERIFY, 403, 200, 200]),
     ("get", "/staff/accounts/", [LOGIN, VERIFY, 403, 403, 200]),
     ("get", "/staff/accounts/new/", [LOGIN, VERIFY, 403, 403, 200]),
@@ -93,7 +98,13 @@ def test_every_staff_url_for_every_persona(client, method, url, persona, expecte
     passkey = WebAuthnCredential.objects.create(
         user=victim.user, name="victim's key", credential_id=b"v" * 16, public_key=b"k"
     )
-    values = {"ref": case.request.reference, "victim": victim.user.pk, "passkey": passkey.pk}
+    photo = post_requester_message(case.request, "", [ready_cleaned()]).attachments.get()
+    values = {
+        "ref": case.request.reference,
+        "victim": victim.user.pk,
+        "passkey": passkey.pk,
+        "uid": photo.uid,
+    }
     become(client, persona)
 
     response = getattr(client, method)(url.format(**values))

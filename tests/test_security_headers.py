@@ -23,6 +23,9 @@ SAMPLES = {
     "month": "2024-01",
     "name": "categories",
     "file_format": "svg",
+    # No such attachment: its 404 page. An attachment's image has a policy of
+    # its own that allows only the image (tests/test_attachments.py).
+    "uid": "0" * 32,
 }
 EXPECTED_CSP = {
     "default-src": "'none'",
