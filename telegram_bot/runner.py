@@ -445,7 +445,11 @@ class BotRunner:
             if not fresh and in_hand:
                 # Only updates in hand came back: wait for one to be done.
                 await self._unless_stopping_quietly(
-                    asyncio.wait(set(in_hand.values()), timeout=IN_HAND_WAIT)
+                    asyncio.wait(
+                        set(in_hand.values()),
+                        timeout=IN_HAND_WAIT,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
                 )
             else:
                 await asyncio.sleep(0)  # the new updates' turns start in order

@@ -5,28 +5,46 @@ cleaned off the event loop, held in the bot's memory (never in the cache) until
 Send, refused with a clear message while everything typed stays.
 """
 
+import io
+import logging
+import shutil
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.utils import translation
+from PIL import Image
 
+from cases.services import reply_to_requester
 from intake.attachments.clean import MESSAGES
-from intake.models import HelpRequest
+from intake.models import Attachment, HelpRequest, RequestMessage
 from telegram_bot import dialogue
 from telegram_bot.memory import HELD_FILES
 from tests.conftest import remember_sensitive
 from tests.content_keys import opened
+from tests.staffing import sign_in
 from tests.telegram.files import (
+    CAMERA_SERIAL,
     HTML,
     HTML_NAME,
+    PDF_AUTHOR,
     PDF_NAME,
+    PHONE_MODEL,
     PHOTO_CAPTION,
     authored_pdf,
     gps_jpeg,
     noise_jpeg,
 )
-from tests.telegram.helpers import NARRATIVE, answer_everything, cache_entries, run_bot
+from tests.telegram.helpers import (
+    NARRATIVE,
+    answer_everything,
+    cache_entries,
+    receipt_in,
+    run_bot,
+)
+from tests.telegram.test_no_identity import database_cells, holds, identities
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +58,48 @@ def no_files_left_over():
     HELD_FILES.clear()
     yield
     HELD_FILES.clear()
+
+
+@pytest.fixture
+def storage_folder(settings, tmp_path) -> Path:
+    """The attachments' storage in a folder of this test's own."""
+    folder = tmp_path / "attachments"
+    storages = {**settings.STORAGES}
+    storages["attachments"] = {
+        **storages["attachments"],
+        "OPTIONS": {**storages["attachments"]["OPTIONS"], "location": str(folder)},
+    }
+    settings.STORAGES = storages
+    return folder
+
+
+def images_on_the_case_page(client, caseworker, help_request) -> list[bytes]:
+    """Each stored clean copy, as a caseworker opens it on the case page."""
+    sign_in(client, caseworker)
+    found = []
+    for attachment in Attachment.objects.filter(request=help_request):
+        url = f"/staff/cases/{help_request.reference}/attachments/{attachment.uid}/"
+        response = client.get(url)
+        assert response.status_code == 200
+        found.append(response.content)
+    return found
+
+
+def assert_no_metadata(image_bytes: bytes) -> None:
+    image = Image.open(io.BytesIO(image_bytes))
+    assert dict(image.getexif()) == {}
+    assert not {"exif", "xmp", "icc_profile", "comment"} & set(image.info)
+    for marker in (CAMERA_SERIAL, PHONE_MODEL, PDF_AUTHOR, "MarkerPhone", "ScannerApp"):
+        assert marker.encode() not in image_bytes
+    if shutil.which("exiftool"):
+        tags = subprocess.run(
+            ["exiftool", "-s", "-a", "-G1", "-"],
+            input=image_bytes,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        groups = {line.split("]")[0].strip("[") for line in tags.splitlines() if "]" in line}
+        assert not groups & {"GPS", "IFD0", "ExifIFD", "XMP-x", "IPTC", "MakerNotes"}, tags
 
 
 def up_to_files(person) -> None:
@@ -65,7 +125,9 @@ def test_the_files_step_comes_after_the_situation_and_can_be_skipped(fake, ivan)
     assert following.startswith("Вопрос 7 из 8")
 
 
-def test_a_photo_and_a_pdf_are_held_in_memory_and_go_with_the_request(fake, ivan):
+def test_a_photo_and_a_pdf_are_held_in_memory_and_go_with_the_request(
+    fake, ivan, alice, client, storage_folder
+):
     photo, pdf = gps_jpeg(), authored_pdf()
     remember_sensitive(PHOTO_CAPTION, PDF_NAME)
 
@@ -94,6 +156,18 @@ def test_a_photo_and_a_pdf_are_held_in_memory_and_go_with_the_request(fake, ivan
     # The largest photo size was fetched, not the thumbnail; each file once.
     assert len(fake.downloads) == len(set(fake.downloads)) == 2
     assert HELD_FILES.weight() == 0, "sent: the bot holds nothing any more"
+    # Two clean copies, in the order sent, with none of the files' metadata.
+    stored = images_on_the_case_page(client, alice, help_request)
+    assert len(stored) == 2
+    for image_bytes in stored:
+        assert_no_metadata(image_bytes)
+    photo_copy = Image.open(io.BytesIO(stored[0])).convert("RGB")
+    assert photo_copy.size == (120, 90)
+    red, green, blue = photo_copy.getpixel((60, 45))
+    assert abs(red - 180) < 12 and abs(green - 40) < 12 and abs(blue - 40) < 12
+    page = Image.open(io.BytesIO(stored[1])).convert("RGB")
+    red, green, blue = page.getpixel((page.width // 2, page.height // 2))
+    assert abs(red - 10) < 12 and abs(green - 90) < 12 and abs(blue - 200) < 12
 
 
 def test_a_refused_file_says_why_and_the_dialogue_goes_on(fake, ivan, settings):
@@ -125,6 +199,8 @@ def test_a_refused_file_says_why_and_the_dialogue_goes_on(fake, ivan, settings):
     run_bot()
     help_request = HelpRequest.objects.get()
     assert opened(help_request, "narrative")["narrative"] == NARRATIVE
+    # Only the photo that was taken went with the request.
+    assert Attachment.objects.filter(request=help_request).count() == 1
 
 
 def test_of_a_photos_sizes_the_largest_within_the_limit_is_fetched(fake, ivan, settings):
@@ -195,20 +271,125 @@ def test_other_chats_are_answered_while_a_file_is_cleaned(fake, ivan, olga, monk
     waited = {}
 
     def clean_once_olga_is_answered(data, language):
-        # Cleaning takes as long as it takes: here, until Olga has her answer.
+        # Olga writes while Ivan's file is being cleaned, and the cleaning takes
+        # as long as it takes: here, until she has her answer (10 s at most).
+        waited["thread"] = threading.current_thread().name
+        olga.says("/help")
         deadline = time.monotonic() + 10
         while not fake.sent_to(olga) and time.monotonic() < deadline:
             time.sleep(0.02)
-        waited["olga answered first"] = bool(fake.sent_to(olga))
-        waited["thread"] = threading.current_thread().name
+        waited["olga answered"] = bool(fake.sent_to(olga))
         return real_clean(data, language)
 
     monkeypatch.setattr(dialogue, "clean_file", clean_once_olga_is_answered)
     up_to_files(ivan)
     ivan.sends_photo(gps_jpeg())
-    olga.says("/help")
     run_bot()
 
-    assert waited == {"olga answered first": True, "thread": waited["thread"]}
+    assert waited["olga answered"] is True
     assert waited["thread"].startswith("tg-clean")
     assert RECEIVED_1 in fake.sent_to(ivan)
+
+
+MESSAGE = "Вот повестка, которую принесли домой."
+GREEN_PHOTO = gps_jpeg(size=(64, 48), colour=(30, 160, 30))
+
+
+def follow_up_with_a_photo(ivan, code: str) -> None:
+    """/status, Write a message, a photo with the message as its caption, the code."""
+    remember_sensitive(MESSAGE)
+    ivan.says(f"/status {code}")
+    ivan.presses("st:write")
+    ivan.sends_photo(GREEN_PHOTO, caption=MESSAGE)
+    ivan.says(code)
+    run_bot()
+
+
+def test_a_photo_with_a_status_message_is_stored_with_the_message(
+    fake, ivan, alice, client, storage_folder
+):
+    answer_everything(ivan)
+    ivan.presses("sum:send")
+    run_bot()
+    code = receipt_in(fake.sent_to(ivan)[-1])
+
+    follow_up_with_a_photo(ivan, code)
+
+    assert fake.sent_to(ivan)[-1] == "Ваше сообщение отправлено."
+    message = RequestMessage.objects.get(sender="requester")
+    assert opened(message, "body")["body"] == MESSAGE
+    attachment = Attachment.objects.get()
+    assert attachment.message == message
+    [stored] = images_on_the_case_page(client, alice, message.request)
+    assert_no_metadata(stored)
+    assert Image.open(io.BytesIO(stored)).convert("RGB").getpixel((32, 24))[1] > 120
+    assert HELD_FILES.weight() == 0
+
+
+def test_a_file_without_text_in_a_status_message_asks_for_the_text(fake, ivan):
+    answer_everything(ivan)
+    ivan.presses("sum:send")
+    run_bot()
+    code = receipt_in(fake.sent_to(ivan)[-1])
+
+    ivan.says(f"/status {code}")
+    ivan.presses("st:write")
+    ivan.sends_photo(gps_jpeg())
+    run_bot()
+
+    assert fake.sent_to(ivan)[-2:] == [
+        RECEIVED_1,
+        "Теперь напишите сообщение к нему или пришлите ещё файлы.",
+    ]
+    assert RequestMessage.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_chat_id_file_name_or_file_id_is_kept_anywhere(
+    fake, ivan, alice, storage_folder, caplog
+):
+    remember_sensitive(PDF_NAME, HTML_NAME)
+    # Made before the logs are read (Pillow itself logs the tags it writes).
+    thumbnail, photo, pdf = gps_jpeg(size=(30, 20)), gps_jpeg(), authored_pdf()
+    caplog.set_level(logging.DEBUG)
+
+    def files(person):
+        person.sends_photo(thumbnail, photo)
+        person.sends_document(pdf, PDF_NAME, "application/pdf")
+        person.sends_document(HTML, HTML_NAME, "text/html")
+
+    answer_everything(ivan, files=files)
+    ivan.presses("sum:send")
+    run_bot()
+    code = receipt_in(fake.sent_to(ivan)[-1])
+    reply_to_requester(HelpRequest.objects.get().case, "Получили.", author=alice.user)
+    follow_up_with_a_photo(ivan, code)
+    assert Attachment.objects.count() == 3
+
+    file_ids = list(fake.files)
+    remember_sensitive(*file_ids)
+    paths = [path for path, _data, _size in fake.files.values()]
+    needles = [
+        *identities(ivan),
+        PDF_NAME,
+        HTML_NAME,
+        "application/pdf",
+        *file_ids,
+        *paths,
+        CAMERA_SERIAL,
+        PHONE_MODEL,
+        PDF_AUTHOR,
+    ]
+    database = [(table, n) for table, value in database_cells() for n in needles if holds(value, n)]
+    assert database == []
+    stored = [path for path in storage_folder.rglob("*") if path.is_file()]
+    assert len(stored) >= 6  # an image and a thumbnail each
+    in_storage = [(path.name, n) for path in stored for n in needles if holds(path.read_bytes(), n)]
+    assert in_storage == []
+    names = " ".join(str(path.relative_to(storage_folder)) for path in stored)
+    assert [n for n in needles if isinstance(n, str) and n in names] == []
+    cache = [
+        key for key, raw, _t in cache_entries() for n in needles if holds(key, n) or holds(raw, n)
+    ]
+    assert cache == []
+    assert [n for n in needles if isinstance(n, str) and n in caplog.text] == []
