@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 from PIL import Image
 
@@ -393,3 +394,60 @@ def test_no_chat_id_file_name_or_file_id_is_kept_anywhere(
     ]
     assert cache == []
     assert [n for n in needles if isinstance(n, str) and n in caplog.text] == []
+
+
+def test_files_past_the_total_are_refused_by_their_announced_size(fake, ivan, settings):
+    settings.ATTACHMENT_MAX_TOTAL = 2000
+    first, second = gps_jpeg(), gps_jpeg(colour=(0, 0, 200))
+    assert len(first) + len(second) > 2000 > len(first)
+
+    up_to_files(ivan)
+    ivan.sends_photo(first)
+    ivan.sends_document(second, "second.jpg", "image/jpeg")
+    run_bot()
+
+    refusals = [text for text in fake.sent_to(ivan) if text.endswith(KEPT)]
+    assert len(refusals) == 1
+    assert refusals[0].startswith("Этот файл не принят: все файлы вместе могут занимать не больше")
+    assert len(fake.downloads) == 1
+
+
+def test_no_file_is_fetched_once_the_bot_holds_its_ceiling(fake, ivan, olga, monkeypatch):
+    up_to_files(ivan)
+    ivan.sends_photo(gps_jpeg())
+    run_bot()
+    assert HELD_FILES.weight() > 0
+    monkeypatch.setattr(dialogue, "HELD_BYTES_CEILING", HELD_FILES.weight())
+
+    up_to_files(olga)
+    olga.sends_photo(gps_jpeg())
+    run_bot()
+
+    assert fake.sent_to(olga)[-2].startswith("Сейчас приходит очень много файлов")
+    assert len(fake.downloads) == 1
+
+
+def test_no_file_is_fetched_for_a_chat_past_the_flood_limit(fake, ivan, settings):
+    up_to_files(ivan)
+    settings.TELEGRAM_FLOOD_LIMIT = "3/h"  # this chat has sent more already
+
+    ivan.sends_photo(gps_jpeg())
+    run_bot()
+
+    assert fake.downloads == []
+    assert HELD_FILES.weight() == 0
+
+
+def test_files_of_a_dialogue_gone_from_the_cache_are_dropped(fake, ivan, olga):
+    up_to_files(ivan)
+    ivan.sends_photo(gps_jpeg())
+    run_bot()
+    assert HELD_FILES.weight() > 0
+    # A shred run by another process empties the cache, not this one's memory...
+    cache.delete_many([key.split(":", 2)[2] for key, _r, _t in cache_entries()])
+
+    # ...so the bot's next update, whoever sends it, drops them.
+    olga.says("/help")
+    run_bot()
+
+    assert HELD_FILES.weight() == 0
