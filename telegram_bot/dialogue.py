@@ -759,6 +759,12 @@ class Conversation:
         return Reply(text, buttons=[[Button(texts.CANCEL, "msg:cancel")]])
 
     def message_pressed(self, value: str) -> Outcome:
+        if value == "files" and self.state["step"] == "message":
+            # Files alone, without a written message: the code is asked next.
+            if not self.memory.held_files(self.state):
+                return Outcome(answer=texts.OLD_BUTTON)
+            self.save({**self.state, "step": "message_code", "message": ""})
+            return Outcome([self.ask_code_to_send()])
         if value != "cancel":
             return Outcome(answer=texts.OLD_BUTTON)
         self.memory.forget_files(None)
@@ -886,5 +892,11 @@ class Conversation:
         if step == "attachments":
             return [Reply(texts.MORE_FILES, buttons=self.files_buttons())]
         if step == "message":
-            return [Reply(texts.NOW_WRITE, buttons=[[Button(texts.CANCEL, "msg:cancel")]])]
+            buttons = [
+                [Button(texts.FILES_ONLY, "msg:files")],
+                [Button(texts.CANCEL, "msg:cancel")],
+            ]
+            if not self.memory.held_files(self.state):
+                buttons = buttons[1:]
+            return [Reply(texts.NOW_WRITE, buttons=buttons)]
         return [self.ask_code_to_send()]

@@ -223,7 +223,7 @@ class BotRunner:
         self._cleaners = ThreadPoolExecutor(max_workers=CLEANERS, thread_name_prefix="tg-clean")
 
     def stop(self) -> None:
-        """Stop after the update in hand (from the bot's own event loop)."""
+        """Stop after the updates in hand (from the bot's own event loop)."""
         self.stopping.set()
 
     def request_stop(self) -> None:

@@ -220,7 +220,11 @@ FILES_WITH_MESSAGE = _(
     "You can also send photos or PDF documents with it: at most %(files)s files, "
     "%(each)s MB each and %(total)s MB together."
 )
-NOW_WRITE = _("Now write the message that goes with it, or send more files.")
+NOW_WRITE = _(
+    "Now write the message that goes with it, or send more files. To send the files "
+    "without a message, press Send the files only."
+)
+FILES_ONLY = _("Send the files only")
 FILES_IN_SUMMARY = _("Files: %(count)s")
 FILES_LOST = _(
     "Some files you sent were lost when the bot restarted. To add them, press Start over "

@@ -327,7 +327,7 @@ def test_a_photo_with_a_status_message_is_stored_with_the_message(
     assert HELD_FILES.weight() == 0
 
 
-def test_a_file_without_text_in_a_status_message_asks_for_the_text(fake, ivan):
+def test_a_file_without_text_in_a_status_message_can_go_alone(fake, ivan):
     answer_everything(ivan)
     ivan.presses("sum:send")
     run_bot()
@@ -338,10 +338,34 @@ def test_a_file_without_text_in_a_status_message_asks_for_the_text(fake, ivan):
     ivan.sends_photo(gps_jpeg())
     run_bot()
 
-    assert fake.sent_to(ivan)[-2:] == [
-        RECEIVED_1,
-        "Теперь напишите сообщение к нему или пришлите ещё файлы.",
-    ]
+    assert fake.sent_to(ivan)[-2] == RECEIVED_1
+    assert fake.sent_to(ivan)[-1].startswith("Теперь напишите сообщение к нему")
+    assert fake.buttons_of_last(ivan) == ["msg:files", "msg:cancel"]
+    assert RequestMessage.objects.count() == 0
+
+    ivan.presses("msg:files")
+    ivan.says(code)
+    run_bot()
+
+    assert fake.sent_to(ivan)[-1] == "Ваше сообщение отправлено."
+    message = RequestMessage.objects.get(sender="requester")
+    assert opened(message, "body")["body"] == ""
+    assert Attachment.objects.get().message == message
+
+
+def test_without_a_file_there_is_no_files_only_button(fake, ivan):
+    answer_everything(ivan)
+    ivan.presses("sum:send")
+    run_bot()
+    code = receipt_in(fake.sent_to(ivan)[-1])
+
+    ivan.says(f"/status {code}")
+    ivan.presses("st:write")
+    run_bot()
+    ivan.presses_on(fake.message_with_button(ivan, "msg:cancel"), "msg:files")
+    run_bot()
+
+    assert fake.calls_of("answerCallbackQuery")[-1]["text"] == "Эта кнопка больше не действует."
     assert RequestMessage.objects.count() == 0
 
 
