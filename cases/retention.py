@@ -3,7 +3,7 @@ The retention purge: what is no longer needed is destroyed.
 
 RETENTION_DAYS after a case's last activity, a closed or rejected case loses
 every encrypted value: the request's contact, alias, narrative, precise location
-and unit, its notes and its messages. The contact fingerprint and the receipt
+and unit, its notes, its messages and its attachments (rows and storage objects). The contact fingerprint and the receipt
 hash go too, so the requester can no longer be recognised or look the case up.
 What stays is what the monthly reports count: the plaintext slugs and dates,
 and the case's history of moves. Reports before and after a purge are equal.
@@ -29,7 +29,8 @@ from audit.services import record, record_many
 from cases.models import Case, CaseNote
 from cases.workflow import FINAL_STATES
 from core.storage import request_rewrite
-from intake.models import HelpRequest, RequestMessage
+from intake.attachments.services import forget_attachments
+from intake.models import Attachment, HelpRequest, RequestMessage
 
 # Caseworkers are shown what goes within this many days.
 WARNING_DAYS = 7
@@ -51,7 +52,7 @@ ERASED_REQUEST_VALUES = {
 
 
 # Every table the purge changes or deletes from: dead rows of each hold content.
-PURGED_MODELS = (HelpRequest, CaseNote, RequestMessage)
+PURGED_MODELS = (HelpRequest, CaseNote, RequestMessage, Attachment)
 
 
 def retention_days() -> int:
@@ -173,6 +174,9 @@ def _purge_batch(batch: list[tuple[int, int, str]], now: datetime, result: Purge
         kept = set(case_ids)
         chosen = [(cid, rid, ref) for cid, rid, ref in batch if cid in kept]
         request_ids = [request_id for _, request_id, _ in chosen]
+        # Attachments first (messages' ones too): the rows now, their storage
+        # objects once this batch commits; their keys go with the erased ones.
+        forget_attachments(Attachment.objects.filter(request_id__in=request_ids))
         HelpRequest.objects.filter(id__in=request_ids).update(**ERASED_REQUEST_VALUES)
         notes, _ = CaseNote.objects.filter(case_id__in=case_ids).delete()
         messages, _ = RequestMessage.objects.filter(request_id__in=request_ids).delete()

@@ -2,12 +2,15 @@
 The intake API for the organisation's messaging bots.
 
 `POST /api/v1/requests` with `Authorization: Bearer <token>` and a JSON body of
-the form's fields answers 201 with the reference and the receipt code, which
+the form's fields (and, optionally, `attachments`: files in base64, cleaned
+and limited as on the form) answers 201 with the reference and the receipt code, which
 the bot passes on to the person. Errors are JSON: 400 with field errors, 401
 for a missing or revoked token, 405, 413, 415, 429; never a 500 for bad input.
 Messages are in English: bots are built by developers.
 """
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -23,12 +26,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from core.ratelimit import Rate, count
 from encryption.sealing import NoOrganisationKey, SealingFailed
 from intake import receipts
+from intake.attachments.services import AttachmentsRefused, clean_uploads
 from intake.forms import ApiRequestForm
 from intake.models import BotToken
 from intake.services import (
     HoldingFull,
     RetryKeyReused,
     bot_for_token,
+    earlier_submission,
     count_bot_use,
     submit_once,
     submit_request,
@@ -49,9 +54,24 @@ SCALAR_FIELDS = (
     "language",
 )
 LIST_FIELDS = ("legal_articles",)
+# Files, each in base64 (RFC 4648, with padding), cleaned like the form's.
+ATTACHMENTS = "attachments"
 # A retry of one request carries the same key (a UUID is a good one); random
 # enough that nobody else can guess it, which is why short ones are refused.
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{16,255}")
+
+
+def _cleaned_attachments(encoded: list[str]) -> list:
+    """The files of a bot's request, decoded and cleaned (AttachmentsRefused otherwise)."""
+    files, problems = [], []
+    for position, text in enumerate(encoded, 1):
+        try:
+            files.append(base64.b64decode(text, validate=True))
+        except (ValueError, binascii.Error):
+            problems.append(f"File {position} is not valid base64.")
+    if problems:
+        raise AttachmentsRefused(problems)
+    return clean_uploads(files)
 
 
 def _error(status: int, message: str, **extra) -> JsonResponse:
@@ -66,8 +86,11 @@ def _bearer(request: HttpRequest) -> str:
 def _shape_errors(body: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in body:
-        if name not in SCALAR_FIELDS + LIST_FIELDS:
+        if name not in SCALAR_FIELDS + LIST_FIELDS + (ATTACHMENTS,):
             errors[name] = ["Unknown field."]
+    files = body.get(ATTACHMENTS, [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        errors[ATTACHMENTS] = ["Must be a list of base64 strings."]
     for name in SCALAR_FIELDS:
         if name in body and not isinstance(body[name], str):
             errors[name] = ["Must be a string."]
@@ -128,6 +151,16 @@ def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
         }
     if errors:
         return _error(400, "Some fields are not valid.", errors=errors)
+    try:
+        # A retry's files were cleaned the first time: not again.
+        replay = (
+            earlier_submission(bot, key, request.body) if key and body.get(ATTACHMENTS) else None
+        )
+        attachments = [] if replay else _cleaned_attachments(body.get(ATTACHMENTS, []))
+    except RetryKeyReused:
+        return _error(409, "This Idempotency-Key was used for a different request.")
+    except AttachmentsRefused as refused:
+        return _error(400, "Some attachments were refused.", errors={ATTACHMENTS: refused.messages})
     # Over the global ceiling the request is still taken, and held (as on the form).
     counted = count(request, "intake", None, Rate.parse(settings.INTAKE_GLOBAL_LIMIT))
     language = form.cleaned_data["language"] or Language.RUSSIAN
@@ -135,10 +168,16 @@ def _stored_or_refused(request: HttpRequest, bot: BotToken) -> JsonResponse:
     key = request.headers.get("Idempotency-Key")
     try:
         if key is None:
-            submission, replayed = submit_request(record, hold=counted.over_ceiling), False
+            submission = submit_request(record, hold=counted.over_ceiling, attachments=attachments)
+            replayed = False
         else:
             submission, replayed = submit_once(
-                record, hold=counted.over_ceiling, bot=bot, key=key, body=request.body
+                record,
+                hold=counted.over_ceiling,
+                bot=bot,
+                key=key,
+                body=request.body,
+                attachments=attachments,
             )
     except RetryKeyReused:
         return _error(409, "This Idempotency-Key was used for a different request.")

@@ -8,6 +8,7 @@ class IntakeConfig(AppConfig):
 
     def ready(self) -> None:
         from encryption.signals import shredding
-        from intake.shredding import forget_receipts
+        from intake.shredding import forget_attachments_everywhere, forget_receipts
 
         shredding.connect(forget_receipts, dispatch_uid="intake.forget_receipts")
+        shredding.connect(forget_attachments_everywhere, dispatch_uid="intake.forget_attachments")

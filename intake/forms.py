@@ -319,5 +319,7 @@ class RequesterMessageForm(ReceiptForm):
     def clean(self):
         cleaned = super().clean()
         if not (cleaned.get("body") or "").strip() and not cleaned.get("attachments"):
-            self.add_error("body", forms.ValidationError(_("The message is empty."), code="required"))
+            self.add_error(
+                "body", forms.ValidationError(_("The message is empty."), code="required")
+            )
         return cleaned

@@ -8,6 +8,7 @@ value it forbids is refused.
 import sys
 from functools import cache
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -112,6 +113,26 @@ def schema() -> dict:
             "contact": _text(MAX_CONTACT, "Optional: how to reach them."),
             "alias": _text(MAX_ALIAS, "Optional: what to call them, never a real name."),
             "language": _enum(Language.choices, "Language to answer in (default ru)."),
+            "attachments": {
+                "type": "array",
+                "maxItems": settings.ATTACHMENT_MAX_FILES,
+                "items": {
+                    "type": "string",
+                    "format": "byte",
+                    "description": (
+                        "One file in base64 (RFC 4648, padded): a photo (JPEG, PNG, WebP, "
+                        "HEIC) or a PDF. The kind is read from the bytes. A clean copy is "
+                        "stored (no metadata; PDF pages as images), never the file."
+                    ),
+                },
+                "description": (
+                    "Optional photos or documents: at most ATTACHMENT_MAX_FILES files, each "
+                    "at most ATTACHMENT_MAX_BYTES, ATTACHMENT_MAX_TOTAL in all (before "
+                    "base64). Too many, too large, or a file that is not an accepted kind or "
+                    "does not open: 400, with errors.attachments naming each file by its "
+                    "position, and nothing stored."
+                ),
+            },
         },
     }
     created = {

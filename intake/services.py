@@ -437,7 +437,13 @@ RETRY_KEY_LIFETIME = timedelta(days=1)
 
 
 def submit_once(
-    record: RequestRecord, *, hold: bool, bot: BotToken, key: str, body: bytes
+    record: RequestRecord,
+    *,
+    hold: bool,
+    bot: BotToken,
+    key: str,
+    body: bytes,
+    attachments: "Sequence[Cleaned]" = (),
 ) -> tuple[Submission, bool]:
     """
     A bot's request sent with an Idempotency-Key: stored once, however often the
@@ -453,7 +459,7 @@ def submit_once(
             submission = _earlier_submission(index, body_hash, code)
             if submission:
                 return submission, True
-            submission = submit_request(record, hold=hold, code=code)
+            submission = submit_request(record, hold=hold, code=code, attachments=attachments)
             SubmissionKey.objects.create(
                 index=index, request=submission.help_request, body=body_hash, created_at=hour_of()
             )
@@ -464,6 +470,17 @@ def submit_once(
         if submission is None:
             raise
         return submission, True
+
+
+def earlier_submission(bot: BotToken, key: str, body: bytes) -> Submission | None:
+    """
+    What an Idempotency-Key already stored, or None; RetryKeyReused when it
+    stored another body. Asked before a retry's attachments are cleaned (the
+    slow part): submit_once asks again in its transaction, which decides.
+    """
+    index = receipts.retry_index(bot.pk, key)
+    body_hash = server_hmac(receipts.RETRY_KEY, b"body:" + body).hex()
+    return _earlier_submission(index, body_hash, receipts.code_for_retry(bot.pk, key))
 
 
 def _earlier_submission(index: str, body_hash: str, code: str) -> Submission | None:

@@ -21,7 +21,8 @@ from core.storage import request_rewrite
 from encryption.models import ServerSecret
 from encryption.server_secrets import forget_server_secret
 from intake import receipts
-from intake.models import HelpRequest, RequestMessage, SubmissionKey
+from intake.attachments.services import forget_attachments
+from intake.models import Attachment, HelpRequest, RequestMessage, SubmissionKey
 from intake.services import LEGACY_CACHE_KEY
 
 logger = logging.getLogger(__name__)
@@ -50,4 +51,19 @@ def forget_receipts(sender, *, dry_run: bool, **kwargs) -> dict[str, int]:
         logger.warning("shred: the cache did not answer; a receipt flag expires by itself")
     # The cleared values linger in the tables' files until they are rewritten.
     request_rewrite([HelpRequest, RequestMessage, SubmissionKey, ServerSecret], "content_key.shred")
+    return found
+
+
+def forget_attachments_everywhere(sender, *, dry_run: bool, **kwargs) -> dict[str, int]:
+    """
+    Every attachment: its row now, its storage objects once the shred commits.
+    Their keys (the requests' and messages') die with the envelopes anyway, so a
+    copy of an object kept elsewhere opens for nobody; deleting them leaves no
+    ciphertext to wait for a key that will never exist.
+    """
+    attachments = Attachment.objects.all()
+    if dry_run:
+        return {"attachments": attachments.count()}
+    found = {"attachments": forget_attachments(attachments)}
+    request_rewrite([Attachment], "content_key.shred")
     return found

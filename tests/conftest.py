@@ -181,3 +181,16 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(autouse=True)
+def attachment_storage(settings, tmp_path_factory):
+    """Attachment objects go to a folder of the test run, never the work tree's."""
+    folder = tmp_path_factory.getbasetemp() / "attachment-objects"
+    storages = {alias: dict(config) for alias, config in django_settings.STORAGES.items()}
+    storages["attachments"] = {
+        **storages["attachments"],
+        "OPTIONS": {**storages["attachments"]["OPTIONS"], "location": str(folder)},
+    }
+    settings.STORAGES = storages
+    return folder

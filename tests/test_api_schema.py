@@ -9,6 +9,7 @@ authentication enforced. Any failure fails the suite, with schemathesis's own
 report and a command to reproduce it.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,9 @@ def test_the_api_answers_as_its_openapi_document_says(live_server, settings):
             "--request-timeout", "30",
         ],
         capture_output=True, text=True, timeout=900, check=False,
+        # Attachments (format: byte) are generated as real small images.
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+             "PYTHONPATH": str(Path(__file__).parent.parent)},
     )  # fmt: skip
 
     assert run.returncode == 0, run.stdout[-30_000:] + run.stderr[-5_000:]

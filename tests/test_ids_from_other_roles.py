@@ -24,7 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from audit.models import AuditEntry
 from cases.models import ReplyTemplate
 from cases.services import hold_during_flood
-from intake.services import create_bot_token
+from intake.services import create_bot_token, post_requester_message
+from tests.attachment_helpers import ready_cleaned
 from tests.factories import CaseFactory
 from tests.staffing import make_staff, sign_in
 
@@ -113,8 +114,10 @@ def ids(alice, bob):
         {"title": "First answer", "language": "ru", "body": "We read your request."},
     )
     bot_pk = create_bot_token("a-bot", "telegram", actor=alice.user)[0].pk
+    photo = post_requester_message(case.request, "", [ready_cleaned()]).attachments.get()
     return {
         "reference": case.request.reference,
+        "uid": photo.uid,
         "pk": None,  # by route: an account, a template or a bot token (below)
         "account": bob.user.pk,
         "template": ReplyTemplate.objects.get().pk,

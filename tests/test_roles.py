@@ -6,6 +6,8 @@ status; a path: redirected there.
 
 import pytest
 
+from intake.services import post_requester_message
+from tests.attachment_helpers import ready_cleaned
 from tests.factories import CaseFactory
 from tests.staffing import enter_password, make_staff, sign_in
 
@@ -19,6 +21,9 @@ MATRIX = [
     ("post", "/staff/cases/{ref}/move/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
     ("post", "/staff/cases/{ref}/assign/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
     ("post", "/staff/cases/{ref}/notes/", [LOGIN, VERIFY, "/staff/cases/{ref}/", 403, 403]),
+    ("get", "/staff/cases/{ref}/attachments/{uid}/", [LOGIN, VERIFY, 200, 403, 403]),
+    ("get", "/staff/cases/{ref}/attachments/{uid}/thumbnail/", [LOGIN, VERIFY, 200, 403, 403]),
+    ("get", "/staff/cases/{ref}/attachments/{uid}/download/", [LOGIN, VERIFY, 200, 403, 403]),
     ("get", "/staff/dashboard/", [LOGIN, VERIFY, 403, 200, 200]),
     ("get", "/staff/accounts/", [LOGIN, VERIFY, 403, 403, 200]),
     ("get", "/staff/accounts/new/", [LOGIN, VERIFY, 403, 403, 200]),
@@ -72,7 +77,8 @@ def become(client, persona: str) -> None:
 def test_every_staff_url_for_every_persona(client, method, url, persona, expected):
     case = CaseFactory(request__narrative="narrative behind the door")
     victim = make_staff("victim", "caseworker")
-    values = {"ref": case.request.reference, "victim": victim.user.pk}
+    photo = post_requester_message(case.request, "", [ready_cleaned()]).attachments.get()
+    values = {"ref": case.request.reference, "victim": victim.user.pk, "uid": photo.uid}
     become(client, persona)
 
     response = getattr(client, method)(url.format(**values))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 IMAGE_PURPOSE = "intake.attachment.image"
 THUMBNAIL_PURPOSE = "intake.attachment.thumbnail"
 
@@ -171,7 +172,7 @@ def seal_attachments(cleaned: "Sequence[Cleaned]", key: bytes, reference: str) -
                 page=page_number,
                 kind=Attachment.Kind.DOCUMENT if one.kind == "pdf" else Attachment.Kind.IMAGE,
                 media_type=page.media_type,
-                thumbnail_type=sniff(page.thumbnail) or page.media_type,
+                thumbnail_type=MEDIA_TYPES.get(sniff(page.thumbnail) or "", page.media_type),
                 size_bucket=bucket(len(page.data)),
                 image_object=new_object_name(),
                 thumbnail_object=new_object_name(),

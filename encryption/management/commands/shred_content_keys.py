@@ -20,6 +20,7 @@ ELSEWHERE = {
     "requester_keys": "message key(s) sealed to requesters",
     "reply_templates": "reply template(s)",
     "flood_digests": "flood digest(s)",
+    "attachments": "attachment(s) (rows now, storage objects once the shred is done)",
     "bot_cache_entries": "entry(-ies) of the bot's cache (dialogues, receipts on their way)",
 }
 
