@@ -43,8 +43,18 @@ def limit_self(cpu_seconds: int, memory_bytes: int) -> None:
     hard value is one second above the soft one: SIGXCPU first, SIGKILL after."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, within_hard(resource.RLIMIT_CPU, cpu_seconds, 1))
+    resource.setrlimit(resource.RLIMIT_AS, within_hard(resource.RLIMIT_AS, memory_bytes, 0))
+
+
+def within_hard(which: int, soft: int, slack: int) -> tuple[int, int]:
+    """(soft, soft + slack), lowered to a hard limit the service already has
+    (which a process can never raise)."""
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, max(hard - slack, 0))
+        return soft, min(soft + slack, hard)
+    return soft, soft + slack
 
 
 def preload() -> None:
@@ -67,7 +77,11 @@ def fresh_copy(image):
     if image.mode not in ("RGB", "RGBA"):
         has_alpha = "A" in image.mode or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
-    return Image.frombytes(image.mode, image.size, image.tobytes())
+    # A new image with the pixels pasted in, not image.copy(): a copy keeps
+    # `info`, and Pillow saves a JPEG's comment and a PNG's ICC profile from it.
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    return clean
 
 
 def flattened(image):
@@ -93,8 +107,13 @@ def encode(image, as_png: bool) -> tuple[bytes, str]:
 
 
 def thumbnail(image) -> bytes:
-    small = flattened(image).copy()
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    """A JPEG whose longest side is at most THUMBNAIL_SIDE (resized from a
+    reduced image, as Image.thumbnail does, but without copying the original)."""
+    from PIL import Image
+
+    scale = min(1.0, THUMBNAIL_SIDE / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    small = flattened(image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0))
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80)
     return out.getvalue()
@@ -123,9 +142,9 @@ def clean_image(data: bytes, kind: str, max_pixels: int) -> list[dict]:
             raise Refusal("too_many_pixels")
         image.seek(0)  # an animation: its first frame only
         image.load()
-        upright = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError:
         raise Refusal("too_many_pixels") from None
+    upright = ImageOps.exif_transpose(image)  # lenient: damaged EXIF is ignored
     clean = fresh_copy(upright)
     # A PNG stays lossless (screenshots of documents stay sharp); photos are JPEG.
     return [page(clean, as_png=kind == "png")]

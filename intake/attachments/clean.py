@@ -28,6 +28,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"
 # What a child may answer: anything else (or a crash) is a broken file.
 CHILD_REFUSALS = {"broken", "too_many_pages", "too_many_pixels"}
 MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
-# A child's answer larger than this is not a clean copy of anything we accept.
-OUTPUT_SLACK = 64 * 1024 * 1024
+# A child's answer larger than its pixels (4 bytes each, as a worst-case PNG)
+# and this much per page is not a clean copy of anything we accept.
+OUTPUT_PER_PAGE = 2 * 1024 * 1024
 
 
 def _too_large_message() -> str:
@@ -153,41 +155,55 @@ def _limits() -> tuple[int, int, int, int]:
     )
 
 
-def _start_child(limits: tuple) -> subprocess.Popen:
+def _command(limits: tuple) -> tuple[str, ...]:
+    """How a child is started: the same command, the same child (the spare's key)."""
+    return (
+        tempfile.gettempdir(),
+        sys.executable,
+        "-I",
+        str(CHILD),
+        *(str(value) for value in limits),
+    )
+
+
+def _start_child(command: tuple[str, ...]) -> subprocess.Popen:
+    temporary, *arguments = command
     return subprocess.Popen(  # noqa: S603 - our own interpreter and script, no shell
-        [sys.executable, "-I", str(CHILD), *(str(value) for value in limits)],
+        arguments,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={},
+        # Nothing of ours (keys, settings) is passed on: only where temporary
+        # files would go, should a library ever try (RLIMIT_FSIZE stops it writing).
+        env={"TMPDIR": temporary},
         close_fds=True,
     )
 
 
 _spare_lock = threading.Lock()
-_spare: tuple[int, tuple, subprocess.Popen] | None = None
+_spare: tuple[int, tuple[str, ...], subprocess.Popen] | None = None
 
 
-def _take_child(limits: tuple) -> subprocess.Popen:
-    """The waiting spare if it was started with these limits in this process,
-    else a new child."""
+def _take_child(command: tuple[str, ...]) -> subprocess.Popen:
+    """The waiting spare if it was started this way in this process (a fork
+    of this process, such as a new worker, starts its own), else a new child."""
     global _spare
     with _spare_lock:
         spare, _spare = _spare, None
     if spare is not None:
-        pid, spare_limits, child = spare
-        if pid == os.getpid() and spare_limits == limits and child.poll() is None:
+        pid, spare_command, child = spare
+        if pid == os.getpid() and spare_command == command and child.poll() is None:
             return child
         if pid == os.getpid():
             _end(child)
-    return _start_child(limits)
+    return _start_child(command)
 
 
-def _leave_spare(limits: tuple) -> None:
+def _leave_spare(command: tuple[str, ...]) -> None:
     global _spare
     with _spare_lock:
         if _spare is None:
-            _spare = (os.getpid(), limits, _start_child(limits))
+            _spare = (os.getpid(), command, _start_child(command))
 
 
 def _end(child: subprocess.Popen) -> None:
@@ -200,12 +216,13 @@ def _end(child: subprocess.Popen) -> None:
 
 
 def _run_child(limits: tuple, payload: bytes) -> bytes:
-    child = _take_child(limits)
+    command = _command(limits)
+    child = _take_child(command)
     try:
         output, timed_out = _exchange(child, payload, limits)
     finally:
         _end(child)
-        _leave_spare(limits)
+        _leave_spare(command)
     if timed_out or child.returncode == -signal.SIGXCPU:
         raise Refused("too_slow")
     if child.returncode != 0 or output is None:
@@ -217,7 +234,7 @@ def _exchange(child: subprocess.Popen, payload: bytes, limits: tuple) -> tuple[b
     """Write the payload, read the answer, within the wall clock and a size
     cap. Returns (answer or None if too large, whether time ran out)."""
     deadline = time.monotonic() + settings.ATTACHMENT_CLEAN_SECONDS
-    most = 4 * limits[0] + OUTPUT_SLACK
+    most = 4 * limits[0] + OUTPUT_PER_PAGE * limits[1]
     chunks, received, sent = [], 0, 0
     view = memoryview(payload)
     with selectors.DefaultSelector() as selector:
@@ -283,7 +300,7 @@ def _pages(output: bytes, limits: tuple) -> tuple[CleanPage, ...]:
         media_type = item["media_type"]
         if media_type not in MAGIC or not data.startswith(MAGIC[media_type]):
             raise ValueError("image kind")
-        if not thumbnail.startswith(MAGIC["image/jpeg"]) or thumbnail_end > len(output):
+        if not thumbnail.startswith(MAGIC["image/jpeg"]):  # (past the end: see below)
             raise ValueError("thumbnail")
         if not (width > 0 and height > 0 and width * height <= max_pixels):
             raise ValueError("size")
