@@ -843,9 +843,11 @@ class Conversation:
         else:
             refused = ""
         if refused:
-            return Outcome([Reply(f"{refused} {texts.ANSWERS_KEPT}"), *self.after_file()])
-        count = self.memory.hold_file(state, upload.cleaned, upload.size, upload.weight)
-        replies = [Reply(texts.FILE_RECEIVED % {"count": count, "files": max_files()})]
+            replies = [Reply(f"{refused} {texts.ANSWERS_KEPT}")]
+        else:
+            count = self.memory.hold_file(state, upload.cleaned, upload.size, upload.weight)
+            replies = [Reply(texts.FILE_RECEIVED % {"count": count, "files": max_files()})]
+        # The text sent with it is kept whether the file was taken or not.
         note = self.take_caption()
         if note:
             replies.append(Reply(note))

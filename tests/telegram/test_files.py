@@ -175,8 +175,8 @@ def test_a_refused_file_says_why_and_the_dialogue_goes_on(fake, ivan, settings):
     settings.ATTACHMENT_MAX_BYTES = 128 * 1024
 
     def files(person):
-        # HTML sent as a "JPEG" document: refused by its bytes.
-        person.sends_document(HTML, HTML_NAME, "image/jpeg")
+        # HTML sent as a "JPEG" document: refused by its bytes (its caption kept).
+        person.sends_document(HTML, HTML_NAME, "image/jpeg", caption=PHOTO_CAPTION)
         # Announced over the limit: refused without being downloaded.
         person.sends_document(noise_jpeg(300), "big.jpg", "image/jpeg", announced=300_000)
         # Announced small but larger: the download stops past the limit.
@@ -199,7 +199,8 @@ def test_a_refused_file_says_why_and_the_dialogue_goes_on(fake, ivan, settings):
     ivan.presses("sum:send")
     run_bot()
     help_request = HelpRequest.objects.get()
-    assert opened(help_request, "narrative")["narrative"] == NARRATIVE
+    narrative = opened(help_request, "narrative")["narrative"]
+    assert narrative == f"{NARRATIVE}\n\n{PHOTO_CAPTION}"
     # Only the photo that was taken went with the request.
     assert Attachment.objects.filter(request=help_request).count() == 1
 
