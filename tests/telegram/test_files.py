@@ -476,3 +476,14 @@ def test_files_of_a_dialogue_gone_from_the_cache_are_dropped(fake, ivan, olga):
     run_bot()
 
     assert HELD_FILES.weight() == 0
+
+
+def test_files_are_held_as_long_as_the_answers_the_thirty_minutes_promised(fake, ivan):
+    up_to_files(ivan)
+    ivan.sends_photo(gps_jpeg())
+    run_bot()
+
+    [(_key, _raw, ttl)] = [entry for entry in cache_entries() if ":tg:dialogue:" in entry[0]]
+    assert 29 * 60 < ttl <= 30 * 60
+    [held] = HELD_FILES._entries.values()
+    assert 29 * 60 < held.deadline - time.monotonic() <= 30 * 60
