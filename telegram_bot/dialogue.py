@@ -11,6 +11,14 @@ updates into `Incoming` and `Outcome` into API calls.
 The chat id is used only to find this chat's sealed state in the cache
 (telegram_bot.memory) and is never stored, logged or put in a task. Answers
 are checked by the web form's own fields, so both enforce one set of rules.
+
+Photos and documents are taken after the situation (an optional step, not one
+of the numbered questions) and with a follow-up message in /status. The runner
+asks `file_room` whether the chat takes a file now and how many bytes it may
+have, downloads and cleans it off the event loop, and hands `handle` the
+result (`Upload`): a clean copy, held in memory until Send (memory.HeldFiles),
+or a refusal said in the person's language while everything typed is kept.
+The file's name, its declared type and Telegram's file id are never kept.
 """
 
 import logging
@@ -23,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from core.ratelimit import Rate
+from intake.attachments.clean import Refused, clean
 from intake.forms import ReceiptForm, RequesterMessageForm, RequestForm, urgent_help_text
 from intake.messages import thread_owner
 from intake.services import (
@@ -35,7 +44,13 @@ from intake.services import (
 )
 from intake.vocabulary import Channel, Language
 from telegram_bot import texts
-from telegram_bot.memory import ChatMemory, count_everyone
+from telegram_bot.memory import (
+    HELD_BYTES_CEILING,
+    HELD_FILES,
+    ChatMemory,
+    count_everyone,
+    sweep_held_files,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +70,11 @@ QUESTIONS = (
     "contact",
     "alias",
 )
+# The order of the request dialogue: the questions, with the optional files
+# after the situation (not numbered: "Question 6 of 8" stays the form's count).
+STEPS = (*QUESTIONS[:6], "attachments", *QUESTIONS[6:])
+# Where a photo or a document is taken: the files step, and a follow-up message.
+FILE_STEPS = ("attachments", "message", "message_code")
 SINGLE_CHOICE = ("category", "service_status", "location", "urgency")
 OPTIONAL_TEXT = ("contact", "alias")
 # Callback data is "<prefix>:<value>"; each step accepts only its own prefix,
@@ -66,6 +86,7 @@ PREFIX = {
     "urgency": "urg",
     "legal_articles": "art",
     "narrative": "nar",
+    "attachments": "fil",
     "contact": "con",
     "alias": "ali",
     "summary": "sum",
@@ -78,6 +99,40 @@ LANGUAGE_BUTTONS = (("Русский", Language.RUSSIAN.value), ("English", Lang
 
 
 @dataclass(repr=False)
+class FileOffer:
+    """A photo or document as Telegram announces it: what to fetch and its size.
+    The file's name and declared type are not even read."""
+
+    file_id: str
+    size: int | None = None
+
+    def __repr__(self) -> str:
+        return "<FileOffer>"
+
+
+@dataclass(repr=False)
+class Upload:
+    """What became of an offered file: a clean copy, or why it was not taken."""
+
+    cleaned: object | None = None
+    size: int = 0  # bytes received
+    weight: int = 0  # bytes the clean copy holds in memory
+    refusal: str = ""  # "too_large", "total", "unfetched", "refused" (messages say why)
+    messages: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return "<Upload>"
+
+
+@dataclass(repr=False)
+class FileRoom:
+    """A file is wanted: at most this many bytes, refusals in this language."""
+
+    bytes: int
+    language: str
+
+
+@dataclass(repr=False)
 class Incoming:
     """One update, reduced to what the dialogue needs. Never logged (no repr)."""
 
@@ -87,6 +142,9 @@ class Incoming:
     data: str | None = None  # a pressed button's callback data
     message_id: int | None = None  # the message whose button was pressed
     private: bool = True
+    file: FileOffer | None = None  # a photo (its largest size within the limit) or a document
+    caption: str | None = None  # the text sent with the file
+    upload: Upload | None = None  # set by the runner when the file was wanted
 
     def __repr__(self) -> str:
         return "<Incoming>"
@@ -130,6 +188,7 @@ def handle(incoming: Incoming) -> Outcome:
         return _outside_private_chat(incoming)
     language = Language.RUSSIAN.value
     try:
+        sweep_held_files()
         memory = ChatMemory(incoming.chat_id)
         if memory.seen(incoming.update_id):
             # Redelivered (the bot stopped before Telegram heard it was handled).
@@ -150,6 +209,65 @@ def handle(incoming: Incoming) -> Outcome:
     except Exception as error:
         _log_failure("an update could not be marked as handled", error)
     return outcome
+
+
+def max_files() -> int:
+    return settings.ATTACHMENT_MAX_FILES
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g}"
+
+
+def file_room(incoming: Incoming) -> FileRoom | None:
+    """
+    Whether this chat's dialogue takes the offered file now, and how many bytes
+    it may have (the per-file limit, or what the request's total leaves). None:
+    not now (a wrong step, five files held, the bot busy), and `handle` says
+    why without the file ever being downloaded. Never raises.
+    """
+    if not incoming.private or incoming.file is None:
+        return None
+    try:
+        memory = ChatMemory(incoming.chat_id)
+        if memory.seen(incoming.update_id):
+            return None
+        rate = Rate.parse(settings.TELEGRAM_FLOOD_LIMIT)
+        if rate is not None and memory.peek("updates") >= rate.count:
+            return None
+        state = memory.dialogue()
+        if state is None or state.get("step") not in FILE_STEPS:
+            return None
+        if len(memory.held_files(state)) >= max_files():
+            return None
+        if HELD_FILES.weight() >= HELD_BYTES_CEILING:
+            return None
+        left = settings.ATTACHMENT_MAX_TOTAL - memory.held_bytes(state)
+        room = min(settings.ATTACHMENT_MAX_BYTES, left)
+        if room <= 0:
+            return None
+        return FileRoom(room, memory.language(default=Language.RUSSIAN.value))
+    except Exception as error:
+        _log_failure("a file's room could not be checked", error)
+        return None
+
+
+def clean_file(data: bytes, language: str) -> Upload:
+    """
+    Make the clean copy of a downloaded file (slow: the cleaner's child process
+    decodes it). Runs in a thread of its own, never on the bot's event loop and
+    never in the dialogue's thread. Refusals come back in `language`.
+    """
+    with translation.override(language):
+        try:
+            cleaned = clean(data)
+        except Refused as refused:
+            return Upload(size=len(data), refusal="refused", messages=[str(refused.message)])
+        except Exception as error:
+            _log_failure("a file could not be cleaned", error)
+            return Upload(size=len(data), refusal="refused")
+    weight = sum(len(page.data) for page in cleaned.pages)
+    return Upload(cleaned=cleaned, size=len(data), weight=weight)
 
 
 def receipt_delivered(chat_id: int) -> None:
@@ -233,6 +351,8 @@ class Conversation:
         incoming = self.incoming
         if incoming.data is not None:
             return self.pressed(incoming.data)
+        if incoming.file is not None:
+            return self.file_sent()
         if incoming.text is None:
             return self.reply(texts.NOT_TEXT, *self.current_question())
         if incoming.text.startswith("/"):
@@ -292,6 +412,7 @@ class Conversation:
         word, _space, rest = text.strip().partition(" ")
         name = word[1:].split("@", 1)[0].lower()
         if name == "start":
+            self.memory.forget_files(None)
             self.save({"mode": "request", "step": QUESTIONS[0], "answers": {}})
             return self.reply(texts.INTRO, self.question(QUESTIONS[0]))
         if name == "cancel":
@@ -301,6 +422,7 @@ class Conversation:
             buttons = [[Button(label, f"lang:{code}")] for label, code in LANGUAGE_BUTTONS]
             return Outcome([Reply(texts.CHOOSE_LANGUAGE, buttons=buttons)])
         if name == "status":
+            self.memory.forget_files(None)
             self.save({"mode": "status", "step": "code"})
             if rest.strip():
                 return self.lookup(rest)
@@ -338,6 +460,7 @@ class Conversation:
         handlers = {
             "legal_articles": self.ticked,
             "narrative": self.narrative_done,
+            "attachments": self.files_done,
             "contact": self.skipped,
             "alias": self.skipped,
             "summary": self.summary_pressed,
@@ -377,6 +500,11 @@ class Conversation:
             return Outcome(answer=texts.OLD_BUTTON)
         return self.advance()
 
+    def files_done(self, value: str) -> Outcome:
+        if value != "done":
+            return Outcome(answer=texts.OLD_BUTTON)
+        return self.advance()
+
     def skipped(self, value: str) -> Outcome:
         if value != "skip":
             return Outcome(answer=texts.OLD_BUTTON)
@@ -386,7 +514,7 @@ class Conversation:
     def advance(self, *before: Reply) -> Outcome:
         """Save the answers and ask the next question (or show the summary)."""
         step = self.state["step"]
-        following = QUESTIONS[QUESTIONS.index(step) + 1 :]
+        following = STEPS[STEPS.index(step) + 1 :]
         self.state["step"] = following[0] if following else "summary"
         self.save(self.state)
         return Outcome([*before, self.question(self.state["step"])])
@@ -397,7 +525,7 @@ class Conversation:
         if self.state is None:
             return self.reply(texts.NOTHING_IN_PROGRESS)
         step = self.state["step"]
-        if step == "narrative":
+        if step in ("narrative", "attachments"):
             return self.add_narrative(text)
         if step in OPTIONAL_TEXT:
             return self.optional_text(step, text)
@@ -417,6 +545,9 @@ class Conversation:
         except ValidationError as error:
             return self.reply(f"{texts.NOT_ADDED} {_error_text(error)}")
         self.save(self.state)
+        if self.state["step"] == "attachments":
+            # Typed while files are asked for: part of the situation, never lost.
+            return Outcome([Reply(texts.ADDED_TO_SITUATION, buttons=self.files_buttons())])
         done = [[Button(texts.CONTINUE, "nar:done")]]
         return Outcome([Reply(texts.NARRATIVE_ADDED, buttons=done)])
 
@@ -432,6 +563,8 @@ class Conversation:
     def question(self, step: str) -> Reply:
         if step == "summary":
             return self.summary()
+        if step == "attachments":
+            return self.files_question()
         number = texts.QUESTION_NUMBER % {
             "number": QUESTIONS.index(step) + 1,
             "total": len(QUESTIONS),
@@ -480,6 +613,11 @@ class Conversation:
         lines.append(f"{_field('narrative').label}\n{narrative}")
         notify = texts.NOTIFY_YES if answers.get("notify") else texts.NOTIFY_NO
         lines.append(f"{texts.NOTIFY_QUESTION}\n{CHECK} {notify}\n{texts.NOTIFY_SAFETY}")
+        held = len(self.memory.held_files(self.state))
+        if held:
+            lines.append(str(texts.FILES_IN_SUMMARY % {"count": held}))
+        if self.state.get("files", 0) > held:
+            lines.append(str(texts.FILES_LOST))
         lines.append(str(texts.SUMMARY_SEND_HINT))
         return Reply("\n\n".join(lines), buttons=self.summary_buttons())
 
@@ -507,6 +645,7 @@ class Conversation:
 
     def summary_pressed(self, value: str) -> Outcome:
         if value == "restart":
+            self.memory.forget_files(None)
             self.save({"mode": "request", "step": QUESTIONS[0], "answers": {}})
             return Outcome([self.question(QUESTIONS[0])])
         if value == "cancel":
@@ -548,8 +687,9 @@ class Conversation:
         sent_summary = f"{self.summary().text}\n\n{CHECK} {texts.SENT_MARK}"
         receipt_text = str(texts.RECEIPT)
         urgent_line = urgent_help_text()
+        attachments = self.memory.held_files(self.state)
         try:
-            submission = submit_request(record)
+            submission = submit_request(record, attachments=attachments)
         except Exception as error:
             _log_failure("a submission failed; the answers are kept for a retry", error)
             retry = Reply(texts.SUBMIT_FAILED, buttons=self.summary_buttons())
@@ -636,11 +776,19 @@ class Conversation:
         return Outcome(answer=texts.OLD_BUTTON)
 
     def ask_message(self) -> Reply:
-        return Reply(texts.ASK_MESSAGE, buttons=[[Button(texts.CANCEL, "msg:cancel")]])
+        text = f"{texts.ASK_MESSAGE}\n{texts.FILES_WITH_MESSAGE % self.limits()}"
+        return Reply(text, buttons=[[Button(texts.CANCEL, "msg:cancel")]])
 
     def message_pressed(self, value: str) -> Outcome:
+        if value == "files" and self.state["step"] == "message":
+            # Files alone, without a written message: the code is asked next.
+            if not self.memory.held_files(self.state):
+                return Outcome(answer=texts.OLD_BUTTON)
+            self.save({**self.state, "step": "message_code", "message": ""})
+            return Outcome([self.ask_code_to_send()])
         if value != "cancel":
             return Outcome(answer=texts.OLD_BUTTON)
+        self.memory.forget_files(None)
         self.save({"mode": "status", "step": "thread"})
         return Outcome([Reply(texts.USE_BUTTONS, buttons=self.thread_buttons())])
 
@@ -650,7 +798,7 @@ class Conversation:
             body = RequesterMessageForm.base_fields["body"].clean(text)
         except ValidationError as error:
             return self.reply(f"{texts.NOT_SAVED} {_error_text(error)}")
-        self.save({"mode": "status", "step": "message_code", "message": body})
+        self.save({**self.state, "step": "message_code", "message": body})
         return Outcome([self.ask_code_to_send()])
 
     def ask_code_to_send(self) -> Reply:
@@ -666,11 +814,112 @@ class Conversation:
         if help_request is None:
             # The message waits for a code that opens a request (or Cancel).
             return Outcome([Reply(texts.NOT_FOUND, buttons=[[Button(texts.CANCEL, "msg:cancel")]])])
+        attachments = self.memory.held_files(self.state)
         try:
-            post_requester_message(help_request, self.state["message"])
+            post_requester_message(help_request, self.state["message"], attachments=attachments)
         except MessageBudgetSpent as spent:
             text = texts.MESSAGES_SPENT_TODAY if spent.for_today else texts.MESSAGES_SPENT
+            self.memory.forget_files(None)
             self.save({"mode": "status", "step": "thread"})
             return Outcome([Reply(text, buttons=self.thread_buttons())])
+        self.memory.forget_files(None)
         self.save({"mode": "status", "step": "thread"})
         return Outcome([Reply(texts.MESSAGE_SENT, buttons=self.thread_buttons())])
+
+    # --- photos and documents -----------------------------------------------------------
+
+    def limits(self) -> dict:
+        return {
+            "files": max_files(),
+            "each": _megabytes(settings.ATTACHMENT_MAX_BYTES),
+            "total": _megabytes(settings.ATTACHMENT_MAX_TOTAL),
+        }
+
+    def files_buttons(self) -> list[list[Button]]:
+        held = self.memory.held_files(self.state)
+        return [[Button(texts.DONE if held else texts.SKIP, "fil:done")]]
+
+    def files_question(self) -> Reply:
+        return Reply(texts.ASK_FILES % self.limits(), buttons=self.files_buttons())
+
+    def file_sent(self) -> Outcome:
+        """A photo or a document: held for the request or message, or refused saying why."""
+        state = self.state
+        if state is None:
+            return self.reply(texts.FILES_NOT_NOW)
+        if state["step"] not in FILE_STEPS:
+            text = texts.FILES_LATER if state["mode"] == "request" else texts.FILES_AFTER_WRITE
+            return self.reply(text, *self.current_question())
+        upload = self.incoming.upload
+        held_bytes = self.memory.held_bytes(state)
+        if len(self.memory.held_files(state)) >= max_files():
+            refused = texts.TOO_MANY_FILES % self.limits()
+        elif upload is None:
+            full = held_bytes >= settings.ATTACHMENT_MAX_TOTAL
+            refused = texts.FILES_TOTAL_TOO_LARGE % self.limits() if full else texts.FILES_BUSY
+        elif upload.refusal or upload.cleaned is None:
+            refused = self.refusal_text(upload)
+        elif held_bytes + upload.size > settings.ATTACHMENT_MAX_TOTAL:
+            refused = texts.FILES_TOTAL_TOO_LARGE % self.limits()
+        else:
+            refused = ""
+        if refused:
+            replies = [Reply(f"{refused} {texts.ANSWERS_KEPT}")]
+        else:
+            count = self.memory.hold_file(state, upload.cleaned, upload.size, upload.weight)
+            replies = [Reply(texts.FILE_RECEIVED % {"count": count, "files": max_files()})]
+        # The text sent with it is kept whether the file was taken or not.
+        note = self.take_caption()
+        if note:
+            replies.append(Reply(note))
+        self.save(self.state)
+        return Outcome([*replies, *self.after_file()])
+
+    def refusal_text(self, upload: Upload) -> str:
+        if upload.refusal == "too_large":
+            return str(texts.FILE_TOO_LARGE % self.limits())
+        if upload.refusal == "total":
+            return str(texts.FILES_TOTAL_TOO_LARGE % self.limits())
+        if upload.refusal == "unfetched":
+            return str(texts.FILE_NOT_RECEIVED)
+        return " ".join(upload.messages) or str(texts.FILE_NOT_ACCEPTED)
+
+    def take_caption(self) -> str:
+        """
+        The text sent with a file counts like typed text: part of the situation,
+        or of the message to the caseworkers. Returns a note if it was not taken.
+        """
+        caption = (self.incoming.caption or "").strip()
+        if not caption:
+            return ""
+        if self.state["mode"] == "request":
+            answers = self.state["answers"]
+            joined = f"{answers['narrative']}\n\n{caption}" if answers.get("narrative") else caption
+            try:
+                answers["narrative"] = _field("narrative").clean(joined)
+            except ValidationError as error:
+                return f"{texts.CAPTION_NOT_ADDED} {_error_text(error)}"
+            return str(texts.CAPTION_ADDED)
+        written = self.state.get("message")
+        joined = f"{written}\n\n{caption}" if written else caption
+        try:
+            self.state["message"] = RequesterMessageForm.base_fields["body"].clean(joined)
+        except ValidationError as error:
+            return f"{texts.CAPTION_NOT_ADDED} {_error_text(error)}"
+        self.state["step"] = "message_code"
+        return ""
+
+    def after_file(self) -> list[Reply]:
+        """What to do next, once a file was taken or refused."""
+        step = self.state["step"]
+        if step == "attachments":
+            return [Reply(texts.MORE_FILES, buttons=self.files_buttons())]
+        if step == "message":
+            buttons = [
+                [Button(texts.FILES_ONLY, "msg:files")],
+                [Button(texts.CANCEL, "msg:cancel")],
+            ]
+            if not self.memory.held_files(self.state):
+                buttons = buttons[1:]
+            return [Reply(texts.NOW_WRITE, buttons=buttons)]
+        return [self.ask_code_to_send()]

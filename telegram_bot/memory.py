@@ -14,6 +14,20 @@ every key names the chat only by `chat_handle`, a keyed hash of its chat id:
 - seen: that an update was handled, nothing else; SEEN_TTL;
 - counters: updates, submissions and lookups in the window; the window.
 
+Files (photos and documents) are the exception: their clean copies are held in
+this process's memory only (`HeldFiles`), never in the cache, on disk or in the
+database, until the request or message they belong to is sent. Why not sealed
+in Redis like the text: a file is up to ATTACHMENT_MAX_BYTES, a dialogue up to
+ATTACHMENT_MAX_TOTAL; Redis may write its memory to disk (RDB/AOF) and copy it
+to replicas, and megabytes per chat there would let a flood of photos fill the
+cache that Celery and the rate limits share. In memory the files cannot outlive
+the bot process, and their number and size are capped (HELD_BYTES_CEILING). The
+price is that a restarted bot has lost them: the sealed dialogue remembers how
+many were sent, so the person is told to send them again. Held files belong to
+one dialogue (a random token in the sealed state): they go with it on Send,
+/cancel, Start over, expiry and a shred of the cache (the next update's sweep
+finds the dialogue gone).
+
 Sealed values are encrypted under a key derived from the chat id itself
 (encryption.chats), so a dump of the cache reveals nothing without the chat
 id. The chat id, user id, username and names are never written anywhere.
@@ -22,6 +36,10 @@ id. The chat id, user id, username and names are never written anywhere.
 
 import json
 import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -41,6 +59,81 @@ SEEN_TTL = 24 * 3600
 # the chat's next message.
 RECEIPT_TTL = 24 * 3600
 PREFIX = "tg"
+# Clean copies held for every chat together in this process; past it new files
+# are refused ("busy") until dialogues are sent or expire.
+HELD_BYTES_CEILING = 256 * 1024 * 1024
+
+
+@dataclass(repr=False)
+class _Held:
+    token: str
+    deadline: float
+    files: list = field(default_factory=list)  # clean copies, in the order sent
+    sizes: list = field(default_factory=list)  # bytes of each file as it was received
+    weight: int = 0  # bytes of memory the clean copies take
+
+
+class HeldFiles:
+    """
+    The clean copies of the files each chat sent in the dialogue in progress,
+    in this process's memory only (see the module's docstring). Entries are
+    named by the chat's handle, never by its id; nothing here is ever logged.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Held] = {}
+
+    def __repr__(self) -> str:
+        return "<HeldFiles>"
+
+    def weight(self) -> int:
+        with self._lock:
+            return sum(entry.weight for entry in self._entries.values())
+
+    def get(self, handle: str, token: str | None) -> _Held | None:
+        with self._lock:
+            entry = self._entries.get(handle)
+            if entry is None or token is None or entry.token != token:
+                return None
+            if entry.deadline <= time.monotonic():
+                del self._entries[handle]
+                return None
+            return entry
+
+    def add(self, handle: str, token: str, cleaned: object, size: int, weight: int) -> _Held:
+        with self._lock:
+            entry = self._entries.get(handle)
+            if entry is None or entry.token != token:
+                entry = self._entries[handle] = _Held(token, 0.0)
+            entry.files.append(cleaned)
+            entry.sizes.append(size)
+            entry.weight += weight
+            entry.deadline = time.monotonic() + DIALOGUE_TTL
+            return entry
+
+    def drop(self, handle: str) -> None:
+        with self._lock:
+            self._entries.pop(handle, None)
+
+    def sweep(self, alive) -> None:
+        """Drop expired entries and those whose dialogue `alive(handle)` no longer finds."""
+        with self._lock:
+            handles = list(self._entries)
+        now = time.monotonic()
+        for handle in handles:
+            entry = self._entries.get(handle)
+            if entry is not None and (entry.deadline <= now or not alive(handle)):
+                self.drop(handle)
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._entries)
+            self._entries.clear()
+            return count
+
+
+HELD_FILES = HeldFiles()
 
 
 class ChatMemory:
@@ -74,6 +167,45 @@ class ChatMemory:
 
     def forget_dialogue(self) -> None:
         cache.delete(self._key("dialogue"))
+        HELD_FILES.drop(self._handle)
+
+    # --- files sent in the dialogue (process memory, see HeldFiles) -----------------
+
+    def held_files(self, state: dict | None) -> list:
+        """The clean copies held for this dialogue (none if its token does not match)."""
+        entry = HELD_FILES.get(self._handle, (state or {}).get("files_token"))
+        return list(entry.files) if entry is not None else []
+
+    def held_bytes(self, state: dict | None) -> int:
+        """The received size of the files held for this dialogue, together."""
+        entry = HELD_FILES.get(self._handle, (state or {}).get("files_token"))
+        return sum(entry.sizes) if entry is not None else 0
+
+    def hold_file(self, state: dict, cleaned: object, size: int, weight: int) -> int:
+        """
+        Keep a clean copy for this dialogue; returns how many are held. The
+        state gets the token (and the count, for telling a person after a
+        restart that files were lost): save it afterwards.
+        """
+        token = state.get("files_token")
+        if HELD_FILES.get(self._handle, token) is None:
+            token = state["files_token"] = secrets.token_hex(16)
+        entry = HELD_FILES.add(self._handle, token, cleaned, size, weight)
+        state["files"] = len(entry.files)
+        return len(entry.files)
+
+    def forget_files(self, state: dict | None) -> None:
+        HELD_FILES.drop(self._handle)
+        if state is not None:
+            state.pop("files_token", None)
+            state.pop("files", None)
+
+    def peek(self, scope: str) -> int:
+        """This chat's count of `scope` in the current window, without counting."""
+        try:
+            return int(cache.get(self._key(f"rate:{scope}")) or 0)
+        except Exception:
+            return 0
 
     # --- language ------------------------------------------------------------------
 
@@ -140,13 +272,21 @@ def _count(key: str, rate: Rate) -> int:
         return 0
 
 
+def sweep_held_files() -> None:
+    """Drop held files whose dialogue expired, was deleted or was shredded away."""
+    HELD_FILES.sweep(lambda handle: cache.get(f"{PREFIX}:dialogue:{handle}") is not None)
+
+
 def forget_every_chat() -> int:
     """
     Delete every entry the bot keeps, for every chat (a shred): dialogues,
     receipts on their way, languages, handled updates and counters. Returns how
     many entries went. The cache's other keys (Celery's queue shares Redis) stay.
     Django's cache has no "delete by prefix", so this asks the backend itself.
+    Files held in this process go too; a bot process of its own drops its held
+    files at its next update, when the sweep finds their dialogues gone.
     """
+    HELD_FILES.clear()
     return _delete_prefixed(caches[DEFAULT_CACHE_ALIAS], f"{PREFIX}:")
 
 

@@ -14,6 +14,14 @@ the cache and goes out with the chat's next update.
 Nothing here logs a chat id, a user, a text or the token: log lines name the
 API method and the kind of error only, and `hide_in_logs` masks the token (it
 is part of every Bot API URL) in any record that might still carry it.
+
+Updates are handled concurrently across chats and in order within a chat (a
+turn per chat), so a slow file in one chat holds up no other. A photo or a
+document is fetched only when the dialogue wants one (`dialogue.file_room`):
+getFile, then the file URL under TELEGRAM_API_URL, read into memory in chunks
+and abandoned past the allowed size (no temporary file), then cleaned in a
+thread of its own (the cleaner's child process does the decoding), never on
+the event loop.
 """
 
 import asyncio
@@ -21,6 +29,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from aiogram import Bot
@@ -39,6 +48,7 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
     EditMessageText,
+    GetFile,
     GetMe,
     GetUpdates,
     SendMessage,
@@ -49,10 +59,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connections
 
 from telegram_bot import dialogue
-from telegram_bot.dialogue import Button, Incoming, Outcome
+from telegram_bot.dialogue import Button, FileOffer, Incoming, Outcome, Upload
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +78,12 @@ SEND_ATTEMPTS = 6
 DRAIN_ATTEMPTS = 5
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_WEBHOOK_BODY = 1024 * 1024
+# Files cleaned at once (each in the cleaner's child process); more wait their turn.
+CLEANERS = 2
+DOWNLOAD_CHUNK = 64 * 1024
+# While an update is in hand, getUpdates hands it out again: wait this long at
+# most (or until an update is done) before asking again.
+IN_HAND_WAIT = 1.0
 
 
 class BotFailure(Exception):
@@ -117,6 +134,23 @@ def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
     )
 
 
+def file_offer(message) -> FileOffer | None:
+    """
+    The file a message carries, as Telegram announces it. Of a photo's sizes,
+    the largest within ATTACHMENT_MAX_BYTES (the largest of all if none is, to
+    be refused by its size); of a document, only its id and size: its name and
+    declared type are never read.
+    """
+    if message.photo:
+        limit = settings.ATTACHMENT_MAX_BYTES
+        fitting = [p for p in message.photo if p.file_size is None or p.file_size <= limit]
+        chosen = max(fitting or message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return FileOffer(file_id=chosen.file_id, size=chosen.file_size)
+    if message.document is not None:
+        return FileOffer(file_id=message.document.file_id, size=message.document.file_size)
+    return None
+
+
 def incoming_from(update: Update) -> tuple[Incoming, str | None] | None:
     """The dialogue's view of an update, and the callback query id to answer, if any."""
     if update.message is not None:
@@ -127,6 +161,8 @@ def incoming_from(update: Update) -> tuple[Incoming, str | None] | None:
                 update_id=update.update_id,
                 text=message.text,
                 private=message.chat.type == "private",
+                file=file_offer(message),
+                caption=message.caption,
             ),
             None,
         )
@@ -181,11 +217,13 @@ class BotRunner:
         self.patience: int | None = None
         self.stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        # One update at a time: a chat's updates must not overtake each other.
-        self._handling = asyncio.Lock()
+        # A chat's updates must not overtake each other: one turn per chat at a
+        # time (other chats go on). Keyed by chat id in memory, only while in use.
+        self._turns: dict[int, list] = {}
+        self._cleaners = ThreadPoolExecutor(max_workers=CLEANERS, thread_name_prefix="tg-clean")
 
     def stop(self) -> None:
-        """Stop after the update in hand (from the bot's own event loop)."""
+        """Stop after the updates in hand (from the bot's own event loop)."""
         self.stopping.set()
 
     def request_stop(self) -> None:
@@ -259,9 +297,77 @@ class BotRunner:
         if parsed is None:
             return
         incoming, callback_id = parsed
-        async with self._handling:
+        async with self._turn(incoming.chat_id):
+            if incoming.file is not None:
+                await self.take_file(incoming)
             outcome = await sync_to_async(_handle_in_worker)(incoming)
             await self.deliver(incoming.chat_id, callback_id, outcome)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, chat_id: int):
+        # asyncio.Lock serves its waiters first come, first served: a chat's
+        # updates keep their order.
+        turn = self._turns.setdefault(chat_id, [asyncio.Lock(), 0])
+        turn[1] += 1
+        try:
+            async with turn[0]:
+                yield
+        finally:
+            turn[1] -= 1
+            if turn[1] == 0:
+                del self._turns[chat_id]
+
+    # --- files ----------------------------------------------------------------------------
+
+    async def take_file(self, incoming: Incoming) -> None:
+        """Fetch and clean the offered file if the dialogue wants it (`incoming.upload`)."""
+        room = await sync_to_async(dialogue.file_room)(incoming)
+        if room is None:
+            return  # not wanted now: never downloaded, the dialogue says why
+        offer = incoming.file
+        over = "too_large" if (offer.size or 0) > settings.ATTACHMENT_MAX_BYTES else "total"
+        if offer.size is not None and offer.size > room.bytes:
+            incoming.upload = Upload(size=offer.size, refusal=over)
+            return
+        data = await self.download(offer.file_id, room.bytes)
+        if isinstance(data, int):
+            over = "too_large" if data > settings.ATTACHMENT_MAX_BYTES else "total"
+            incoming.upload = Upload(size=data, refusal=over)
+            return
+        if data is None:
+            incoming.upload = Upload(refusal="unfetched")
+            return
+        loop = asyncio.get_running_loop()
+        incoming.upload = await loop.run_in_executor(
+            self._cleaners, dialogue.clean_file, data, room.language
+        )
+
+    async def download(self, file_id: str, limit: int) -> bytes | int | None:
+        """
+        The file's bytes, read into memory only; past `limit` the reading stops
+        and the size seen so far is returned instead; None if it cannot be had.
+        """
+        file = await self.call(GetFile(file_id=file_id), attempts=3)
+        if file is None or not file.file_path:
+            return None
+        if file.file_size is not None and file.file_size > limit:
+            return file.file_size
+        url = self.bot.session.api.file_url(self.bot.token, file.file_path)
+        received = bytearray()
+        stream = self.bot.session.stream_content(
+            url, timeout=self.request_timeout, chunk_size=DOWNLOAD_CHUNK, raise_for_status=True
+        )
+        try:
+            async with contextlib.aclosing(stream):
+                async for chunk in stream:
+                    received += chunk
+                    if len(received) > limit:
+                        return len(received)  # the rest is never read
+        except Exception as error:
+            # The URL holds the token: only the kind of error is logged.
+            logger.warning("telegram: a file could not be downloaded (%s)", type(error).__name__)
+            return None
+        return bytes(received)
 
     async def deliver(self, chat_id: int, callback_id: str | None, outcome: Outcome) -> None:
         if callback_id is not None:
@@ -302,6 +408,11 @@ class BotRunner:
         await self.call_until_done(DeleteWebhook(drop_pending_updates=False))
         offset: int | None = None
         backoff, failures = Backoff(RETRY), 0
+        # Updates in hand (handled concurrently, a turn per chat), and the
+        # highest update taken so far: Telegram forgets an update once the
+        # offset passes it, so the offset never passes one still in hand.
+        in_hand: dict[int, asyncio.Task] = {}
+        newest: int | None = None
         while not self.stopping.is_set():
             request = GetUpdates(
                 offset=offset, timeout=0 if drain else POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
@@ -325,17 +436,47 @@ class BotRunner:
                 await self._sleep_unless_stopping(delay)
                 continue
             backoff, failures = Backoff(RETRY), 0
-            if drain and not updates:
+            fresh = [u for u in updates if newest is None or u.update_id > newest]
+            for update in fresh:
+                in_hand[update.update_id] = asyncio.ensure_future(self.handle_update(update))
+                newest = update.update_id
+            if drain and not fresh and not in_hand:
                 break
-            for update in updates:
-                await self.handle_update(update)
-                offset = update.update_id + 1
-                if self.stopping.is_set():
-                    break
+            if not fresh and in_hand:
+                # Only updates in hand came back: wait for one to be done.
+                await self._unless_stopping_quietly(
+                    asyncio.wait(
+                        set(in_hand.values()),
+                        timeout=IN_HAND_WAIT,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                )
+            else:
+                await asyncio.sleep(0)  # the new updates' turns start in order
+            offset = self._settle(in_hand, newest, offset)
+        if in_hand:
+            # Stop after the updates in hand.
+            await asyncio.wait(set(in_hand.values()))
+            offset = self._settle(in_hand, newest, offset)
         if offset is not None:
             # Tell Telegram what was handled; limit=1 so nothing new is taken on.
             confirm = GetUpdates(offset=offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
             await self.call(confirm, attempts=2)
+
+    @staticmethod
+    def _settle(in_hand: dict, newest: int | None, offset: int | None) -> int | None:
+        """Forget the updates done (re-raising a BotFailure); the offset to confirm."""
+        for update_id, task in list(in_hand.items()):
+            if task.done():
+                del in_hand[update_id]
+                task.result()
+        if in_hand:
+            return min(in_hand)
+        return newest + 1 if newest is not None else offset
+
+    async def _unless_stopping_quietly(self, call: Awaitable) -> None:
+        with contextlib.suppress(_Stopped):
+            await self._unless_stopping(call)
 
     async def _unless_stopping(self, call: Awaitable):
         task = asyncio.ensure_future(call)
@@ -406,6 +547,7 @@ class BotRunner:
                 await self.poll(drain=drain)
             return username
         finally:
+            self._cleaners.shutdown(wait=False, cancel_futures=True)
             await self.bot.session.close()
             # The worker thread's database connections end with the bot.
             await sync_to_async(_tidy_connections)(close=True)

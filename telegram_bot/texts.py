@@ -20,8 +20,11 @@ INTRO = _(
     "receipt code, write it down somewhere safe and delete this chat.\n"
     "• If your phone may be checked, use a second Telegram account that is not tied to "
     "your main phone number.\n"
-    "• Do not send photos, files, voice messages or your location: they can give away "
-    "who and where you are.\n"
+    "• Photos and documents (a summons, a contract, an ID) can be sent after your "
+    "story. We keep only a clean copy: the place, the phone, the time and the author "
+    "written inside the file are removed. What the picture itself shows stays: cover "
+    "faces, numbers and names that are not needed. Do not send voice messages or your "
+    "location.\n"
     "\n"
     "English: /lang"
 )
@@ -46,9 +49,9 @@ EXPIRED = _(
 )
 OLD_BUTTON = _("This button is no longer active.")
 NOT_TEXT = _(
-    "I can only read text. Please do not send photos, files, stickers, voice messages or "
-    "your location: they can give away who and where you are. Delete that message from "
-    "this chat."
+    "I can only read text, photos and PDF documents. Please do not send stickers, voice "
+    "messages, videos or your location: they can give away who and where you are. Delete "
+    "that message from this chat."
 )
 USE_BUTTONS = _("Please choose one of the buttons.")
 SLOW_DOWN = _("You are sending messages very fast. Wait a minute, then go on.")
@@ -171,3 +174,68 @@ STATE_WORDS = {
         "We could not take up this request. If something has changed, send a new request."
     ),
 }
+
+# --- photos and documents ---------------------------------------------------------------
+
+ASK_FILES = _(
+    "You can now send photos or documents that show your situation: a summons, a "
+    "contract, a military ID, a medical paper, a ticket. Photos (JPEG, PNG, WebP, HEIC) "
+    "and PDF files; at most %(files)s files, %(each)s MB each and %(total)s MB together.\n"
+    "\n"
+    "We keep only a clean copy: the place, the phone, the time and the author written "
+    "inside the file are removed, and a PDF is kept as pictures of its pages. What can "
+    "be seen in the picture stays, so cover what we do not need.\n"
+    "\n"
+    "If you have nothing to send, press Skip."
+)
+FILE_RECEIVED = _("File received (%(count)s of %(files)s).")
+MORE_FILES = _("Send more files, or press Done.")
+ADDED_TO_SITUATION = _(
+    "Noted: this is added to your description of the situation. Send files, or press "
+    "Done (Skip if there are none)."
+)
+CAPTION_ADDED = _("The text you sent with it is added to your description of the situation.")
+# Followed by the reason, a sentence of its own.
+CAPTION_NOT_ADDED = _("The text you sent with the file was not added.")
+# After every refusal: the person must know nothing else was lost.
+ANSWERS_KEPT = _("Your other answers and files are kept.")
+FILE_TOO_LARGE = _("This file was not accepted: it is larger than %(each)s MB.")
+FILES_TOTAL_TOO_LARGE = _(
+    "This file was not accepted: all files together may take at most %(total)s MB."
+)
+TOO_MANY_FILES = _("This file was not accepted: at most %(files)s files can be sent.")
+FILE_NOT_RECEIVED = _(
+    "This file could not be received from Telegram. Please send it again in a few minutes."
+)
+FILE_NOT_ACCEPTED = _(
+    "This file was not accepted. Send photos (JPEG, PNG, WebP, HEIC) or PDF documents."
+)
+FILES_BUSY = _(
+    "Very many files are arriving just now, so this one was not taken. Please send it "
+    "again in a few minutes."
+)
+FILES_LATER = _(
+    "Photos and documents are taken after your description of the situation: there is a "
+    "step for them. This file was not kept. Please answer this question first:"
+)
+FILES_AFTER_WRITE = _(
+    "To send a file to our caseworkers, press Write a message first. This file was not kept."
+)
+FILES_NOT_NOW = _(
+    "This file was not kept. To send files to us, send /start (a new request) or /status "
+    "(a message about your request)."
+)
+FILES_WITH_MESSAGE = _(
+    "You can also send photos or PDF documents with it: at most %(files)s files, "
+    "%(each)s MB each and %(total)s MB together."
+)
+NOW_WRITE = _(
+    "Now write the message that goes with it, or send more files. To send the files "
+    "without a message, press Send the files only."
+)
+FILES_ONLY = _("Send the files only")
+FILES_IN_SUMMARY = _("Files: %(count)s")
+FILES_LOST = _(
+    "Some files you sent were lost when the bot restarted. To add them, press Start over "
+    "and send them again, or send the request without them."
+)

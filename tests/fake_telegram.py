@@ -2,12 +2,15 @@
 A fake Telegram Bot API server for the bot's tests: a small threaded HTTP
 server on 127.0.0.1 (no other network) that serves getMe, getUpdates (long
 polling with offset, timeout and limit), sendMessage, editMessageText,
-answerCallbackQuery, deleteWebhook and setWebhook, and records every call.
+answerCallbackQuery, deleteWebhook, setWebhook, getFile and the file download
+(GET /file/bot<token>/<path>, recorded in `downloads`), and records every call.
 
 Tests play the people: `person.says("/start")`, `person.presses("cat:desertion")`
 queue updates as Telegram would (a press waits until the bot has sent its
 button, so a whole dialogue can be queued at once), and `fake.sent_to(person)`
-reads what the bot answered. `fake.fail(...)` makes the next calls of a method fail (HTTP
+reads what the bot answered. `person.sends_photo(...)` and
+`person.sends_document(...)` upload files as Telegram holds them (a photo in
+several sizes). `fake.fail(...)` makes the next calls of a method fail (HTTP
 500, a 502 page from a proxy, 429 with retry_after, or an answer slower than
 the bot waits), and `fake.go_down()` / `fake.come_back()` refuse connections
 and accept them again.
@@ -84,6 +87,54 @@ class Person:
         }
         return self.fake.queue_message(self, payloads[kind])
 
+    def sends_photo(self, *sizes: bytes | tuple[bytes, int], caption: str | None = None) -> int:
+        """
+        A photo, as Telegram sends it: one entry per size, smallest first, each
+        its own file (bytes, or (bytes, the file_size Telegram announces)).
+        """
+        photo = []
+        for number, size in enumerate(sizes, 1):
+            data, announced = size if isinstance(size, tuple) else (size, len(size))
+            file_id = self.fake.add_file(data, "photos", announced)
+            side = 90 * number
+            photo.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "width": side,
+                    "height": side,
+                    "file_size": announced,
+                }
+            )
+        content: dict = {"photo": photo}
+        if caption is not None:
+            content["caption"] = caption
+        return self.fake.queue_message(self, content)
+
+    def sends_document(
+        self,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        *,
+        announced: int | None = None,
+        caption: str | None = None,
+    ) -> int:
+        """A file sent as a document, with the name and type the person's phone gave it."""
+        size = len(data) if announced is None else announced
+        file_id = self.fake.add_file(data, "documents", size)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": size,
+        }
+        content: dict = {"document": document}
+        if caption is not None:
+            content["caption"] = caption
+        return self.fake.queue_message(self, content)
+
     def presses(self, data: str) -> int:
         """
         Press the newest button with this callback data in the chat, as soon as
@@ -113,6 +164,9 @@ class FakeBotApi:
     messages: dict = field(default_factory=dict)  # (chat id, message id) -> message
     faults: list = field(default_factory=list)
     slow_seconds: float = 3.0
+    files: dict = field(default_factory=dict)  # file id -> (path, bytes, announced size)
+    downloads: list = field(default_factory=list)  # file ids whose bytes were fetched
+    download_delay: float = 0.0  # seconds before a download's body starts
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(500_000)
@@ -170,6 +224,13 @@ class FakeBotApi:
         self.faults.append(Fault(method, kind, times))
 
     # --- people and their updates -------------------------------------------------------------
+
+    def add_file(self, data: bytes, folder: str, announced: int) -> str:
+        """Keep a file as Telegram would, under a file id and a path; returns the id."""
+        number = len(self.files) + 1
+        file_id = f"BQACAgIAAxkBAAI{number:04d}Zm9vYmFy"
+        self.files[file_id] = (f"{folder}/file_{number}.bin", data, announced)
+        return file_id
 
     def person(self, chat_id: int, username: str, first_name: str, chat_type="private") -> Person:
         return Person(self, chat_id, username, first_name, chat_type)
@@ -263,6 +324,9 @@ class FakeBotApi:
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length).decode("utf-8")
+        if request.path.startswith("/file/"):
+            self._serve_file(request)
+            return
         prefix, _, method = request.path.rpartition("/")
         if prefix != f"/bot{self.token}":
             self._respond(
@@ -292,6 +356,25 @@ class FakeBotApi:
             return
         self.answered.append((method, params))
         self._respond(request, 200, {"ok": True, "result": result})
+
+    def _serve_file(self, request: BaseHTTPRequestHandler) -> None:
+        """A file's bytes at /file/bot<token>/<path>, as api.telegram.org serves them."""
+        prefix = f"/file/bot{self.token}/"
+        found = [
+            (file_id, data)
+            for file_id, (path, data, _announced) in self.files.items()
+            if request.path == prefix + path
+        ]
+        if not found:
+            self._refuse(request, 404, "Not Found")
+            return
+        file_id, data = found[0]
+        self.calls.append(("file", {"file_id": file_id}))
+        if self._faulty(request, "file"):
+            return
+        self.downloads.append(file_id)
+        time.sleep(self.download_delay)
+        self._respond(request, 200, data, "application/octet-stream")
 
     def _faulty(self, request, method: str) -> bool:
         fault = next((f for f in self.faults if f.method in (method, "*") and f.times > 0), None)
@@ -385,3 +468,12 @@ class FakeBotApi:
 
     def _api_answerCallbackQuery(self, params: dict) -> bool:
         return True
+
+    def _api_getFile(self, params: dict) -> dict:
+        path, _data, announced = self.files[params["file_id"]]
+        return {
+            "file_id": params["file_id"],
+            "file_unique_id": f"u{params['file_id']}",
+            "file_size": announced,
+            "file_path": path,
+        }

@@ -36,8 +36,13 @@ NARRATIVE = "Нас отправляют обратно на передовую 
 CONTACT = "@ivan_safe_contact_77"
 
 
-def answer_everything(person, *, narrative=NARRATIVE, contact=CONTACT, alias="") -> None:
-    """From /start to the summary, pressing each button once the bot has sent it."""
+def answer_everything(
+    person, *, narrative=NARRATIVE, contact=CONTACT, alias="", files=None, run=True
+) -> None:
+    """
+    From /start to the summary, pressing each button once the bot has sent it;
+    `files(person)` sends photos or documents at the files step.
+    """
     remember_sensitive(narrative, contact, alias)
     person.says("/start")
     for prefix, value in ANSWERS.items():
@@ -46,6 +51,9 @@ def answer_everything(person, *, narrative=NARRATIVE, contact=CONTACT, alias="")
     person.presses("art:done")
     person.says(narrative)
     person.presses("nar:done")
+    if files is not None:
+        files(person)
+    person.presses("fil:done")
     if contact:
         person.says(contact)
     else:
@@ -54,7 +62,8 @@ def answer_everything(person, *, narrative=NARRATIVE, contact=CONTACT, alias="")
         person.says(alias)
     else:
         person.presses("ali:skip")
-    run_bot()
+    if run:
+        run_bot()
 
 
 def submit_through_bot(person) -> str:

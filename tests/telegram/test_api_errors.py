@@ -108,6 +108,7 @@ def test_a_redelivered_update_is_not_handled_twice(fake, ivan):
         ivan.presses(data)
     ivan.says(NARRATIVE)
     ivan.presses("nar:done")
+    ivan.presses("fil:done")
     contact = ivan.says(CONTACT)
     run_bot()
 

@@ -9,10 +9,11 @@ from tests.telegram.helpers import answer_everything, cache_entries, run_bot, su
 
 pytestmark = pytest.mark.django_db
 
-NOT_TEXT = "Я читаю только текст."
+NOT_TEXT = "Я читаю только текст, фотографии и документы PDF."
+FILES_LATER = "Фотографии и документы принимаются после описания ситуации"
 
 
-@pytest.mark.parametrize("kind", ["sticker", "photo", "document", "voice", "location"])
+@pytest.mark.parametrize("kind", ["sticker", "voice", "location"])
 def test_anything_but_text_is_refused_with_a_warning_and_the_question_again(fake, ivan, kind):
     ivan.says("/start")
     ivan.sends(kind)
@@ -23,18 +24,31 @@ def test_anything_but_text_is_refused_with_a_warning_and_the_question_again(fake
     assert question.startswith("Вопрос 1 из 8")
 
 
+@pytest.mark.parametrize("kind", ["photo", "document"])
+def test_a_file_before_its_step_is_not_kept_and_the_question_comes_again(fake, ivan, kind):
+    ivan.says("/start")
+    ivan.sends(kind)
+    run_bot()
+
+    warning, question = fake.sent_to(ivan)[-2:]
+    assert warning.startswith(FILES_LATER)
+    assert question.startswith("Вопрос 1 из 8")
+    assert fake.calls_of("getFile") == [] and fake.downloads == []
+
+
 def test_a_photo_while_the_situation_is_asked_adds_nothing(fake, ivan):
     ivan.says("/start")
     for data in ("cat:desertion", "svc:mobilised", "loc:front_line", "urg:high", "art:done"):
         ivan.presses(data)
     ivan.sends("photo")
     ivan.says("Только текст.")
-    for data in ("nar:done", "con:skip", "ali:skip", "sum:send"):
+    for data in ("nar:done", "fil:done", "con:skip", "ali:skip", "sum:send"):
         ivan.presses(data)
     run_bot()
 
-    assert any(text.startswith(NOT_TEXT) for text in fake.sent_to(ivan))
+    assert any(text.startswith(FILES_LATER) for text in fake.sent_to(ivan))
     assert opened(HelpRequest.objects.get(), "narrative")["narrative"] == "Только текст."
+    assert fake.downloads == []
 
 
 def test_text_where_a_button_is_expected_asks_for_the_button(fake, ivan):
@@ -55,7 +69,7 @@ def test_a_situation_longer_than_the_form_allows_is_refused_part_by_part(fake, i
         ivan.presses(data)
     for part in parts:
         ivan.says(part)
-    for data in ("nar:done", "con:skip", "ali:skip", "sum:send"):
+    for data in ("nar:done", "fil:done", "con:skip", "ali:skip", "sum:send"):
         ivan.presses(data)
     run_bot()
 
@@ -83,6 +97,7 @@ def test_a_contact_the_form_would_refuse_is_refused(fake, ivan, contact, error):
         ivan.presses(data)
     ivan.says("Ситуация.")
     ivan.presses("nar:done")
+    ivan.presses("fil:done")
     ivan.says(contact)
     run_bot()
 

@@ -107,7 +107,7 @@ def test_the_situation_can_come_in_several_messages(fake, ivan):
         ivan.presses(data)
     ivan.says("Мне пришла повестка.")
     ivan.says("Что делать?")
-    for data in ("nar:done", "con:skip", "ali:skip", "sum:send"):
+    for data in ("nar:done", "fil:done", "con:skip", "ali:skip", "sum:send"):
         ivan.presses(data)
     run_bot()
 

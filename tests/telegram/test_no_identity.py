@@ -153,3 +153,21 @@ def test_the_token_is_masked_in_any_log_line(fake, ivan, caplog):
     assert "POST [url] failed" in caplog.text
     assert "token [hidden] refused" in caplog.text
     assert "telegram: getUpdates failed (ClientDecodeError)" in caplog.text
+
+
+def test_a_cache_that_cannot_count_counts_nothing_and_lets_everything_through(monkeypatch):
+    from core.ratelimit import Rate
+    from telegram_bot import memory
+    from tests.telegram.conftest import IVAN
+
+    class Unreachable:
+        def add(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+        incr = add
+
+    monkeypatch.setattr(memory, "cache", Unreachable())
+    rate = Rate.parse("1/m")
+
+    assert memory.ChatMemory(IVAN[0]).count("updates", rate) == 0
+    assert memory.count_everyone("submit", rate) == 0

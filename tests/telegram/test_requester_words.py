@@ -83,6 +83,7 @@ def test_no_django_default_message_reaches_the_chat(fake, ivan, step_answer, exp
         ivan.presses(data)
     ivan.says("Ситуация.")
     ivan.presses("nar:done")
+    ivan.presses("fil:done")
     if step == "alias":
         ivan.presses("con:skip")
     ivan.says(answer)
@@ -118,7 +119,7 @@ def test_someone_in_danger_right_now_gets_the_organisations_line(fake, ivan, set
     ivan.presses("urg:critical")
     ivan.presses("art:done")
     ivan.says("Меня ищут.")
-    for data in ("nar:done", "con:skip", "ali:skip", "sum:send"):
+    for data in ("nar:done", "fil:done", "con:skip", "ali:skip", "sum:send"):
         ivan.presses(data)
     run_bot()
 
