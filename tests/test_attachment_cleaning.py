@@ -663,3 +663,35 @@ def test_a_child_that_crashes_is_refused_as_broken(planted_child):
     planted_child("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
 
     assert refused(jpeg(photo())).code == "broken"
+
+
+def child_processes() -> list[int]:
+    """The pids of this process's children (Linux /proc)."""
+    pids = []
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as children:
+            pids += [int(pid) for pid in children.read().split()]
+    return pids
+
+
+def niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command's name may hold spaces: the fields after its ")" are plain.
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_cleaning_child_runs_below_the_web_worker():
+    """Requests without files are served first while photos are decoded: the
+    child (here the spare left waiting after a clean) lowers its own priority."""
+    clean(jpeg(photo()))
+    own = niceness(os.getpid())
+    expected = min(19, own + 10)
+    deadline = time.monotonic() + 10
+    seen: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        seen = {pid: niceness(pid) for pid in child_processes()}
+        if seen and all(value == expected for value in seen.values()):
+            break
+        time.sleep(0.05)
+    assert seen, "no cleaning child was left waiting"
+    assert set(seen.values()) == {expected}
