@@ -170,9 +170,11 @@ def purge_expired(
 def _purge_batch(batch: list[tuple[int, int, str]], now: datetime, result: PurgeResult) -> None:
     with transaction.atomic():
         # Lock the cases and check again: a message may have arrived meanwhile.
+        # Only the cases' own rows: the case a merged one joined is read through
+        # an outer join, which PostgreSQL cannot lock.
         case_ids = list(
             expired_cases(now)
-            .select_for_update()
+            .select_for_update(of=("self",))
             .filter(id__in=[case_id for case_id, _, _ in batch])
             .values_list("id", flat=True)
         )

@@ -85,8 +85,18 @@ def test_a_requester_attaches_two_photos_and_a_caseworker_sees_them(
     # One thumbnail at a time: each opening writes an audit entry, and the test
     # database (SQLite in memory, shared between the server's threads) refuses
     # two writers at once where PostgreSQL or an SQLite file would wait.
-    staff_page.route("**/thumbnail/", lambda route: route.fulfill(response=route.fetch()))
-    staff_page.goto(f"{live_server.url}/staff/cases/{reference}/")
+    # The page's thumbnail requests are held, then let through one after the other.
+    held = []
+    staff_page.route("**/thumbnail/", lambda route: held.append(route))
+    staff_page.goto(f"{live_server.url}/staff/cases/{reference}/", wait_until="domcontentloaded")
+    for _ in range(200):
+        if len(held) == 2:
+            break
+        staff_page.wait_for_timeout(50)
+    assert len(held) == 2, "the page did not ask for two thumbnails"
+    for route in held:
+        route.fulfill(response=route.fetch())
+    staff_page.wait_for_load_state("load")
     thumbnails = staff_page.locator("ul.attachments img")
 
     assert thumbnails.count() == 2

@@ -79,14 +79,16 @@ def test_a_backup_is_encrypted_and_its_manifest_signed(backup_keys, folder):
     some_work()
     archive = back_up(folder)
 
+    # The database, the attachment storage (empty here, but always there to
+    # compare), and the manifest.
     files = sorted(path.name for path in folder.iterdir())
-    assert [name.rsplit(".", 1)[1] for name in files] == ["age", "manifest"]
-    data = (folder / files[0]).read_bytes()
-    assert data.startswith(b"age-encryption.org/v1")
-    assert (
-        b"SQLite format 3" not in data and b"PGDMP" not in data and b"SECRET-NARRATIVE" not in data
-    )
-    manifest = (folder / files[1]).read_text()
+    assert [name.rsplit(".", 1)[1] for name in files] == ["age", "age", "manifest"]
+    for name in files[:2]:
+        data = (folder / name).read_bytes()
+        assert data.startswith(b"age-encryption.org/v1")
+        assert b"SQLite format 3" not in data and b"PGDMP" not in data
+        assert b"SECRET-NARRATIVE" not in data
+    manifest = next(folder.glob("*.manifest")).read_text()
     assert manifest.startswith("backup-manifest v1\n")
     assert "table intake_helprequest: 3\n" in manifest and "reports: 1 " in manifest
     assert archive.endswith(".sqlite3.age" if connection.vendor == "sqlite" else ".pgdump.age")
@@ -101,7 +103,8 @@ def test_the_restore_drill_proves_the_backup_and_names_what_came_after(
     checkpoints.make_checkpoint()
     archive = back_up(folder)
 
-    assert sorted(p.suffix for p in folder.iterdir()) == [".age", ".manifest"]  # no .part left
+    # The database's and the attachments' archives and the manifest; no .part left.
+    assert sorted(p.suffix for p in folder.iterdir()) == [".age", ".age", ".manifest"]
 
     out, problems = restore_check(monkeypatch, archive, backup_keys)
     assert problems == ""

@@ -26,7 +26,12 @@ from tests.test_retention import finished_long_ago, stored_quietly
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PURGED_TABLES = ["cases_casenote", "intake_helprequest", "intake_requestmessage"]
+PURGED_TABLES = [
+    "cases_casenote",
+    "intake_attachment",
+    "intake_helprequest",
+    "intake_requestmessage",
+]
 # Long enough to be unique (version, time stamp, then 16 random IV bytes), short
 # enough to sit whole in the first chunk of a value PostgreSQL moved to TOAST.
 PREFIX = 48
@@ -129,8 +134,10 @@ def test_purge_with_rewrite_now_leaves_no_erased_value_in_the_files(settings):
 
     out = run("purge_expired", "--rewrite-now")
 
-    assert f"Rewrote 3 table(s) with {vacuum()} in" in out
-    assert " s: cases_casenote, intake_helprequest, intake_requestmessage." in out
+    assert f"Rewrote 4 table(s) with {vacuum()} in" in out
+    assert (
+        " s: cases_casenote, intake_attachment, intake_helprequest, intake_requestmessage." in out
+    )
     assert "write-ahead log" in out
     assert HelpRequest.objects.filter(narrative__isnull=False).count() == 0
     assert pending_tables() == []
@@ -169,7 +176,7 @@ def test_a_busy_table_waits_for_the_next_night(settings):
         other.close()
 
     assert report.waiting == ["intake_helprequest"]
-    assert report.rewritten == ["cases_casenote", "intake_requestmessage"]
+    assert report.rewritten == ["cases_casenote", "intake_attachment", "intake_requestmessage"]
     assert pending_tables() == ["intake_helprequest"]
     assert rewrite_pending().rewritten == ["intake_helprequest"]  # free again
 
@@ -181,7 +188,7 @@ def test_the_nightly_task_rewrites_what_the_purge_queued(settings, celery_worker
     purgeable_cases(settings, count=2)
     erased = stored_tokens()
     purge_expired_cases.delay()
-    assert wait_for(lambda: PendingRewrite.objects.count() == 3)
+    assert wait_for(lambda: PendingRewrite.objects.count() == len(PURGED_TABLES))
 
     rewrite_tables.delay()
 
@@ -202,11 +209,12 @@ def test_rewrite_tables_says_what_waits_and_rewrites_it(settings):
     run("purge_expired")
 
     assert run("rewrite_tables", "--list").strip() == (
-        "Tables waiting to be rewritten: cases_casenote, intake_helprequest, intake_requestmessage."
+        "Tables waiting to be rewritten: "
+        "cases_casenote, intake_attachment, intake_helprequest, intake_requestmessage."
     )
     out = run("rewrite_tables")
 
-    assert f"Rewrote 3 table(s) with {vacuum()} in" in out
+    assert f"Rewrote 4 table(s) with {vacuum()} in" in out
     assert pending_tables() == []
 
 
