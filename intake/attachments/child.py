@@ -16,6 +16,7 @@ Out: b"OK" + 4-byte big-endian header length + JSON header + the page blobs
 back to back; or b"NO" + a refusal code. Anything else is a crash.
 """
 
+import contextlib
 import io
 import json
 import math
@@ -51,10 +52,8 @@ def limit_self(cpu_seconds: int, memory_bytes: int) -> None:
     # Cleaning is the one heavy thing a request can ask for: below everything
     # else on the machine, so requests without files are served first while
     # photos are decoded (bench/attachment_upload_bench.py measures it).
-    try:
+    with contextlib.suppress(OSError):  # a service manager that forbids it: limits still hold
         os.nice(NICENESS)
-    except OSError:  # a service manager that forbids it: limits still hold
-        pass
 
 
 def within_hard(which: int, soft: int, slack: int) -> tuple[int, int]:
