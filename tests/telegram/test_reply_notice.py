@@ -208,3 +208,17 @@ def test_without_a_bot_token_the_notice_is_said_to_have_failed(
     assert "could not be told in Telegram" in page
     assert "reply notice: no TELEGRAM_BOT_TOKEN is set" in caplog.text
     assert len(fake.sent_to(ivan)) == sent_before
+
+
+def test_a_bot_api_address_that_is_not_http_is_never_opened(settings, tmp_path):
+    """The notice opens only an http(s) Bot API: a file: address (a slip, or a
+    setting changed to read the server's files) sends nothing and says so."""
+    from telegram_bot.notice import send_reply_notice
+
+    planted = tmp_path / "botTOKEN" / "sendMessage"
+    planted.parent.mkdir()
+    planted.write_text('{"ok": true}')
+    settings.TELEGRAM_BOT_TOKEN = "TOKEN"
+    settings.TELEGRAM_API_URL = f"file://{tmp_path}"
+
+    assert send_reply_notice(123456, "ru") is False
