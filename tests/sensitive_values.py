@@ -26,14 +26,18 @@ VALUE_AAD = b"tropa/value/"
 
 
 def module_names() -> frozenset[str]:
-    """The names of the project's modules and packages: every log line names its
-    logger (audit.checks, cases.services), so a test value that happens to be
-    one of these words ("checks") would be found in every log by chance."""
+    """The names of the project's modules and packages, and the words they are
+    made of: every log line names its logger (audit.checks, cases.services) and
+    a traceback names files (tests/test_console_output.py), so a test value that
+    happens to be one of these words ("checks", "console") would be found in a
+    log by chance."""
     root = Path(__file__).resolve().parent.parent
     names = set()
     for path in root.glob("*/**/*.py"):
         if ".venv" not in path.parts:
-            names.update(part.removesuffix(".py") for part in path.relative_to(root).parts)
+            parts = [part.removesuffix(".py") for part in path.relative_to(root).parts]
+            names.update(parts)
+            names.update(word for part in parts for word in part.split("_"))
     return frozenset(names)
 
 
